@@ -1,0 +1,78 @@
+"""The append-only audit log: one JSON line per action, from every face.
+
+Each line is written to the operating system (one `os.write` on an `O_APPEND` descriptor) before the answer
+goes out, so a crash of the process loses no line that was answered; an fsync follows in the background
+within a second, so a crash of the machine loses at most that second. The token is never in a record:
+records are built from the action's inputs and Qovery's answer only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+FSYNC_DELAY_S = 1.0
+
+
+class AuditError(Exception):
+    """The audit log cannot be opened or written."""
+
+
+class AuditLog:
+    """Appends JSON lines to a file; `fsync`s in the background at most `FSYNC_DELAY_S` after a write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuditError(f"audit.path: cannot open {path} for appending ({exc.strerror})") from None
+        self._dirty = False
+        self._lock = threading.Lock()
+        self._fsync_timer: threading.Timer | None = None
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record as a JSON line, through to the OS. Never blocks on the disk's flush."""
+        line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str) + "\n").encode()
+        with self._lock:
+            if self._fd is None:
+                raise AuditError(f"{self.path}: the audit log is closed")
+            written = os.write(self._fd, line)
+            while written < len(line):  # a short write on a regular file is rare, but not impossible
+                written += os.write(self._fd, line[written:])
+            if not self._dirty:
+                self._dirty = True
+                self._schedule_fsync()
+
+    def _schedule_fsync(self) -> None:
+        timer = threading.Timer(FSYNC_DELAY_S, self.flush)
+        timer.daemon = True
+        self._fsync_timer = timer
+        timer.start()
+
+    def flush(self) -> None:
+        """fsync what was written so far (called by the background timer, and at close)."""
+        with self._lock:
+            if self._fd is not None and self._dirty:
+                with contextlib.suppress(OSError):
+                    os.fsync(self._fd)
+            self._dirty = False
+
+    def close(self) -> None:
+        """Flush and close; later appends raise AuditError."""
+        if self._fsync_timer is not None:
+            self._fsync_timer.cancel()
+        self.flush()
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)

@@ -1,0 +1,127 @@
+"""The command line: arguments -> which faces run. Nothing else lives here.
+
+    qjob-tui [--config PATH] [--demo] [--serve | --server] [--host HOST] [--rest-port N] [--mcp-port N]
+    qjob-tui init [--demo] [--config PATH] [--force] [--environment ID ...]
+
+Exit codes: 0 after a normal quit or a signal; 2 for usage, config or start-up errors, with one line that
+names what is at fault. A user's mistake never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from qjob_tui import __version__
+from qjob_tui.audit import AuditError
+from qjob_tui.config import ConfigError, Settings, check_server_exposure, load_settings
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is out of range; a port is 1 to 65535 (0: any free port)")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="qjob-tui",
+        description="A terminal dashboard and REST/MCP relay for the Qovery job actions.",
+        epilog="First run: `qjob-tui --demo` (no account needed), or `qjob-tui init` to pick your jobs.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (else $QJOB_TUI_CONFIG, ./qjob-tui.yaml, ~/.config/qjob-tui/config.yaml)",
+    )
+    parser.add_argument("--demo", action="store_true", help="run against the embedded Qovery simulator")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--serve", action="store_true", help="headless: the REST and MCP servers only")
+    mode.add_argument("--server", action="store_true", help="the dashboard and the REST and MCP servers")
+    parser.add_argument("--host", help="address the servers listen on (default 127.0.0.1)")
+    parser.add_argument("--rest-port", type=_port, metavar="N", help="REST port (default 8080)")
+    parser.add_argument("--mcp-port", type=_port, metavar="N", help="MCP port (default 9090)")
+    parser.add_argument("--version", action="version", version=f"qjob-tui {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["init"]:
+        from qjob_tui.init import main as init_main
+
+        return init_main(args_list[1:])
+    try:
+        args = build_parser().parse_args(args_list)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        settings = load_settings(args.config, demo=args.demo)
+        settings = with_server_overrides(settings, args.host, args.rest_port, args.mcp_port)
+        if args.serve or args.server:
+            check_server_exposure(settings.config.server.host, settings.server_token)
+    except ConfigError as exc:
+        print(f"qjob-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.serve:
+            return asyncio.run(_serve(settings))
+        return asyncio.run(_dashboard(settings, with_servers=args.server))
+    except (ConfigError, AuditError) as exc:
+        print(f"qjob-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def with_server_overrides(
+    settings: Settings, host: str | None, rest: int | None, mcp: int | None
+) -> Settings:
+    """Apply --host/--rest-port/--mcp-port over `server.*` of the config."""
+    update = {k: v for k, v in {"host": host, "rest_port": rest, "mcp_port": mcp}.items() if v is not None}
+    if not update:
+        return settings
+    server = settings.config.server.model_copy(update=update)
+    config = settings.config.model_copy(update={"server": server})
+    return Settings(
+        config, settings.path, settings.api_url, settings.qovery_token, settings.server_token, settings.demo
+    )
+
+
+async def _serve(settings: Settings) -> int:
+    from qjob_tui.runtime import open_runtime
+    from qjob_tui.server import serve_headless
+
+    async with open_runtime(settings) as runtime:
+        return await serve_headless(runtime)
+
+
+async def _dashboard(settings: Settings, with_servers: bool) -> int:
+    from qjob_tui.runtime import open_runtime
+    from qjob_tui.tui.app import QJobApp
+
+    async with open_runtime(settings) as runtime:
+        if not with_servers:
+            app = QJobApp(runtime)
+            await app.run_async()
+            return app.return_code or EXIT_OK
+        from qjob_tui.server import RelayServers
+
+        async with RelayServers(runtime) as servers:
+            app = QJobApp(runtime, rest_port=servers.rest_port, mcp_port=servers.mcp_port)
+            await app.run_async()
+            return app.return_code or EXIT_OK

@@ -1,0 +1,321 @@
+"""The typed settings: the YAML file, the environment, and the errors a user can read.
+
+`load_settings()` finds the config file (PRODUCT.md's discovery order), validates it strictly (unknown keys,
+ids that are not UUIDs, duplicates, ports out of range are refused) and applies the environment. Every
+mistake is a `ConfigError` whose one-line message names the file, the key and what to do.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from qjob_tui.actions import ACTION_NAMES, is_uuid
+
+DEFAULT_API_URL = "https://api.qovery.com"
+CONFIG_ENV = "QJOB_TUI_CONFIG"
+API_URL_ENV = "QOVERY_API_URL"
+SERVER_TOKEN_ENV = "QJOB_TUI_SERVER_TOKEN"
+LOCAL_CONFIG = Path("qjob-tui.yaml")
+APP_NAME = "qjob-tui"
+
+
+class ConfigError(Exception):
+    """A mistake in the config, the arguments or the environment: one line, shown as is, exit code 2."""
+
+
+def user_config_path() -> Path:
+    """`config.yaml` in the platform's user config dir (~/.config/qjob-tui on Linux)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME)) / "config.yaml"
+
+
+def default_audit_path() -> Path:
+    """`audit.jsonl` in the platform's user state dir (~/.local/state/qjob-tui on Linux)."""
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir(APP_NAME)) / "audit.jsonl"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QoverySettings(_Strict):
+    api_url: str = DEFAULT_API_URL
+    token_env: str = "QOVERY_API_KEY"
+    auth_scheme: Literal["auto", "token", "bearer"] = "auto"
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    poll_interval_s: float = Field(default=10.0, ge=1, le=3600)
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for a local stand-in)")
+        return value.rstrip("/")
+
+    @field_validator("token_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not value or not value.replace("_", "").isalnum():
+            raise ValueError("must be the name of an environment variable, like QOVERY_API_KEY")
+        return value
+
+
+class JobEntry(_Strict):
+    id: str
+    name: str | None = None
+    environment: str | None = None
+
+    @field_validator("id", "environment")
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        if value is not None and not is_uuid(value):
+            raise ValueError(
+                f"{value!r} is not a UUID (copy the id from the Qovery console or `qjob-tui init`)"
+            )
+        return value.lower() if value else value
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    rest_port: int = Field(default=8080, ge=1, le=65535)
+    mcp_port: int = Field(default=9090, ge=1, le=65535)
+    allow_unlisted_jobs: bool = False
+    approve: list[str] = Field(default_factory=list)  # designed for: actions that wait for the operator
+
+    @field_validator("approve")
+    @classmethod
+    def _actions(cls, value: list[str]) -> list[str]:
+        return _known_actions(value)
+
+
+class UISettings(_Strict):
+    confirm: list[str] = Field(default_factory=lambda: ["stop", "uninstall"])
+    keys: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("confirm")
+    @classmethod
+    def _actions(cls, value: list[str]) -> list[str]:
+        return _known_actions(value)
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for binding, key in value.items():
+            if not isinstance(key, str) or not key.strip():
+                raise ValueError(f"{binding}: give a key name such as x, U or ctrl+d")
+        return value
+
+
+class AuditSettings(_Strict):
+    path: Path | None = None
+
+
+class Config(_Strict):
+    """The config file, as PRODUCT.md documents it."""
+
+    qovery: QoverySettings = Field(default_factory=QoverySettings)
+    jobs: list[JobEntry] = Field(default_factory=list)
+    environments: list[str] = Field(default_factory=list)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    @field_validator("environments")
+    @classmethod
+    def _envs(cls, value: list[str]) -> list[str]:
+        out = []
+        for env in value:
+            if not is_uuid(env):
+                raise ValueError(f"{env!r} is not an environment UUID")
+            if env.lower() in out:
+                raise ValueError(f"environment {env} is listed twice")
+            out.append(env.lower())
+        return out
+
+    @model_validator(mode="after")
+    def _no_duplicate_jobs(self) -> Config:
+        seen: set[str] = set()
+        for index, job in enumerate(self.jobs):
+            if job.id in seen:
+                raise ValueError(f"jobs[{index}]: job {job.id} is listed twice; remove one of the entries")
+            seen.add(job.id)
+        return self
+
+
+def _known_actions(value: list[str]) -> list[str]:
+    for name in value:
+        if name not in ACTION_NAMES:
+            raise ValueError(f"{name!r} is not an action; use {', '.join(ACTION_NAMES)}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs: the validated file, where it came from, and what the environment adds."""
+
+    config: Config
+    path: Path | None  # None in --demo without a file
+    api_url: str
+    qovery_token: SecretStr
+    server_token: SecretStr | None
+    demo: bool = False
+
+    @property
+    def audit_path(self) -> Path:
+        return self.config.audit.path or default_audit_path()
+
+
+def find_config(explicit: str | None, env: Mapping[str, str]) -> tuple[Path | None, list[str]]:
+    """The config path by PRODUCT.md's order, and the places looked at (for the error message)."""
+    if explicit:
+        return Path(explicit).expanduser(), [explicit]
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV]).expanduser(), [f"${CONFIG_ENV}={env[CONFIG_ENV]}"]
+    looked = [str(LOCAL_CONFIG), str(user_config_path())]
+    for candidate in (LOCAL_CONFIG, user_config_path()):
+        if candidate.is_file():
+            return candidate, looked
+    return None, looked
+
+
+def read_config(path: Path) -> Config:
+    """Parse and validate one config file; every mistake becomes a ConfigError naming the file and key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such config file (copy config.example.yaml, or run qjob-tui init)"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping with keys like qovery:, jobs:, server:")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe_validation_error(exc, raw)}") from None
+
+
+def describe_validation_error(exc: ValidationError, raw: Any) -> str:
+    """The first pydantic error as `key.path: reason — what to do`."""
+    error = exc.errors()[0]
+    loc = error.get("loc", ())
+    key = _dotted(loc)
+    kind = error.get("type", "")
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key (a typo? see config.example.yaml for every key)"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    if kind in {"less_than_equal", "greater_than_equal", "greater_than", "less_than"} and key.endswith(
+        "_port"
+    ):
+        return f"{key}: {error.get('input')!r} is out of range; a port is 1 to 65535"
+    shown = error.get("input")
+    if kind.endswith("_type") or kind.startswith(("int_", "float_", "bool_", "literal")):
+        return f"{key}: {shown!r} is not valid: {message}"
+    return f"{key}: {message}" if key else message
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def load_settings(
+    config_path: str | None = None,
+    *,
+    demo: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Find, read and validate the config, then apply the environment. Raises ConfigError."""
+    env = os.environ if env is None else env
+    path, looked = find_config(config_path, env)
+    if path is None:
+        if not demo:
+            raise ConfigError(
+                f"no config file found (looked at {', '.join(looked)}); start with `qjob-tui --demo`, "
+                "run `qjob-tui init`, or copy config.example.yaml to qjob-tui.yaml"
+            )
+        config = Config()
+    elif demo and config_path is None and not path.is_file():
+        config = Config()
+        path = None
+    else:
+        if config_path is None and env.get(CONFIG_ENV) and not path.is_file():
+            raise ConfigError(f"{path}: no such config file (named by ${CONFIG_ENV})")
+        config = read_config(path)
+
+    server_token_value = env.get(SERVER_TOKEN_ENV) or None
+    server_token = SecretStr(server_token_value) if server_token_value else None
+    if demo:
+        return Settings(config, path, "", SecretStr(""), server_token, demo=True)
+
+    api_url = (env.get(API_URL_ENV) or config.qovery.api_url).rstrip("/")
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"${API_URL_ENV}: {api_url!r} must start with https://")
+    token = env.get(config.qovery.token_env, "").strip()
+    if not token:
+        where = (
+            f"{path}: qovery.token_env" if config.qovery.token_env != "QOVERY_API_KEY" else "the environment"
+        )
+        raise ConfigError(
+            f"${config.qovery.token_env} is not set ({where}); export your Qovery API token in it "
+            "(Qovery console > Organization settings > API tokens), or try `qjob-tui --demo`"
+        )
+    return Settings(config, path, api_url, SecretStr(token), server_token)
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: the addresses nobody else can reach."""
+    if host.lower() in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server_exposure(host: str, server_token: SecretStr | None) -> None:
+    """Refuse to listen beyond loopback without an inbound token."""
+    if not is_loopback(host) and server_token is None:
+        raise ConfigError(
+            f"refusing to listen on {host} without ${SERVER_TOKEN_ENV}: set it to a long random secret "
+            "(clients send Authorization: Bearer <token>), or listen on 127.0.0.1"
+        )

@@ -1,0 +1,226 @@
+"""The one path every action takes, whatever face it came from: validate -> gate -> client -> audit -> listeners.
+
+A face turns its input into `prepare(...)` (which refuses bad input before anything reaches Qovery) and
+awaits `run(request)`, which always returns an `ActionOutcome`: Qovery's answer, or the error that stood
+in its way. The audit log and every listener (the dashboard's log pane, the headless log line) see every
+outcome. A gate (the operator's approval, coming next) can refuse a request between the face and Qovery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from qjob_tui.actions import (
+    ACTIONS_BY_NAME,
+    ForceEvent,
+    InvalidInput,
+    JobAction,
+    validate_body,
+    validate_force_event,
+    validate_job_id,
+)
+from qjob_tui.audit import AuditLog
+from qjob_tui.jobs import JobBoard
+from qjob_tui.qovery import QoveryClient, QoveryError, QoveryHTTPError, qovery_message
+
+Source = Literal["tui", "rest", "mcp"]
+
+
+class ActionRefused(Exception):
+    """A request refused before anything reached Qovery: bad input (400), unlisted job (403), or the gate."""
+
+    def __init__(self, status: int, title: str, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A validated action on one job, ready to be sent."""
+
+    action: JobAction
+    job_id: str
+    force_event: ForceEvent | None = None
+    body: dict[str, Any] | None = None
+    source: Source = "tui"
+
+
+@dataclass
+class ActionOutcome:
+    """What happened to one request: Qovery's answer, or the error (or refusal) that stood in its way."""
+
+    request: ActionRequest
+    started_at: datetime
+    elapsed_s: float = 0.0
+    status: int | None = None  # Qovery's HTTP status, when it answered
+    data: Any = None  # Qovery's JSON
+    content: bytes = b""  # Qovery's bytes, relayed as they are
+    error: QoveryError | None = None
+    refused: ActionRefused | None = None
+    job_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.refused is None and self.status is not None and self.status < 400
+
+    @property
+    def deployment_request_id(self) -> str | None:
+        data = self.data
+        if isinstance(data, dict) and isinstance(data.get("deployment_request_id"), str):
+            return str(data["deployment_request_id"])
+        return None
+
+    @property
+    def error_message(self) -> str | None:
+        if self.refused is not None:
+            return self.refused.detail
+        if self.error is not None:
+            return self.error.message
+        return None
+
+    @property
+    def summary(self) -> str:
+        """A short result for tables and log lines: `202`, `409 Operation in progress`, `timeout`."""
+        if self.refused is not None:
+            return f"refused: {self.refused.detail}"
+        if isinstance(self.error, QoveryHTTPError):
+            message = qovery_message(self.error.data)
+            return f"{self.error.status} {message}" if message else str(self.error.status)
+        if self.error is not None:
+            return self.error.kind
+        return str(self.status)
+
+    def audit_record(self) -> dict[str, Any]:
+        request = self.request
+        return {
+            "time": self.started_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "source": request.source,
+            "job_id": request.job_id,
+            "job_name": self.job_name,
+            "action": request.action.name,
+            "forceEvent": request.force_event.value if request.force_event else None,
+            "body": request.body,
+            "status": self.status,
+            "duration_ms": round(self.elapsed_s * 1000, 2),
+            "deployment_request_id": self.deployment_request_id,
+            "error": self.error_message,
+        }
+
+
+Gate = Callable[[ActionRequest], Awaitable[None]]  # raises ActionRefused to stop a request
+OutcomeListener = Callable[[ActionOutcome], None]
+
+
+class ActionPipeline:
+    """Validates, gates, runs, audits and announces every job action."""
+
+    def __init__(
+        self,
+        client: QoveryClient,
+        board: JobBoard,
+        audit: AuditLog | None,
+        *,
+        allow_unlisted_jobs: bool = False,
+        gate: Gate | None = None,
+    ) -> None:
+        self.client = client
+        self.board = board
+        self.audit = audit
+        self.allow_unlisted_jobs = allow_unlisted_jobs
+        self.gate = gate
+        self._listeners: list[OutcomeListener] = []
+
+    def subscribe(self, listener: OutcomeListener) -> Callable[[], None]:
+        """Call `listener` with every outcome; returns the function that unsubscribes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def prepare(
+        self,
+        action: str | JobAction,
+        job_id: object,
+        force_event: object = None,
+        body: object = None,
+        *,
+        source: Source,
+    ) -> ActionRequest:
+        """Validate a request from any face. Raises ActionRefused (400, 403, 404) naming what is wrong."""
+        if isinstance(action, str):
+            found = ACTIONS_BY_NAME.get(action)
+            if found is None:
+                raise ActionRefused(404, "Unknown action", f"{action!r} is not an action")
+            action = found
+        try:
+            job = validate_job_id(job_id)
+            event = validate_force_event(action, force_event)
+            payload = validate_body(action, body)
+        except InvalidInput as exc:
+            raise ActionRefused(400, "Invalid input", exc.message, exc.field) from None
+        if not self.allow_unlisted_jobs and not self.board.is_listed(job):
+            raise ActionRefused(
+                403,
+                "Job not configured",
+                f"job {job} is not in this qjob-tui's job list; add it to the config's jobs: "
+                "(or set server.allow_unlisted_jobs: true)",
+                "jobId",
+            )
+        return ActionRequest(action, job, event, payload, source)
+
+    async def run(self, request: ActionRequest) -> ActionOutcome:
+        """Gate, send, audit, announce. Never raises for Qovery's errors: they are in the outcome."""
+        job = self.board.get(request.job_id)
+        outcome = ActionOutcome(request, datetime.now(UTC), job_name=job.name if job else None)
+        started = time.perf_counter()
+        try:
+            if self.gate is not None:
+                await self.gate(request)
+            response = await self.client.run_action(
+                request.action, request.job_id, request.force_event, request.body
+            )
+        except ActionRefused as exc:
+            outcome.refused = exc
+        except QoveryHTTPError as exc:
+            outcome.error, outcome.status, outcome.data, outcome.content = (
+                exc,
+                exc.status,
+                exc.data,
+                exc.content,
+            )
+        except QoveryError as exc:
+            outcome.error = exc
+        else:
+            outcome.status, outcome.data, outcome.content = response.status, response.data, response.content
+        outcome.elapsed_s = time.perf_counter() - started
+        self._finish(outcome)
+        return outcome
+
+    async def perform(
+        self,
+        action: str | JobAction,
+        job_id: object,
+        force_event: object = None,
+        body: object = None,
+        *,
+        source: Source,
+    ) -> ActionOutcome:
+        """prepare() then run(); a refusal is raised, not returned."""
+        return await self.run(self.prepare(action, job_id, force_event, body, source=source))
+
+    def _finish(self, outcome: ActionOutcome) -> None:
+        if self.audit is not None:
+            self.audit.append(outcome.audit_record())  # through to the OS before the face answers
+        self.board.record_action(
+            outcome.request.job_id, outcome.request.action.name, outcome.summary, outcome.ok, outcome.data
+        )
+        for listener in list(self._listeners):
+            with contextlib.suppress(Exception):  # a face's listener must never break another face's answer
+                listener(outcome)

@@ -1,0 +1,330 @@
+"""The async Qovery client shared by every face: authentication, timeouts, retries of reads, typed errors.
+
+One `QoveryClient` (one `httpx.AsyncClient`, one connection pool) per process. Actions are never retried:
+they are not idempotent. Reads retry with backoff on 429, 5xx and network errors, honouring `Retry-After`.
+The client knows no face.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import httpx
+
+from qjob_tui import __version__
+from qjob_tui.actions import ForceEvent, JobAction, validate_job_id
+
+AuthScheme = Literal["auto", "token", "bearer"]
+
+USER_AGENT = f"qjob-tui/{__version__}"
+
+_JWT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+
+
+def authorization_header(token: str, scheme: AuthScheme = "auto") -> str:
+    """The Authorization header for a Qovery token: `Token` for API tokens, `Bearer` for JWTs."""
+    if scheme == "auto":
+        scheme = "bearer" if _JWT.fullmatch(token) else "token"
+    return f"Bearer {token}" if scheme == "bearer" else f"Token {token}"
+
+
+class QoveryError(Exception):
+    """Something went wrong talking to Qovery. `message` is safe to show: it never holds the token."""
+
+    kind = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class QoveryHTTPError(QoveryError):
+    """Qovery answered with an error status (4xx/5xx). `data` is its JSON body (None when empty)."""
+
+    kind = "http"
+
+    def __init__(
+        self, status: int, data: Any, content: bytes, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.status = status
+        self.data = data
+        self.content = content
+        self.headers = dict(headers or {})
+        super().__init__(f"Qovery answered {status}: {qovery_message(data) or _reason(status)}")
+
+    @property
+    def retry_after_s(self) -> float | None:
+        return parse_retry_after(self.headers.get("retry-after"))
+
+
+class QoveryUnreachable(QoveryError):
+    """No answer could be had: connection refused, DNS failure, connection lost mid-answer."""
+
+    kind = "unreachable"
+
+
+class QoveryTimeout(QoveryError):
+    """Qovery did not answer within the configured timeout."""
+
+    kind = "timeout"
+
+
+class QoveryBadResponse(QoveryError):
+    """Qovery answered something that is not JSON (or not the JSON shape expected)."""
+
+    kind = "bad-response"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class QoveryResponse:
+    """A successful answer from Qovery: status, raw bytes, decoded JSON (None for an empty body)."""
+
+    status: int
+    data: Any
+    content: bytes
+    elapsed_s: float
+    content_type: str = "application/json"
+
+
+def qovery_message(data: Any) -> str | None:
+    """Qovery's human message from an error body; it publishes no schema, so look in the usual places."""
+    if isinstance(data, dict):
+        for key in ("message", "detail", "error_description", "error", "title"):
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    if isinstance(data, str) and data.strip():
+        return data.strip()[:200]
+    return None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _reason(status: int) -> str:
+    try:
+        from http import HTTPStatus
+
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
+@dataclass
+class RetryPolicy:
+    """How reads are retried: attempts in all, exponential backoff with jitter, Retry-After honoured up to a cap."""
+
+    attempts: int = 4
+    base_s: float = 0.5
+    max_s: float = 8.0
+    max_retry_after_s: float = 60.0
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after_s)
+        backoff: float = min(self.max_s, self.base_s * (2**attempt))
+        return backoff * (0.5 + random.random() / 2)
+
+
+class QoveryClient:
+    """The async Qovery API client. Use as an async context manager, or call `aclose()`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        auth_scheme: AuthScheme = "auto",
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 200,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={
+                "Authorization": authorization_header(token, auth_scheme),
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+            },
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,  # the Qovery URL is the only place we go; no proxy from the environment
+        )
+
+    async def __aenter__(self) -> QoveryClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- actions: exactly one request each, never retried -------------------------------------------
+
+    async def run_action(
+        self,
+        action: JobAction,
+        job_id: str,
+        force_event: ForceEvent | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> QoveryResponse:
+        """Run one job action. Raises a QoveryError subclass for anything but a 2xx JSON (or empty 204) answer."""
+        path = action.upstream_url(validate_job_id(job_id))
+        params = {"forceEvent": force_event.value} if force_event is not None and action.force_event else None
+        content = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        return await self._request("POST", path, params=params, content=content, headers=headers)
+
+    # -- reads: retried with backoff ----------------------------------------------------------------
+
+    async def get_job(self, job_id: str) -> dict[str, Any]:
+        """`GET /job/{jobId}`: the job's name, type, environment and schedule."""
+        data = await self._read(f"/job/{validate_job_id(job_id)}")
+        if not isinstance(data, dict):
+            raise QoveryBadResponse("GET /job/{id}: expected a JSON object")
+        return data
+
+    async def get_job_status(self, job_id: str) -> dict[str, Any]:
+        """`GET /job/{jobId}/status`: one job's Status."""
+        data = await self._read(f"/job/{validate_job_id(job_id)}/status")
+        if not isinstance(data, dict):
+            raise QoveryBadResponse("GET /job/{id}/status: expected a JSON object")
+        return data
+
+    async def list_environment_jobs(self, environment_id: str) -> list[dict[str, Any]]:
+        """`GET /environment/{environmentId}/job`: every job of an environment."""
+        env = validate_job_id(environment_id, field="environment id")
+        return await self._read_results(f"/environment/{env}/job")
+
+    async def environment_job_statuses(self, environment_id: str) -> list[dict[str, Any]]:
+        """`GET /environment/{environmentId}/job/status`: the id and Status of every job of an environment."""
+        env = validate_job_id(environment_id, field="environment id")
+        return await self._read_results(f"/environment/{env}/job/status")
+
+    async def list_organizations(self) -> list[dict[str, Any]]:
+        """`GET /organization`: the organizations the token can see."""
+        return await self._read_results("/organization")
+
+    async def list_projects(self, organization_id: str) -> list[dict[str, Any]]:
+        """`GET /organization/{organizationId}/project`."""
+        org = validate_job_id(organization_id, field="organization id")
+        return await self._read_results(f"/organization/{org}/project")
+
+    async def list_environments(self, project_id: str) -> list[dict[str, Any]]:
+        """`GET /project/{projectId}/environment`."""
+        project = validate_job_id(project_id, field="project id")
+        return await self._read_results(f"/project/{project}/environment")
+
+    async def _read_results(self, path: str) -> list[dict[str, Any]]:
+        """A Qovery list answer (`{"results": [...]}`), following `page` pagination when the answer has it."""
+        results: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            params = {"page": str(page)} if page > 1 else None
+            data = await self._read(path, params=params)
+            if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+                raise QoveryBadResponse(f"GET {path}: expected a JSON object with a results list")
+            results.extend(item for item in data["results"] if isinstance(item, dict))
+            # Qovery's PaginationData: page and page_size; a full page may have a next one.
+            page_size = data.get("page_size")
+            if not isinstance(page_size, int) or page_size <= 0 or len(data["results"]) < page_size:
+                return results
+            page += 1
+            if page > 1000:  # a runaway server must not keep us looping
+                return results
+
+    async def _read(self, path: str, params: dict[str, str] | None = None) -> Any:
+        policy = self.retry
+        for attempt in range(policy.attempts):
+            last = attempt == policy.attempts - 1
+            try:
+                response = await self._request("GET", path, params=params)
+                return response.data
+            except QoveryHTTPError as exc:
+                if last or not (exc.status == 429 or exc.status >= 500):
+                    raise
+                wait = policy.delay(attempt, exc.retry_after_s)
+                if exc.retry_after_s is not None and exc.retry_after_s > policy.max_retry_after_s:
+                    raise
+            except (QoveryUnreachable, QoveryTimeout):
+                if last:
+                    raise
+                wait = policy.delay(attempt, None)
+            await policy.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> QoveryResponse:
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(method, path, params=params, content=content, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise QoveryTimeout(
+                f"{method} {path}: no answer from Qovery within {self.timeout_s:g} s ({type(exc).__name__})"
+            ) from None
+        except httpx.TransportError as exc:
+            raise QoveryUnreachable(
+                f"{method} {path}: Qovery is unreachable at {self.base_url} ({_why(exc)})"
+            ) from None
+        elapsed = time.perf_counter() - started
+        raw = response.content
+        content_type = response.headers.get("content-type", "")
+        data: Any = None
+        if raw.strip():
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                raise QoveryBadResponse(
+                    f"{method} {path}: Qovery answered {response.status_code} with a body that is not JSON "
+                    f"({content_type or 'no content type'}, {len(raw)} bytes)",
+                    status=response.status_code,
+                ) from None
+        if response.status_code >= 400:
+            raise QoveryHTTPError(response.status_code, data, raw, response.headers)
+        return QoveryResponse(response.status_code, data, raw, elapsed, content_type or "application/json")
+
+
+def _why(exc: httpx.TransportError) -> str:
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name

@@ -1,0 +1,76 @@
+"""The composition root: the one Qovery client, job board, audit log and action pipeline of a process.
+
+Every face (dashboard, REST, MCP) receives the same `Runtime`. In `--demo` it also runs the embedded
+Qovery simulator on a loopback port and points the client at it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from qjob_tui.audit import AuditLog
+from qjob_tui.config import Settings
+from qjob_tui.jobs import JobBoard
+from qjob_tui.pipeline import ActionPipeline
+from qjob_tui.qovery import QoveryClient
+
+
+@dataclass
+class Runtime:
+    """What every face shares."""
+
+    settings: Settings
+    client: QoveryClient
+    board: JobBoard
+    audit: AuditLog
+    pipeline: ActionPipeline
+    api_url: str  # where the client talks to (the simulator's loopback URL in --demo)
+
+    @property
+    def demo(self) -> bool:
+        return self.settings.demo
+
+    @property
+    def api_label(self) -> str:
+        return "DEMO" if self.demo else self.api_url
+
+
+def demo_audit_path(settings: Settings) -> Path:
+    """The demo keeps its own audit file, so that play never mixes with real actions."""
+    return (
+        settings.audit_path.with_name("audit-demo.jsonl")
+        if settings.config.audit.path is None
+        else (settings.audit_path)
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Build the shared parts (starting the simulator in --demo) and close them all on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        api_url, token = settings.api_url, settings.qovery_token.get_secret_value()
+        board = JobBoard(settings.config.jobs, settings.config.environments)
+        if settings.demo:
+            from qjob_tui.simulator import DEMO_TOKEN, Simulator, demo_dataset, serve_simulator
+
+            dataset = demo_dataset()
+            api_url = await stack.enter_async_context(serve_simulator(Simulator(dataset=dataset)))
+            token = DEMO_TOKEN
+            if not board.jobs and not board.environments:
+                board.environments = [env.id for env in dataset.environments]
+        client = QoveryClient(
+            api_url,
+            token,
+            auth_scheme=settings.config.qovery.auth_scheme,
+            timeout_s=settings.config.qovery.timeout_s,
+        )
+        stack.push_async_callback(client.aclose)
+        audit = AuditLog(demo_audit_path(settings) if settings.demo else settings.audit_path)
+        stack.push_async_callback(audit.aclose)
+        pipeline = ActionPipeline(
+            client, board, audit, allow_unlisted_jobs=settings.config.server.allow_unlisted_jobs
+        )
+        yield Runtime(settings, client, board, audit, pipeline, api_url)
