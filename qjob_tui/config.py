@@ -99,12 +99,8 @@ class ServerSettings(_Strict):
     rest_port: int = Field(default=8080, ge=1, le=65535)
     mcp_port: int = Field(default=9090, ge=1, le=65535)
     allow_unlisted_jobs: bool = False
-    approve: list[str] = Field(default_factory=list)  # designed for: actions that wait for the operator
-
-    @field_validator("approve")
-    @classmethod
-    def _actions(cls, value: list[str]) -> list[str]:
-        return _known_actions(value)
+    # `approve:` (actions that wait for the operator) comes with the pipeline's gate; until it is built, the
+    # key is refused as unknown rather than accepted and silently ignored.
 
 
 class UISettings(_Strict):
