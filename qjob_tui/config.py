@@ -262,18 +262,17 @@ def load_settings(
 ) -> Settings:
     """Find, read and validate the config, then apply the environment. Raises ConfigError."""
     env = os.environ if env is None else env
-    path, looked = find_config(config_path, env)
-    if path is None:
-        if not demo:
+    if demo and config_path is None:
+        # The demo's jobs live in the simulator: a config found on the way (with real job ids) has no place here.
+        path: Path | None = None
+        config = Config()
+    else:
+        path, looked = find_config(config_path, env)
+        if path is None:
             raise ConfigError(
                 f"no config file found (looked at {', '.join(looked)}); start with `qjob-tui --demo`, "
                 "run `qjob-tui init`, or copy config.example.yaml to qjob-tui.yaml"
             )
-        config = Config()
-    elif demo and config_path is None and not path.is_file():
-        config = Config()
-        path = None
-    else:
         if config_path is None and env.get(CONFIG_ENV) and not path.is_file():
             raise ConfigError(f"{path}: no such config file (named by ${CONFIG_ENV})")
         config = read_config(path)
