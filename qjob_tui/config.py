@@ -7,12 +7,13 @@ mistake is a `ConfigError` whose one-line message names the file, the key and wh
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -199,7 +200,8 @@ def read_config(path: Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such config file (copy config.example.yaml, or run qjob-tui init)"
+            f"{path}: no such config file; copy config.example.yaml there (or run `qjob-tui init`), "
+            "or try `qjob-tui --demo`"
         ) from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory, not a config file") from None
@@ -229,19 +231,40 @@ def describe_validation_error(exc: ValidationError, raw: Any) -> str:
     key = _dotted(loc)
     kind = error.get("type", "")
     message = str(error.get("msg", "invalid value"))
-    message = message.removeprefix("Value error, ")
+    message = message.removeprefix("Value error, ").replace("Input should be", "must be")
     if kind == "extra_forbidden":
-        return f"{key}: unknown key (a typo? see config.example.yaml for every key)"
+        close = difflib.get_close_matches(str(loc[-1]), _keys_beside(loc), n=1) if loc else []
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return f"{key}: unknown key{hint}; config.example.yaml lists every key"
     if kind == "missing":
         return f"{key}: required key is missing"
-    if kind in {"less_than_equal", "greater_than_equal", "greater_than", "less_than"} and key.endswith(
-        "_port"
-    ):
-        return f"{key}: {error.get('input')!r} is out of range; a port is 1 to 65535"
     shown = error.get("input")
+    if kind in {"less_than_equal", "greater_than_equal", "greater_than", "less_than"}:
+        if key.endswith("_port"):
+            return f"{key}: {shown!r} is out of range; a port is 1 to 65535"
+        return f"{key}: {shown!r} is out of range: {message}"
     if kind.endswith("_type") or kind.startswith(("int_", "float_", "bool_", "literal")):
         return f"{key}: {shown!r} is not valid: {message}"
     return f"{key}: {message}" if key else message
+
+
+def _keys_beside(loc: tuple[Any, ...]) -> list[str]:
+    """The valid keys of the mapping that holds `loc[-1]`, for a "did you mean" on an unknown key."""
+    model: type[BaseModel] = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):  # an item of a list: the list's model is already in hand
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        inner = next(
+            (t for t in (field.annotation, *get_args(field.annotation)) if isinstance(t, type)),
+            None,
+        )
+        if inner is None or not issubclass(inner, BaseModel):
+            return []
+        model = inner
+    return list(model.model_fields)
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -287,11 +310,11 @@ def load_settings(
         raise ConfigError(f"${API_URL_ENV}: {api_url!r} must start with https://")
     token = env.get(config.qovery.token_env, "").strip()
     if not token:
-        where = (
-            f"{path}: qovery.token_env" if config.qovery.token_env != "QOVERY_API_KEY" else "the environment"
+        named_by = (
+            f" (named by qovery.token_env in {path})" if config.qovery.token_env != "QOVERY_API_KEY" else ""
         )
         raise ConfigError(
-            f"${config.qovery.token_env} is not set ({where}); export your Qovery API token in it "
+            f"{config.qovery.token_env} is not set{named_by}: export your Qovery API token in it "
             "(Qovery console > Organization settings > API tokens), or try `qjob-tui --demo`"
         )
     return Settings(config, path, api_url, SecretStr(token), server_token)
