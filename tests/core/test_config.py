@@ -1,0 +1,591 @@
+"""The config contract: discovery order, the environment, and one readable line (exit 2) per mistake."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qjob_tui.cli import main, with_server_overrides
+from qjob_tui.config import (
+    DEFAULT_API_URL,
+    ConfigError,
+    check_server_exposure,
+    is_loopback,
+    load_settings,
+    read_config,
+)
+
+from .conftest import UserEnv
+
+JOB = "0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11"
+ENV = "7a1f0c2e-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
+TOKEN = "qov_test_4f0c1d2e3b4a5968"
+
+
+def error_line(code: int, capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line a user sees for a mistake: exit 2, `qjob-tui: ...` on stderr, nothing else."""
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    assert captured.out == ""
+    assert "Traceback" not in captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("qjob-tui: ")
+    return lines[0]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def with_token(monkeypatch: pytest.MonkeyPatch, user_env: UserEnv) -> UserEnv:
+    monkeypatch.setenv("QOVERY_API_KEY", TOKEN)
+    return user_env
+
+
+# -- missing config ---------------------------------------------------------------------------------
+
+
+def test_no_config_anywhere_says_where_it_looked_and_points_at_demo(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = error_line(main([]), capsys)
+    assert "no config file" in line
+    assert "qjob-tui.yaml" in line
+    assert str(with_token.user_config) in line
+    assert "--demo" in line
+    assert "config.example.yaml" in line
+
+
+def test_missing_explicit_config_names_the_file_and_points_at_demo(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = error_line(main(["--config", "nowhere.yaml"]), capsys)
+    assert "nowhere.yaml" in line
+    assert "no such config file" in line
+    assert "--demo" in line
+    assert "config.example.yaml" in line
+
+
+def test_missing_config_named_by_the_variable_names_the_variable(
+    with_token: UserEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QJOB_TUI_CONFIG", str(with_token.work / "gone.yaml"))
+    line = error_line(main([]), capsys)
+    assert "gone.yaml" in line
+    assert "QJOB_TUI_CONFIG" in line
+
+
+def test_config_path_that_is_a_directory(with_token: UserEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    (with_token.work / "conf.d").mkdir()
+    line = error_line(main(["--config", "conf.d"]), capsys)
+    assert "conf.d" in line
+    assert "directory" in line
+
+
+# -- one mistake, one line --------------------------------------------------------------------------
+
+
+def test_yaml_syntax_error_gives_file_and_line(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "bad.yaml", f"jobs:\n  - id: {JOB}\n    name: [unclosed\nserver: {{}}\n")
+    line = error_line(main(["--config", "bad.yaml"]), capsys)
+    assert "bad.yaml" in line
+    assert "YAML syntax error" in line
+    assert "line 4" in line
+
+
+def test_unknown_key_is_named_with_the_likely_intended_one(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "typo.yaml", "qovery:\n  timout_s: 5\n")
+    line = error_line(main(["--config", "typo.yaml"]), capsys)
+    assert "typo.yaml" in line
+    assert "qovery.timout_s" in line
+    assert "unknown key" in line
+    assert "timeout_s?" in line  # the suggestion
+
+
+def test_unknown_top_level_key_is_named(with_token: UserEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    write(with_token.work / "typo.yaml", f"job:\n  - id: {JOB}\n")
+    line = error_line(main(["--config", "typo.yaml"]), capsys)
+    assert "job: unknown key" in line
+    assert "jobs?" in line
+
+
+def test_unknown_key_inside_a_job_entry_is_named(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "typo.yaml", f"jobs:\n  - id: {JOB}\n    nmae: backup\n")
+    line = error_line(main(["--config", "typo.yaml"]), capsys)
+    assert "jobs[0].nmae" in line
+    assert "name?" in line
+
+
+@pytest.mark.parametrize("bad_id", ["nightly-backup", "0d6e3c5a-1f0b-4c55-9d7e", "../0d6e3c5a", ""])
+def test_job_id_that_is_not_a_uuid(
+    bad_id: str, with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "c.yaml", f"jobs:\n  - id: {JOB}\n  - id: '{bad_id}'\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "c.yaml" in line
+    assert "jobs[1].id" in line
+    assert "not a UUID" in line
+
+
+def test_job_without_id(with_token: UserEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    write(with_token.work / "c.yaml", "jobs:\n  - name: nightly\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "jobs[0].id" in line
+    assert "missing" in line
+
+
+def test_environment_id_that_is_not_a_uuid(with_token: UserEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    write(with_token.work / "c.yaml", "environments: [production]\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "environments" in line
+    assert "'production'" in line
+
+
+def test_duplicate_job_is_refused_whatever_the_case(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "c.yaml", f"jobs:\n  - id: {JOB}\n  - id: {JOB.upper()}\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "c.yaml" in line
+    assert "jobs[1]" in line
+    assert JOB in line
+    assert "listed twice" in line
+
+
+@pytest.mark.parametrize(("key", "value"), [("rest_port", 70000), ("mcp_port", 0), ("rest_port", -1)])
+def test_port_out_of_range_in_config(
+    key: str, value: int, with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "c.yaml", f"server:\n  {key}: {value}\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert f"server.{key}" in line
+    assert str(value) in line
+    assert "1 to 65535" in line
+
+
+def test_port_that_is_not_a_number(with_token: UserEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    write(with_token.work / "c.yaml", "server:\n  mcp_port: ninety\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "server.mcp_port" in line
+    assert "'ninety'" in line
+
+
+@pytest.mark.parametrize("value", ["70000", "-1", "http"])
+def test_rest_port_flag_out_of_range(
+    value: str, with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "qjob-tui.yaml", "jobs: []\n")
+    line = error_line(main(["--rest-port", value]), capsys)
+    assert "--rest-port" in line
+    assert value in line
+
+
+def test_unknown_flag_is_a_usage_error(with_token: UserEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    line = error_line(main(["--deom"]), capsys)
+    assert "--deom" in line
+
+
+def test_serve_and_server_are_exclusive(with_token: UserEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    line = error_line(main(["--serve", "--server", "--demo"]), capsys)
+    assert "--server" in line
+
+
+def test_missing_token_names_the_variable(user_env: UserEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    write(user_env.work / "qjob-tui.yaml", f"jobs:\n  - id: {JOB}\n")
+    line = error_line(main([]), capsys)
+    assert "QOVERY_API_KEY is not set" in line
+    assert "--demo" in line
+
+
+def test_blank_token_counts_as_missing(
+    user_env: UserEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", "   ")
+    write(user_env.work / "qjob-tui.yaml", "jobs: []\n")
+    assert "QOVERY_API_KEY is not set" in error_line(main([]), capsys)
+
+
+def test_missing_token_in_a_custom_variable_names_it_and_the_key(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "c.yaml", "qovery:\n  token_env: ACME_QOVERY_TOKEN\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "ACME_QOVERY_TOKEN is not set" in line
+    assert "qovery.token_env" in line
+    assert "c.yaml" in line
+
+
+def test_bad_confirm_action_lists_the_valid_ones(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "c.yaml", "ui:\n  confirm: [stop, nuke]\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "ui.confirm" in line
+    assert "'nuke' is not an action" in line
+    assert "uninstall" in line
+    assert "clean-failed" in line
+
+
+def test_bad_auth_scheme_lists_the_valid_ones(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "c.yaml", "qovery:\n  auth_scheme: jwt\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "qovery.auth_scheme" in line
+    assert "'jwt'" in line
+    assert "'bearer'" in line
+
+
+def test_timeout_out_of_range_shows_the_value(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "c.yaml", "qovery:\n  timeout_s: 0\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "qovery.timeout_s" in line
+    assert "0" in line
+    assert "greater than 0" in line
+
+
+def test_top_level_that_is_not_a_mapping(with_token: UserEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    write(with_token.work / "c.yaml", f"- {JOB}\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "c.yaml" in line
+    assert "top level" in line
+
+
+def test_api_url_without_scheme(with_token: UserEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    write(with_token.work / "c.yaml", "qovery:\n  api_url: api.qovery.com\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "qovery.api_url" in line
+    assert "https://" in line
+
+
+def test_api_url_variable_without_scheme_names_the_variable(
+    with_token: UserEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "qjob-tui.yaml", "jobs: []\n")
+    monkeypatch.setenv("QOVERY_API_URL", "api.example.test")
+    line = error_line(main([]), capsys)
+    assert "QOVERY_API_URL" in line
+    assert "https://" in line
+
+
+@pytest.mark.parametrize("mode", ["--serve", "--server"])
+def test_serving_beyond_loopback_needs_the_server_token(
+    mode: str, with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "qjob-tui.yaml", "jobs: []\n")
+    line = error_line(main([mode, "--host", "0.0.0.0"]), capsys)
+    assert "0.0.0.0" in line
+    assert "QJOB_TUI_SERVER_TOKEN" in line
+
+
+def test_serving_beyond_loopback_from_the_config_needs_the_server_token(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "qjob-tui.yaml", "server:\n  host: 192.168.1.20\n")
+    line = error_line(main(["--serve"]), capsys)
+    assert "192.168.1.20" in line
+    assert "QJOB_TUI_SERVER_TOKEN" in line
+
+
+def test_demo_serving_beyond_loopback_needs_the_server_token_too(
+    user_env: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = error_line(main(["--demo", "--serve", "--host", "::"]), capsys)
+    assert "QJOB_TUI_SERVER_TOKEN" in line
+
+
+def test_server_token_allows_listening_beyond_loopback() -> None:
+    from pydantic import SecretStr
+
+    check_server_exposure("0.0.0.0", SecretStr("a-long-random-secret"))
+    with pytest.raises(ConfigError, match="QJOB_TUI_SERVER_TOKEN"):
+        check_server_exposure("0.0.0.0", None)
+    check_server_exposure("127.0.0.1", None)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("localhost", True),
+        ("LOCALHOST", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("example.test", False),
+        ("localhost.example.test", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_every_error_line_keeps_the_token_out(user_env: UserEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", TOKEN)
+    monkeypatch.setenv("QOVERY_API_URL", "ftp://nowhere")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(write(user_env.work / "c.yaml", "jobs: []\n")))
+    assert TOKEN not in str(caught.value)
+
+
+# -- discovery order and the environment -----------------------------------------------------------
+
+
+def config_naming(url: str) -> str:
+    return f"qovery:\n  api_url: {url}\n"
+
+
+def test_discovery_order(user_env: UserEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--config, then $QJOB_TUI_CONFIG, then ./qjob-tui.yaml, then the user config dir."""
+    monkeypatch.setenv("QOVERY_API_KEY", TOKEN)
+    explicit = write(user_env.home / "explicit.yaml", config_naming("https://explicit.test"))
+    named = write(user_env.home / "named.yaml", config_naming("https://named.test"))
+    local = write(user_env.work / "qjob-tui.yaml", config_naming("https://local.test"))
+    user = write(user_env.user_config, config_naming("https://user.test"))
+    monkeypatch.setenv("QJOB_TUI_CONFIG", str(named))
+
+    found = load_settings(str(explicit))
+    assert (found.path, found.api_url) == (explicit, "https://explicit.test")
+
+    found = load_settings()
+    assert (found.path, found.api_url) == (named, "https://named.test")
+
+    monkeypatch.delenv("QJOB_TUI_CONFIG")
+    found = load_settings()
+    assert found.path is not None and found.path.resolve() == local
+    assert found.api_url == "https://local.test"
+
+    local.unlink()
+    found = load_settings()
+    assert (found.path, found.api_url) == (user, "https://user.test")
+
+    user.unlink()
+    with pytest.raises(ConfigError, match="no config file"):
+        load_settings()
+
+
+def test_config_path_with_tilde_is_expanded(user_env: UserEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", TOKEN)
+    path = write(user_env.home / "qjob.yaml", config_naming("https://home.test"))
+    assert load_settings("~/qjob.yaml").path == path
+
+
+def test_api_url_variable_overrides_the_config(user_env: UserEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", TOKEN)
+    write(user_env.work / "qjob-tui.yaml", config_naming("https://from-config.test"))
+    assert load_settings().api_url == "https://from-config.test"
+    monkeypatch.setenv("QOVERY_API_URL", "http://127.0.0.1:8999/")
+    assert load_settings().api_url == "http://127.0.0.1:8999"
+
+
+def test_defaults_match_the_contract(user_env: UserEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", f"  {TOKEN}\n")
+    write(user_env.work / "qjob-tui.yaml", "")
+    settings = load_settings()
+    config = settings.config
+    assert settings.api_url == DEFAULT_API_URL == "https://api.qovery.com"
+    assert settings.qovery_token.get_secret_value() == TOKEN  # stray whitespace is not part of the token
+    assert TOKEN not in repr(settings)
+    assert (config.qovery.token_env, config.qovery.auth_scheme) == ("QOVERY_API_KEY", "auto")
+    assert (config.qovery.timeout_s, config.qovery.poll_interval_s) == (30, 10)
+    assert (config.server.host, config.server.rest_port, config.server.mcp_port) == ("127.0.0.1", 8080, 9090)
+    assert config.server.allow_unlisted_jobs is False
+    assert config.ui.confirm == ["stop", "uninstall"]
+    assert settings.audit_path == user_env.state_home / "qjob-tui" / "audit.jsonl"
+    assert settings.server_token is None
+
+
+def test_token_comes_from_the_configured_variable(user_env: UserEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACME_QOVERY_TOKEN", TOKEN)
+    write(user_env.work / "qjob-tui.yaml", "qovery:\n  token_env: ACME_QOVERY_TOKEN\n")
+    assert load_settings().qovery_token.get_secret_value() == TOKEN
+
+
+def test_server_token_comes_from_the_environment(user_env: UserEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", TOKEN)
+    monkeypatch.setenv("QJOB_TUI_SERVER_TOKEN", "inbound-secret")
+    write(user_env.work / "qjob-tui.yaml", "")
+    server_token = load_settings().server_token
+    assert server_token is not None and server_token.get_secret_value() == "inbound-secret"
+
+
+def test_demo_needs_neither_config_nor_token(user_env: UserEnv) -> None:
+    settings = load_settings(demo=True)
+    assert settings.demo
+    assert settings.path is None
+    assert settings.config.jobs == []
+
+
+def test_demo_ignores_a_discovered_config_but_reads_an_explicit_one(user_env: UserEnv) -> None:
+    # A discovered config names real jobs, which the simulator does not have.
+    write(user_env.work / "qjob-tui.yaml", f"jobs:\n  - id: {JOB}\n")
+    assert load_settings(demo=True).config.jobs == []
+    explicit = write(user_env.work / "demo.yaml", "ui:\n  confirm: [uninstall]\n")
+    settings = load_settings("demo.yaml", demo=True)
+    assert settings.config.ui.confirm == ["uninstall"]
+    assert settings.path is not None and settings.path.resolve() == explicit
+
+
+def test_full_config_is_read_as_written(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "full.yaml",
+        f"""
+qovery:
+  api_url: https://api.qovery.com/
+  token_env: QOVERY_API_KEY
+  auth_scheme: token
+  timeout_s: 12.5
+  poll_interval_s: 5
+jobs:
+  - id: {JOB.upper()}
+    name: nightly-backup
+    environment: {ENV}
+environments: [{ENV}]
+server:
+  host: 127.0.0.1
+  rest_port: 8181
+  mcp_port: 9191
+  allow_unlisted_jobs: true
+ui:
+  confirm: [stop, uninstall, clean-failed]
+  keys: {{deploy: x, uninstall: U}}
+audit:
+  path: {tmp_path / "audit.jsonl"}
+""",
+    )
+    config = read_config(path)
+    assert config.qovery.api_url == "https://api.qovery.com"
+    assert config.qovery.auth_scheme == "token"
+    assert config.jobs[0].id == JOB  # ids are kept lower-case: one job, one spelling
+    assert config.jobs[0].name == "nightly-backup"
+    assert config.environments == [ENV]
+    assert (config.server.rest_port, config.server.mcp_port, config.server.allow_unlisted_jobs) == (
+        8181,
+        9191,
+        True,
+    )
+    assert config.ui.keys == {"deploy": "x", "uninstall": "U"}
+    assert config.audit.path == tmp_path / "audit.jsonl"
+
+
+def test_flags_override_the_server_section(user_env: UserEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", TOKEN)
+    write(
+        user_env.work / "qjob-tui.yaml", "server:\n  host: 127.0.0.1\n  rest_port: 8181\n  mcp_port: 9191\n"
+    )
+    settings = load_settings()
+    assert with_server_overrides(settings, None, None, None) is settings
+    changed = with_server_overrides(settings, "localhost", 0, 9292).config.server
+    assert (changed.host, changed.rest_port, changed.mcp_port) == ("localhost", 0, 9292)
+    only_rest = with_server_overrides(settings, None, 8282, None).config.server
+    assert (only_rest.host, only_rest.rest_port, only_rest.mcp_port) == ("127.0.0.1", 8282, 9191)
+
+
+# -- through a real process: the user sees one line, never a traceback ------------------------------
+
+
+def run_cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qjob_tui", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def process_env(user_env: UserEnv, **extra: str) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QOVERY_", "QJOB_TUI_"))}
+    env.update(
+        HOME=str(user_env.home),
+        XDG_CONFIG_HOME=str(user_env.config_home),
+        XDG_STATE_HOME=str(user_env.state_home),
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "extra", "expected"),
+    [
+        ({}, [], {}, "no config file found"),
+        ({"c.yaml": "jobs:\n  - id: [\n"}, ["--config", "c.yaml"], {}, "YAML syntax error"),
+        ({"c.yaml": "qovery:\n  timout_s: 5\n"}, ["--config", "c.yaml"], {}, "qovery.timout_s: unknown key"),
+        ({"qjob-tui.yaml": "jobs: []\n"}, [], {}, "QOVERY_API_KEY is not set"),
+        (
+            {"qjob-tui.yaml": "jobs: []\n"},
+            ["--serve", "--host", "0.0.0.0"],
+            {"QOVERY_API_KEY": TOKEN},
+            "QJOB_TUI_SERVER_TOKEN",
+        ),
+        ({}, ["--mcp-port", "65536"], {}, "--mcp-port"),
+    ],
+    ids=["no-config", "yaml", "unknown-key", "no-token", "public-host", "port-flag"],
+)
+def test_a_real_process_prints_one_line_and_exits_2(
+    files: dict[str, str], args: list[str], extra: dict[str, str], expected: str, user_env: UserEnv
+) -> None:
+    for name, text in files.items():
+        write(user_env.work / name, text)
+    result = run_cli(args, user_env.work, process_env(user_env, **extra))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("qjob-tui: ")
+    assert expected in lines[0]
+    assert TOKEN not in result.stderr
+
+
+def test_version_flag(user_env: UserEnv) -> None:
+    from qjob_tui import __version__
+
+    result = run_cli(["--version"], user_env.work, process_env(user_env))
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"qjob-tui {__version__}"
+
+
+def test_config_example_is_valid_and_documents_every_key() -> None:
+    from pydantic import BaseModel
+
+    from qjob_tui.config import Config
+
+    example = Path(__file__).resolve().parents[2] / "config.example.yaml"
+    read_config(example)
+    text = example.read_text(encoding="utf-8")
+
+    def keys(model: type[BaseModel], prefix: str) -> list[str]:
+        found = []
+        for name, field in model.model_fields.items():
+            found.append(prefix + name)
+            inner = field.annotation
+            inner = next((t for t in (inner, *getattr(inner, "__args__", ())) if isinstance(t, type)), None)
+            if inner is not None and issubclass(inner, BaseModel):
+                found += keys(inner, f"{prefix}{name}.")
+        return found
+
+    missing = [key for key in keys(Config, "") if f"{key.rsplit('.', 1)[-1]}:" not in text]
+    assert missing == []
