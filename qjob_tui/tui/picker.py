@@ -1,0 +1,707 @@
+"""The picker: walk organization -> project -> environment -> jobs, and pick environments and jobs.
+
+`PickerScreen(client)` is a reusable modal screen that dismisses with a `Selection` (or None when the user
+backs out). `qjob-tui init` runs it in a tiny app of its own (`run_picker`); the dashboard opens it with `b`
+(`browse_into`), adds what was picked to the running board and offers to save it to the config file.
+
+Keys: type to filter the level shown; up/down move; enter or right opens the highlighted item (on a job,
+enter selects it); space selects an environment or a job; ctrl+a selects every shown item; escape clears
+the filter, else goes back (backspace and left go back too); ctrl+s is done.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from qjob_tui.actions import is_uuid
+from qjob_tui.init import (
+    EnvironmentChoice,
+    JobChoice,
+    SaveResult,
+    Selection,
+    append_to_config,
+    explain,
+    target_path,
+    write_new_config,
+)
+from qjob_tui.qovery import QoveryClient, QoveryError
+
+if TYPE_CHECKING:
+    from qjob_tui.runtime import Runtime
+
+LevelKind = Literal["organization", "project", "environment", "job"]
+
+_PLURAL: dict[LevelKind, str] = {
+    "organization": "organizations",
+    "project": "projects",
+    "environment": "environments",
+    "job": "jobs",
+}
+_CHILD: dict[LevelKind, LevelKind] = {
+    "organization": "project",
+    "project": "environment",
+    "environment": "job",
+}
+
+
+@dataclass
+class Level:
+    """One step of the walk: what is listed, under which parent, and where the cursor was."""
+
+    kind: LevelKind
+    parent: dict[str, Any] | None = None  # the item opened to get here (None at the top)
+    items: list[dict[str, Any]] | None = None  # None while loading
+    error: str | None = None
+    highlighted: str | None = None  # the id under the cursor, restored when coming back
+
+    @property
+    def title(self) -> str:
+        return _name(self.parent) if self.parent else "Qovery"
+
+
+def _name(item: Mapping[str, Any] | None) -> str:
+    name = item.get("name") if item else None
+    return name if isinstance(name, str) and name else str(item.get("id") if item else "?")
+
+
+@dataclass
+class _Picked:
+    """The running selection, in the order the user made it."""
+
+    environments: dict[str, EnvironmentChoice] = field(default_factory=dict)
+    jobs: dict[str, JobChoice] = field(default_factory=dict)
+
+    def selection(self) -> Selection:
+        return Selection(
+            environments=tuple(self.environments.values()),
+            jobs=tuple(job for job in self.jobs.values() if job.environment.id not in self.environments),
+        )
+
+
+class PickerScreen(ModalScreen[Selection | None]):
+    """Browse Qovery and pick environments and jobs; dismisses with the Selection, or None if abandoned."""
+
+    DEFAULT_CSS = """
+    PickerScreen {
+        align: center middle;
+    }
+    PickerScreen > #picker {
+        width: 100%;
+        height: 100%;
+        max-width: 120;
+        border: round $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    PickerScreen #picker-title {
+        text-style: bold;
+        color: $accent;
+    }
+    PickerScreen #breadcrumb {
+        color: $text-muted;
+    }
+    PickerScreen #filter {
+        margin-top: 1;
+    }
+    PickerScreen #items {
+        height: 1fr;
+        border: none;
+        padding: 0;
+    }
+    PickerScreen #status {
+        height: auto;
+        min-height: 1;
+    }
+    PickerScreen #status.error {
+        color: $error;
+    }
+    PickerScreen #hint {
+        color: $text-muted;
+    }
+    PickerScreen #buttons {
+        height: auto;
+        align-horizontal: right;
+    }
+    PickerScreen #buttons Button {
+        margin-left: 2;
+    }
+    """
+
+    BINDINGS = [
+        Binding("right", "open", "Open", show=False),
+        Binding("left", "back", "Back", show=False),
+        Binding("escape", "escape", "Back"),
+        Binding("ctrl+a", "toggle_all", "Select all shown"),
+        Binding("ctrl+s", "done", "Done"),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(
+        self,
+        client: QoveryClient,
+        *,
+        organizations: Sequence[dict[str, Any]] | None = None,
+        title: str = "Pick the jobs for the dashboard",
+        done_label: str = "Done",
+        present: Collection[str] = (),
+        demo: bool = False,
+    ) -> None:
+        """`organizations`: already listed (init does that first, to fail early); `present`: ids of jobs and
+        environments already on the dashboard, marked as such."""
+        super().__init__()
+        self.client = client
+        self.picker_title = title
+        self.done_label = done_label
+        self.present = {item.lower() for item in present}
+        self.demo = demo
+        self.levels: list[Level] = [
+            Level("organization", items=list(organizations) if organizations is not None else None)
+        ]
+        self.filter_text = ""
+        self.picked = _Picked()
+        self._cache: dict[tuple[LevelKind, str], list[dict[str, Any]]] = {}
+        self._auto_opened = False
+        self._confirm_abandon = False
+
+    # -- layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Label(self.picker_title, id="picker-title", markup=False)
+            yield Static("", id="breadcrumb", markup=False)
+            yield Static("", id="filter", markup=False)
+            yield OptionList(id="items")
+            yield Static("", id="status", markup=False)
+            yield Static(
+                "type to filter · ↑↓ move · enter/→ open · space select · ctrl+a all · "
+                "esc/← back · ctrl+s done",
+                id="hint",
+                markup=False,
+            )
+            with Horizontal(id="buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(f"{self.done_label} (ctrl+s)", id="done", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#items", OptionList).focus()
+        self._show()
+        if self.level.items is None:
+            self._load(self.level)
+        else:
+            self._maybe_auto_open()
+
+    @property
+    def level(self) -> Level:
+        return self.levels[-1]
+
+    @property
+    def items_list(self) -> OptionList:
+        return self.query_one("#items", OptionList)
+
+    # -- loading ------------------------------------------------------------------------------------
+
+    def _fetch(self, level: Level) -> Awaitable[list[dict[str, Any]]]:
+        parent_id = str(level.parent["id"]) if level.parent else ""
+        if level.kind == "organization":
+            return self.client.list_organizations()
+        if level.kind == "project":
+            return self.client.list_projects(parent_id)
+        if level.kind == "environment":
+            return self.client.list_environments(parent_id)
+        return self.client.list_environment_jobs(parent_id)
+
+    @work(group="picker-load", exclusive=True, exit_on_error=False)
+    async def _load(self, level: Level) -> None:
+        key = (level.kind, str(level.parent["id"]) if level.parent else "")
+        cached = self._cache.get(key)
+        if cached is None:
+            try:
+                listed = await self._fetch(level)
+            except QoveryError as exc:
+                level.items, level.error = [], explain(exc, self._what(level), self.demo)
+                self._show()
+                return
+            cached = [item for item in listed if is_uuid(item.get("id"))]
+            cached.sort(key=lambda item: _name(item).lower())
+            self._cache[key] = cached
+        level.items, level.error = cached, None
+        if level is self.level:
+            self._show()
+            self._maybe_auto_open()
+
+    def _what(self, level: Level) -> str:
+        where = f" of {level.title}" if level.parent else ""
+        return f"the {_PLURAL[level.kind]}{where}"
+
+    def _maybe_auto_open(self) -> None:
+        """One organization only: open it at once, the way most people would anyway."""
+        level = self.level
+        if (
+            not self._auto_opened
+            and level.kind == "organization"
+            and level.items is not None
+            and len(level.items) == 1
+        ):
+            self._auto_opened = True
+            self._open(level.items[0])
+
+    # -- drawing ------------------------------------------------------------------------------------
+
+    def _visible(self) -> list[dict[str, Any]]:
+        items = self.level.items or []
+        needle = self.filter_text.lower()
+        if not needle:
+            return items
+        return [item for item in items if needle in _name(item).lower() or needle in str(item["id"]).lower()]
+
+    def _show(self) -> None:
+        """Redraw everything from the state: breadcrumb, filter, list, status."""
+        level = self.level
+        crumbs = ["Organizations", *(_name(lv.parent) for lv in self.levels if lv.parent)]
+        self.query_one("#breadcrumb", Static).update(Text(" > ".join(crumbs)))
+        prompt = f"Pick {'an' if level.kind[0] in 'aeiou' else 'a'} {level.kind}"
+        if level.kind in ("environment", "job"):
+            prompt += " (space selects, enter opens)" if level.kind == "environment" else " (space selects)"
+        filter_line = Text(prompt + "   filter: ")
+        filter_line.append(self.filter_text or "type to filter", style="bold" if self.filter_text else "dim")
+        self.query_one("#filter", Static).update(filter_line)
+
+        option_list = self.items_list
+        visible = self._visible()
+        option_list.clear_options()
+        option_list.add_options([Option(self._prompt(item), id=str(item["id"])) for item in visible])
+        if visible:
+            ids = [str(item["id"]) for item in visible]
+            option_list.highlighted = ids.index(level.highlighted) if level.highlighted in ids else 0
+        self._show_status()
+
+    def _show_status(self, note: str | None = None) -> None:
+        level = self.level
+        status = self.query_one("#status", Static)
+        status.set_class(bool(level.error), "error")
+        if level.error:
+            status.update(Text(f"{level.error} — ctrl+r retries, esc goes back"))
+            return
+        if level.items is None:
+            status.update(Text(f"Loading {self._what(level)}…"))
+            return
+        if note:
+            status.update(Text(note))
+            return
+        if not level.items:
+            status.update(Text(f"No {_PLURAL[level.kind]} in {level.title}."))
+            return
+        shown = len(self._visible())
+        lead = f"{shown} of {len(level.items)} shown" if self.filter_text else _count(shown, level.kind)
+        picked = self.picked.selection()
+        tail = f" · selected: {picked.describe()}" if picked else ""
+        status.update(Text(lead + tail))
+
+    def _mark(self, item: Mapping[str, Any]) -> str:
+        item_id = str(item["id"]).lower()
+        kind = self.level.kind
+        if kind == "environment":
+            if item_id in self.picked.environments:
+                return "[x] "
+            if any(job.environment.id == item_id for job in self.picked.jobs.values()):
+                return "[-] "
+            return "[ ] "
+        if kind == "job":
+            if self.level.parent and str(self.level.parent["id"]).lower() in self.picked.environments:
+                return "[x] "
+            return "[x] " if item_id in self.picked.jobs else "[ ] "
+        return ""
+
+    def _prompt(self, item: Mapping[str, Any]) -> Text:
+        kind = self.level.kind
+        text = Text(self._mark(item))
+        text.append(_name(item), style="bold")
+        details: list[str] = []
+        if kind == "organization" and isinstance(item.get("description"), str) and item["description"]:
+            details.append(item["description"])
+        elif kind == "project":
+            count = item.get("associated_environments_count")
+            if isinstance(count, int):
+                details.append(_count(count, "environment"))
+            if isinstance(item.get("description"), str) and item["description"]:
+                details.append(item["description"])
+        elif kind == "environment":
+            for key in ("mode", "cluster_name"):
+                if isinstance(item.get(key), str):
+                    details.append(str(item[key]).lower() if key == "mode" else str(item[key]))
+        elif kind == "job":
+            if isinstance(item.get("job_type"), str):
+                details.append(str(item["job_type"]).lower())
+            schedule = item.get("schedule")
+            cron = schedule.get("cronjob") if isinstance(schedule, dict) else None
+            if isinstance(cron, dict) and isinstance(cron.get("scheduled_at"), str):
+                details.append(cron["scheduled_at"])
+        if str(item["id"]).lower() in self.present:
+            details.append("on the dashboard")
+        if details:
+            text.append("  " + " · ".join(details), style="dim")
+        return text
+
+    # -- keys ---------------------------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """Printable keys filter, space selects, backspace edits the filter or goes back.
+
+        Handled here, before any binding, so that typing a filter never fires a dashboard key."""
+        if event.key == "space":
+            event.stop()
+            event.prevent_default()
+            self.action_select_item()
+        elif event.key == "backspace":
+            event.stop()
+            event.prevent_default()
+            if self.filter_text:
+                self._set_filter(self.filter_text[:-1])
+            else:
+                self.action_back()
+        elif event.is_printable and event.character and len(event.character) == 1:
+            event.stop()
+            event.prevent_default()
+            self._set_filter(self.filter_text + event.character)
+
+    def _set_filter(self, text: str) -> None:
+        self._remember_highlight()
+        self.filter_text = text
+        self._confirm_abandon = False
+        self._show()
+
+    def _remember_highlight(self) -> None:
+        option = self.items_list.highlighted_option
+        if option is not None and option.id is not None:
+            self.level.highlighted = option.id
+
+    def _highlighted_item(self) -> dict[str, Any] | None:
+        option = self.items_list.highlighted_option
+        if option is None or self.level.items is None:
+            return None
+        return next((item for item in self.level.items if str(item["id"]) == option.id), None)
+
+    @on(OptionList.OptionSelected, "#items")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.level.kind == "job":
+            self.action_select_item()
+        else:
+            self.action_open()
+
+    def action_open(self) -> None:
+        item = self._highlighted_item()
+        if item is not None and self.level.kind in _CHILD:
+            self._open(item)
+
+    def _open(self, item: dict[str, Any]) -> None:
+        self._remember_highlight()
+        child = Level(_CHILD[self.level.kind], parent=item)
+        key = (child.kind, str(item["id"]))
+        child.items = self._cache.get(key)
+        self.levels.append(child)
+        self.filter_text = ""
+        self._confirm_abandon = False
+        self._show()
+        if child.items is None:
+            self._load(child)
+
+    def action_back(self) -> None:
+        if len(self.levels) == 1:
+            return
+        self.levels.pop()
+        self.filter_text = ""
+        self._show()
+
+    def action_escape(self) -> None:
+        if self.filter_text:
+            self._set_filter("")
+        elif len(self.levels) > 1:
+            self.action_back()
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if self.picked.selection() and not self._confirm_abandon:
+            self._confirm_abandon = True
+            self._show_status(
+                f"Leave without your {self.picked.selection().describe()}? Press escape again; "
+                "ctrl+s keeps them."
+            )
+            return
+        self.dismiss(None)
+
+    def action_reload(self) -> None:
+        level = self.level
+        self._cache.pop((level.kind, str(level.parent["id"]) if level.parent else ""), None)
+        level.items, level.error = None, None
+        self._show()
+        self._load(level)
+
+    def action_select_item(self) -> None:
+        item = self._highlighted_item()
+        if item is None:
+            return
+        self._confirm_abandon = False
+        if self.level.kind in ("organization", "project"):
+            self._show_status(f"Only environments and jobs can be selected; enter opens {_name(item)}.")
+            return
+        self._toggle(item)
+        self._remember_highlight()
+        self._show()
+
+    def action_toggle_all(self) -> None:
+        if self.level.kind not in ("environment", "job"):
+            self._show_status("Only environments and jobs can be selected; enter opens one.")
+            return
+        visible = self._visible()
+        if self.level.kind == "environment":
+            every = all(str(item["id"]).lower() in self.picked.environments for item in visible)
+        else:
+            every = all(str(item["id"]).lower() in self.picked.jobs for item in visible)
+        for item in visible:
+            selected = (
+                str(item["id"]).lower() in self.picked.environments
+                if self.level.kind == "environment"
+                else str(item["id"]).lower() in self.picked.jobs
+            )
+            if selected == every:
+                self._toggle(item)
+        self._remember_highlight()
+        self._show()
+
+    def _toggle(self, item: dict[str, Any]) -> None:
+        item_id = str(item["id"]).lower()
+        if self.level.kind == "environment":
+            if item_id in self.picked.environments:
+                del self.picked.environments[item_id]
+            else:
+                self.picked.environments[item_id] = self._environment_choice(item)
+            return
+        environment = self._environment_choice(self.level.parent or {})
+        if environment.id in self.picked.environments:
+            self.notify(
+                f"All of {environment.name or environment.id} is selected; unselect the environment "
+                "to pick its jobs one by one.",
+                severity="warning",
+            )
+            return
+        if item_id in self.picked.jobs:
+            del self.picked.jobs[item_id]
+        else:
+            job = JobChoice.from_response(item, environment)
+            if job is not None:
+                self.picked.jobs[item_id] = job
+
+    def _environment_choice(self, environment: Mapping[str, Any]) -> EnvironmentChoice:
+        """The environment with the names of the project and organization it was reached through."""
+        names: dict[LevelKind, str | None] = {}
+        for level in self.levels:
+            if level.parent is not None:
+                names[_PARENT_OF[level.kind]] = _name(level.parent)
+        mode = environment.get("mode")
+        return EnvironmentChoice(
+            id=str(environment.get("id", "")).lower(),
+            name=_name(environment),
+            project=names.get("project"),
+            organization=names.get("organization"),
+            mode=mode if isinstance(mode, str) else None,
+        )
+
+    def action_done(self) -> None:
+        selection = self.picked.selection()
+        if not selection:
+            self._show_status("Nothing selected yet: space selects the highlighted environment or job.")
+            return
+        self.dismiss(selection)
+
+    @on(Button.Pressed, "#done")
+    def _done_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_done()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+
+# Which parent a level's `parent` item is: the jobs level's parent is an environment, and so on.
+_PARENT_OF: dict[LevelKind, LevelKind] = {
+    "project": "organization",
+    "environment": "project",
+    "job": "environment",
+    "organization": "organization",
+}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+# -- `qjob-tui init` ------------------------------------------------------------------------------------
+
+
+class PickerApp(App[Selection | None]):
+    """The picker on its own, for `qjob-tui init`: returns the Selection (None if the user left)."""
+
+    TITLE = "qjob-tui init"
+
+    def __init__(
+        self, client: QoveryClient, organizations: Sequence[dict[str, Any]], path: Path, demo: bool = False
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.organizations = list(organizations)
+        self.path = path
+        self.demo = demo
+
+    def on_mount(self) -> None:
+        title = f"qjob-tui init{' (DEMO)' if self.demo else ''}: pick the jobs to write to {self.path}"
+        self.push_screen(
+            PickerScreen(
+                self.client,
+                organizations=self.organizations,
+                title=title,
+                done_label="Write",
+                demo=self.demo,
+            ),
+            callback=self.exit,
+        )
+
+
+async def run_picker(
+    client: QoveryClient, organizations: Sequence[dict[str, Any]], path: Path, demo: bool = False
+) -> Selection | None:
+    app = PickerApp(client, organizations, path, demo)
+    await app.run_async()
+    return app.return_value
+
+
+# -- the dashboard's browse key -------------------------------------------------------------------------
+
+
+class SaveOfferScreen(ModalScreen[bool]):
+    """Ask whether to save what was just added to the dashboard; y/enter saves, n/escape does not."""
+
+    DEFAULT_CSS = """
+    SaveOfferScreen {
+        align: center middle;
+    }
+    SaveOfferScreen > #offer {
+        width: 80;
+        max-width: 100%;
+        height: auto;
+        border: thick $primary 80%;
+        background: $surface;
+        padding: 1 2;
+    }
+    SaveOfferScreen #offer-buttons {
+        height: auto;
+        margin-top: 1;
+        align-horizontal: right;
+    }
+    SaveOfferScreen #offer-buttons Button {
+        margin-left: 2;
+    }
+    """
+
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Save"),
+        Binding("n,escape", "answer(False)", "Not now"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="offer"):
+            yield Label(self.question, id="question", markup=False)
+            with Horizontal(id="offer-buttons"):
+                yield Button("Save (y)", id="save", variant="primary", compact=True)
+                yield Button("Not now (n)", id="skip", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#save", Button).focus()
+
+    def action_answer(self, save: bool) -> None:
+        self.dismiss(save)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "save")
+
+
+async def add_to_board(runtime: Runtime, selection: Selection) -> list[str]:
+    """Put the picked environments and jobs on the running board; returns the errors as readable lines."""
+    board = runtime.board
+    jobs = [dict(job.data) for job in selection.jobs if board.get(job.id) is None]
+    if jobs:
+        board.add_jobs(jobs)
+    new_envs = [env.id for env in selection.environments if env.id not in board.environments]
+    board.environments.extend(new_envs)
+    errors: list[str] = []
+    if new_envs:
+        errors += await board.discover(runtime.client)
+    touched = sorted({*new_envs, *(job.environment.id for job in selection.jobs)})
+    if touched:
+        try:
+            await board.refresh(runtime.client, touched)
+        except QoveryError as exc:
+            errors.append(exc.message)
+    return errors
+
+
+def save_selection(runtime: Runtime, selection: Selection) -> SaveResult:
+    """Save to the config file in use (keeping its comments); without one, write a new file, never over another."""
+    path = runtime.settings.path
+    if path is not None:
+        return append_to_config(path, selection, fallback=runtime.settings.config)
+    # --demo without --config ignores ./qjob-tui.yaml, so that file may hold real jobs: never edit it here.
+    target = target_path(None, os.environ)
+    return write_new_config(target, runtime.settings.config, selection, demo=runtime.demo)
+
+
+async def browse_into(app: App[Any], runtime: Runtime) -> None:
+    """The dashboard's `b`: pick, add to the board, offer to save. Run it in a worker (it waits on screens)."""
+    present = {*runtime.board.jobs, *runtime.board.environments}
+    selection = await app.push_screen_wait(
+        PickerScreen(
+            runtime.client,
+            title="Browse Qovery: add environments and jobs to the dashboard",
+            done_label="Add",
+            present=present,
+            demo=runtime.demo,
+        )
+    )
+    if not selection:
+        return
+    errors = await add_to_board(runtime, selection)
+    app.notify(f"Added {selection.describe()} to the dashboard.")
+    for error in errors:
+        app.notify(error, severity="error")
+    path = runtime.settings.path
+    where = f"the config file {path} (your comments in it are kept)" if path else "a new config file"
+    if not await app.push_screen_wait(SaveOfferScreen(f"Save {selection.describe()} to {where}?")):
+        return
+    try:
+        result = save_selection(runtime, selection)
+    except (OSError, ValueError) as exc:
+        app.notify(f"Not saved: {exc}", severity="error")
+        return
+    message = result.message
+    app.notify(message[:1].upper() + message[1:] + ".", severity="warning" if result.copy else "information")
