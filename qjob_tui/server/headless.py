@@ -1,0 +1,118 @@
+"""`qjob-tui --serve`: the REST and MCP servers and the job poller, until SIGINT/SIGTERM.
+
+stderr gets one start line (URLs, DEMO or the API URL, never the token) and one line per action:
+time, source, action, job, status, duration. On a signal the servers stop accepting, requests in flight
+are answered, the audit log is flushed, and the exit code is 0. A second signal gives up on the requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable
+from typing import TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+from qjob_tui import __version__
+from qjob_tui.config import ConfigError
+from qjob_tui.pipeline import ActionOutcome
+from qjob_tui.runtime import Runtime
+from qjob_tui.server.openapi import REST_PREFIX
+from qjob_tui.server.serving import RelayServers
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def action_line(outcome: ActionOutcome) -> str:
+    """`2026-05-19T10:00:00.123Z rest deploy nightly-backup 202 45ms`."""
+    request = outcome.request
+    when = outcome.started_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    job = outcome.job_name or request.job_id
+    event = f" {request.force_event.value}" if request.force_event else ""
+    return (
+        f"{when} {request.source} {request.action.name}{event} {job} {outcome.summary} "
+        f"{outcome.elapsed_s * 1000:.0f}ms"
+    )
+
+
+def start_line(runtime: Runtime, servers: RelayServers) -> str:
+    board = runtime.board
+    jobs = f"{len(board.jobs)} job{'s' if len(board.jobs) != 1 else ''}"
+    if board.environments:
+        jobs += f" (+ the jobs of {len(board.environments)} environment{'s' if len(board.environments) != 1 else ''})"
+    token = (
+        "inbound token required"
+        if runtime.settings.server_token is not None
+        else "no inbound token (loopback)"
+    )
+    return (
+        f"qjob-tui {__version__} serving REST {servers.rest_url}{REST_PREFIX} and MCP {servers.mcp_url} "
+        f"against {_shown_api(runtime)}; {jobs}; {token}; audit {runtime.audit.path}; Ctrl+C to stop"
+    )
+
+
+def _shown_api(runtime: Runtime) -> str:
+    """DEMO, or the API URL without any user info someone may have put in it."""
+    if runtime.demo:
+        return "DEMO (embedded Qovery simulator)"
+    parts = urlsplit(runtime.api_url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+async def serve_headless(
+    runtime: Runtime, *, stop: asyncio.Event | None = None, stderr: TextIO | None = None
+) -> int:
+    """Serve until SIGINT/SIGTERM (or until `stop` is set); returns the exit code."""
+    out = stderr or sys.stderr
+    stop = stop or asyncio.Event()
+    servers: RelayServers | None = None
+
+    def say(text: str) -> None:
+        print(text, file=out, flush=True)
+
+    def on_signal() -> None:
+        if stop.is_set() and servers is not None:
+            servers.force_stop()
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in _SIGNALS:
+        with contextlib.suppress(
+            NotImplementedError, RuntimeError, ValueError
+        ):  # not main thread / no support
+            loop.add_signal_handler(sig, on_signal)
+            installed.append(sig)
+    unsubscribe = runtime.pipeline.subscribe(lambda outcome: say(action_line(outcome)))
+    try:
+        async with RelayServers(runtime, log=lambda text: say(f"qjob-tui: {text}")) as servers:
+            try:
+                await servers.wait_started()
+            except RuntimeError as exc:
+                raise ConfigError(f"{exc}: {exc.__cause__}") from None
+            say(start_line(runtime, servers))
+            poller = asyncio.create_task(_keep_jobs_fresh(runtime, say), name="qjob-tui poller")
+            try:
+                await stop.wait()
+            finally:
+                poller.cancel()
+                await asyncio.gather(poller, return_exceptions=True)
+            say("qjob-tui: stopping; answering the requests in flight")
+    finally:
+        unsubscribe()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+    runtime.audit.flush()
+    say("qjob-tui: stopped")
+    return 0
+
+
+async def _keep_jobs_fresh(runtime: Runtime, say: Callable[[str], None]) -> None:
+    """Learn the jobs once, then poll their states, so that GET /v1/jobs and list-jobs have them."""
+    board, client = runtime.board, runtime.client
+    for error in await board.discover(client):
+        say(f"qjob-tui: {error}")
+    await board.poll_forever(client, runtime.settings.config.qovery.poll_interval_s)

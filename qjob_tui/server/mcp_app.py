@@ -1,0 +1,312 @@
+"""The MCP face: the capability's five tools (plus list-jobs and get-job-status) over Streamable HTTP at /mcp.
+
+Built on the official SDK's `MCPServer`, stateless with JSON responses, generated from the action table.
+Importing this module imports the SDK (about half a second): only the relay's start does it, never the
+dashboard alone. Every action goes through the shared pipeline with source "mcp"; the tools validate with
+the same checks as REST (`qjob_tui.actions`), so the schemas below describe and the pipeline decides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import logging
+from collections.abc import Callable, Iterator
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import WithJsonSchema
+
+from qjob_tui import __version__
+from qjob_tui.actions import ACTIONS, BODY_LIMIT_BYTES, InvalidInput, JobAction, validate_job_id
+from qjob_tui.pipeline import ActionOutcome, ActionRefused
+from qjob_tui.qovery import QoveryError, QoveryHTTPError, QoveryTimeout, qovery_message
+from qjob_tui.runtime import Runtime
+from qjob_tui.server.problems import PROBLEM_CONTENT_TYPE, encode_problem, problem, refusal_problem
+from qjob_tui.server.rest import Receive, Scope, Send
+from qjob_tui.server.schemas import MCP_PATH, body_schema, force_event_schema, job_id_schema
+from qjob_tui.server.security import BearerCheck, find_header, host_allowlist
+from qjob_tui.server.views import jobs_view
+
+INSTRUCTIONS = (
+    "Tools for the Qovery job actions: deploy, redeploy, stop, uninstall and clean a failed job. Call list-jobs "
+    "first: it gives the job ids (jobId) you may act on, their type (CRON or LIFECYCLE), the events they have "
+    "(forceEvent) and their last known state. After an action, call get-job-status until the state settles. "
+    "Qovery answers 409 while an operation is in progress: wait, then try again. uninstall-job deletes the "
+    "job's resources: ask a human first."
+)
+_ACTION_NOTE = " Only the jobs that list-jobs shows can be acted on."
+
+
+def build_mcp_app(runtime: Runtime, host: str) -> Callable[[Scope, Receive, Send], Any]:
+    """The MCP ASGI application (with its lifespan), behind the relay's bearer check."""
+    server = _quiet_mcp_server(build_tools(runtime))
+    hosts, origins = host_allowlist(host)
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        max_request_body_size=BODY_LIMIT_BYTES,
+        transport_security=TransportSecuritySettings(
+            enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+        ),
+    )
+    return RequireToken(app, BearerCheck(runtime.settings.server_token))
+
+
+def build_tools(runtime: Runtime) -> list[Tool]:
+    """One tool per action of the table, then the two read-only tools."""
+    tools = [
+        _tool(
+            _action_tool(runtime, action),
+            _action_inputs(action),
+            name=action.tool,
+            description=action.description + _ACTION_NOTE,
+            annotations=ToolAnnotations(
+                title=action.summary,
+                read_only_hint=False,
+                destructive_hint=action.destructive,
+                idempotent_hint=False,
+                open_world_hint=True,
+            ),
+        )
+        for action in ACTIONS
+    ]
+    tools.append(
+        _tool(
+            _list_jobs_tool(runtime),
+            {},
+            name="list-jobs",
+            description=(
+                "The Qovery jobs this relay can act on: id (the jobId of the other tools), name, environment, "
+                "type (CRON or LIFECYCLE), the events a forceEvent may name, the last known state and the last "
+                "action. States are refreshed in the background; use get-job-status for a fresh one."
+            ),
+            annotations=ToolAnnotations(
+                title="List the jobs", read_only_hint=True, idempotent_hint=True, open_world_hint=False
+            ),
+        )
+    )
+    tools.append(
+        _tool(
+            _job_status_tool(runtime),
+            {"jobId": job_id_schema()},
+            name="get-job-status",
+            description=(
+                "Ask Qovery for one job's current Status (state, last_deployment_date, deployment_request_id). "
+                "Use it after an action to follow the job until its state settles (e.g. DEPLOYED, "
+                "DEPLOYMENT_ERROR, STOPPED)."
+            ),
+            annotations=ToolAnnotations(
+                title="Get a job's status", read_only_hint=True, idempotent_hint=True, open_world_hint=True
+            ),
+        )
+    )
+    return tools
+
+
+def _action_inputs(action: JobAction) -> dict[str, dict[str, Any]]:
+    """The inputs of an action's tool: jobId (the capability spec forgot it), then what the action takes."""
+    inputs = {"jobId": job_id_schema()}
+    if action.force_event:
+        inputs["forceEvent"] = force_event_schema()
+    body = body_schema(action)
+    if body is not None:
+        inputs["body"] = body
+    return inputs
+
+
+def _tool(
+    fn: Callable[..., Any],
+    inputs: dict[str, dict[str, Any]],
+    *,
+    name: str,
+    description: str,
+    annotations: ToolAnnotations,
+) -> Tool:
+    """A tool whose arguments the SDK hands over as they came; it publishes `inputs` as the schema, with
+    jobId required. The pipeline validates the values, so that a bad input (a missing jobId too) gets the
+    same message on MCP as on REST."""
+    parameters = [
+        inspect.Parameter(
+            key,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[Any, WithJsonSchema(schema)],
+        )
+        for key, schema in inputs.items()
+    ]
+    fn.__signature__ = inspect.Signature(parameters, return_annotation=CallToolResult)  # type: ignore[attr-defined]
+    tool = Tool.from_function(
+        fn, name=name, title=annotations.title, description=description, annotations=annotations
+    )
+    tool.parameters = {
+        "type": "object",
+        "properties": {key: {**schema, "title": key} for key, schema in inputs.items()},
+        "required": [key for key in inputs if key == "jobId"],
+        "additionalProperties": False,
+    }
+    return tool
+
+
+class RequireToken:
+    """Refuses every HTTP request without the relay's bearer token (when one is configured)."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Any], bearer: BearerCheck) -> None:
+        self.app = app
+        self.bearer = bearer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.bearer.allows(
+            find_header(scope["headers"], b"authorization")
+        ):
+            body = encode_problem(
+                problem(
+                    401,
+                    "Unauthorized",
+                    "send Authorization: Bearer <token> with the relay's QJOB_TUI_SERVER_TOKEN",
+                )
+            )
+            headers = [
+                (b"content-type", PROBLEM_CONTENT_TYPE),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", b"Bearer"),
+            ]
+            await send({"type": "http.response.start", "status": 401, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def _quiet_mcp_server(tools: list[Tool]) -> MCPServer:
+    """An MCPServer that leaves the process's logging alone (its constructor would otherwise install a
+    handler on the root logger, which would print over the dashboard)."""
+    root = logging.getLogger()
+    placeholder = logging.NullHandler()
+    with _temporarily_added(root, placeholder):
+        return MCPServer(
+            "qjob-tui", version=__version__, instructions=INSTRUCTIONS, tools=tools, log_level="WARNING"
+        )
+
+
+@contextlib.contextmanager
+def _temporarily_added(logger: logging.Logger, handler: logging.Handler) -> Iterator[None]:
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+# -- the tools -------------------------------------------------------------------------------------------
+
+
+def _action_tool(runtime: Runtime, action: JobAction) -> Callable[..., Any]:
+    pipeline = runtime.pipeline
+
+    async def run_action(**arguments: Any) -> CallToolResult:
+        try:
+            request = pipeline.prepare(
+                action,
+                arguments.get("jobId"),
+                arguments.get("forceEvent"),
+                arguments.get("body"),
+                source="mcp",
+            )
+        except ActionRefused as exc:
+            return _refused(exc)
+        return outcome_result(await pipeline.run(request))
+
+    run_action.__name__ = action.tool.replace("-", "_")
+    return run_action
+
+
+def _list_jobs_tool(runtime: Runtime) -> Callable[..., Any]:
+    async def list_jobs() -> CallToolResult:
+        view = jobs_view(runtime)
+        return CallToolResult(content=[_text(json.dumps(view, indent=2))], structured_content=view)
+
+    return list_jobs
+
+
+def _job_status_tool(runtime: Runtime) -> Callable[..., Any]:
+    pipeline = runtime.pipeline
+    board = runtime.board
+
+    async def get_job_status(**arguments: Any) -> CallToolResult:
+        try:
+            job_id = validate_job_id(arguments.get("jobId"))
+        except InvalidInput as exc:
+            return _refused(ActionRefused(400, "Invalid input", exc.message, exc.field))
+        if not pipeline.allow_unlisted_jobs and not board.is_listed(job_id):
+            return _refused(
+                ActionRefused(
+                    403, "Job not configured", f"job {job_id} is not in this relay's job list", "jobId"
+                )
+            )
+        try:
+            status = await runtime.client.get_job_status(job_id)
+        except QoveryError as exc:
+            return _upstream_error(exc)
+        board.apply_statuses([status])
+        return CallToolResult(content=[_text(json.dumps(status, indent=2))], structured_content=status)
+
+    return get_job_status
+
+
+# -- results ---------------------------------------------------------------------------------------------
+
+
+def outcome_result(outcome: ActionOutcome) -> CallToolResult:
+    """Qovery's JSON as structured content and as text; any failure as an isError result that names the
+    status and Qovery's message."""
+    if outcome.refused is not None:
+        return _refused(outcome.refused)
+    if outcome.error is not None:
+        return _upstream_error(outcome.error)
+    status = outcome.status
+    if not outcome.content.strip():
+        text = f"Qovery answered {status} {_phrase(status)} with no body"
+        if status == 204:
+            text += ": no deployment was triggered (nothing was deployed)"
+        return CallToolResult(content=[_text(text)])
+    structured = outcome.data if isinstance(outcome.data, dict) else {"result": outcome.data}
+    return CallToolResult(
+        content=[_text(outcome.content.decode("utf-8", "replace"))], structured_content=structured
+    )
+
+
+def _upstream_error(error: QoveryError) -> CallToolResult:
+    if isinstance(error, QoveryHTTPError):
+        message = qovery_message(error.data) or _phrase(error.status)
+        text = f"Qovery answered {error.status} {_phrase(error.status)}: {message}"
+        if error.status == 409:
+            text += " (an operation is in progress: wait for the state to settle, then try again)"
+        structured: dict[str, Any] = {"status": error.status, "message": message, "qovery": error.data}
+    else:
+        status = 504 if isinstance(error, QoveryTimeout) else 502
+        text = f"{status} {_phrase(status)}: {error.message}"
+        structured = {"status": status, "message": error.message}
+    return CallToolResult(content=[_text(text)], structured_content=structured, is_error=True)
+
+
+def _refused(exc: ActionRefused) -> CallToolResult:
+    body = refusal_problem(exc)
+    text = f"Refused before Qovery ({exc.status} {exc.title}): {body['detail']}"
+    return CallToolResult(content=[_text(text)], structured_content=body, is_error=True)
+
+
+def _text(text: str) -> TextContent:
+    return TextContent(type="text", text=text)
+
+
+def _phrase(status: int | None) -> str:
+    try:
+        return HTTPStatus(status or 0).phrase
+    except ValueError:
+        return ""

@@ -1,0 +1,241 @@
+"""The OpenAPI 3.1 document of the REST adapter, generated from the action table (served at /v1/openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qjob_tui import __version__
+from qjob_tui.actions import ACTIONS, BodyKind, JobAction
+from qjob_tui.server.schemas import body_schema, force_event_schema, job_id_schema
+
+REST_PREFIX = "/v1"
+
+
+def action_path(action: JobAction) -> str:
+    """The capability's REST path of an action: `/v1/job/{jobid}/<segment>`."""
+    return f"{REST_PREFIX}/job/{{jobid}}/{action.rest_segment}"
+
+
+def _ref(kind: str, name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+_SUCCESS_SCHEMA = {
+    200: _ref("schemas", "CleanFailedJobResponse"),
+    202: _ref("schemas", "Status"),
+}
+
+
+def _responses(action: JobAction) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status in action.success_status:
+        if status == 204:
+            responses["204"] = {
+                "description": "Qovery answered 204: nothing was deployed, so nothing to uninstall."
+            }
+        else:
+            responses[str(status)] = {
+                "description": f"Qovery's answer ({status}), relayed unchanged.",
+                "content": {"application/json": {"schema": _SUCCESS_SCHEMA.get(status, {"type": "object"})}},
+            }
+    responses["400"] = _ref("responses", "InvalidInput")
+    responses["401"] = _ref("responses", "Unauthorized")
+    responses["403"] = _ref("responses", "Forbidden")
+    responses["404"] = _ref("responses", "NotFound")
+    responses["409"] = {
+        "description": "Qovery answered 409: an operation is already in progress on this job (relayed unchanged).",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    if action.body is not BodyKind.NONE:
+        responses["413"] = _ref("responses", "BodyTooLarge")
+    responses["502"] = _ref("responses", "UpstreamUnavailable")
+    responses["504"] = _ref("responses", "UpstreamTimeout")
+    responses["default"] = {
+        "description": "Any other status Qovery answered (401, 403, 404, 429, 5xx), relayed with its JSON body.",
+        "content": {"application/json": {"schema": {}}},
+    }
+    return responses
+
+
+def _operation(action: JobAction) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [_ref("parameters", "jobid")]
+    if action.force_event:
+        parameters.append(_ref("parameters", "forceEvent"))
+    operation: dict[str, Any] = {
+        "operationId": action.operation,
+        "summary": action.summary,
+        "description": action.description,
+        "tags": ["Job actions"],
+        "parameters": parameters,
+        "responses": _responses(action),
+        "x-qovery-upstream": f"POST {action.upstream_path}",
+    }
+    body = body_schema(action)
+    if body is not None:
+        operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+    return operation
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _ref("schemas", "Problem")}},
+    }
+
+
+def openapi_document(*, token_required: bool) -> dict[str, Any]:
+    """The document; `token_required` adds the bearer requirement when QJOB_TUI_SERVER_TOKEN is set."""
+    paths: dict[str, Any] = {action_path(action): {"post": _operation(action)} for action in ACTIONS}
+    paths[f"{REST_PREFIX}/jobs"] = {
+        "get": {
+            "operationId": "listjobs",
+            "summary": "List the jobs",
+            "description": "The jobs this relay acts on, with their last known state (refreshed in the background).",
+            "tags": ["Jobs"],
+            "responses": {
+                "200": {
+                    "description": "The jobs.",
+                    "content": {"application/json": {"schema": _ref("schemas", "JobList")}},
+                },
+                "401": _ref("responses", "Unauthorized"),
+            },
+        }
+    }
+    paths[f"{REST_PREFIX}/health"] = {
+        "get": {
+            "operationId": "health",
+            "summary": "Health",
+            "description": 'Answers 200 {"status": "ok"} while the process serves.',
+            "tags": ["Service"],
+            "responses": {
+                "200": {
+                    "description": "Serving.",
+                    "content": {"application/json": {"schema": _ref("schemas", "Health")}},
+                },
+                "401": _ref("responses", "Unauthorized"),
+            },
+        }
+    }
+    paths[f"{REST_PREFIX}/openapi.json"] = {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "tags": ["Service"],
+            "responses": {"200": {"description": "The OpenAPI 3.1 document of this adapter."}},
+        }
+    }
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "qjob-tui REST relay — Qovery job actions",
+            "version": __version__,
+            "description": (
+                "The Qovery job actions (capability qovery-job-actions, REST adapter). Qovery's status and JSON "
+                "body are relayed unchanged; a request refused before Qovery is application/problem+json "
+                "(RFC 9457). Only the configured jobs can be acted on."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "parameters": {
+                "jobid": {"name": "jobid", "in": "path", "required": True, "schema": job_id_schema()},
+                "forceEvent": {
+                    "name": "forceEvent",
+                    "in": "query",
+                    "required": False,
+                    "schema": force_event_schema(),
+                },
+            },
+            "schemas": _schemas(),
+            "responses": {
+                "InvalidInput": _problem_response(
+                    "Refused before Qovery: a job id that is not a UUID, a forceEvent outside the enum, "
+                    "a body that is not JSON or of the wrong shape."
+                ),
+                "Unauthorized": _problem_response("Missing or wrong Authorization: Bearer <token>."),
+                "Forbidden": _problem_response("A job that is not in the relay's job list."),
+                "NotFound": _problem_response("An unknown path or action."),
+                "BodyTooLarge": _problem_response("A body over 64 KiB."),
+                "UpstreamUnavailable": _problem_response(
+                    "Qovery is unreachable, the connection was lost, or it answered something that is not JSON."
+                ),
+                "UpstreamTimeout": _problem_response("Qovery did not answer within the configured timeout."),
+            },
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "QJOB_TUI_SERVER_TOKEN, required when the relay runs with it set.",
+                }
+            },
+        },
+    }
+    if token_required:
+        document["security"] = [{"bearer": []}]
+    return document
+
+
+def _schemas() -> dict[str, Any]:
+    return {
+        "Problem": {
+            "type": "object",
+            "description": "RFC 9457 problem details.",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string", "format": "uri"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "field": {"type": "string", "description": "The input at fault, when there is one."},
+            },
+        },
+        "Status": {
+            "type": "object",
+            "description": "Qovery's Status of the job after the request.",
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "state": {"type": "string", "description": "Qovery's StateEnum, e.g. DEPLOYMENT_QUEUED."},
+                "deployment_request_id": {"type": ["string", "null"], "format": "uuid"},
+                "last_deployment_date": {"type": "string", "format": "date-time"},
+            },
+            "additionalProperties": True,
+        },
+        "CleanFailedJobResponse": {
+            "type": "object",
+            "properties": {"clean_kubernetes_jobs": {"type": "array", "items": {"type": "string"}}},
+        },
+        "Job": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "name": {"type": ["string", "null"]},
+                "environment": {"type": ["string", "null"], "format": "uuid"},
+                "type": {"type": ["string", "null"], "enum": ["CRON", "LIFECYCLE", None]},
+                "events": {"type": "array", "items": force_event_schema()},
+                "state": {"type": ["string", "null"]},
+                "last_deployment_date": {"type": ["string", "null"]},
+                "last_action": {"type": ["string", "null"]},
+                "last_result": {"type": ["string", "null"]},
+            },
+        },
+        "JobList": {
+            "type": "object",
+            "properties": {
+                "jobs": {"type": "array", "items": _ref("schemas", "Job")},
+                "refreshed_at": {"type": ["string", "null"], "format": "date-time"},
+                "error": {
+                    "type": ["string", "null"],
+                    "description": "Why the last refresh failed, if it did.",
+                },
+            },
+        },
+        "Health": {
+            "type": "object",
+            "properties": {
+                "status": {"const": "ok"},
+                "version": {"type": "string"},
+                "api": {"type": "string", "description": "DEMO, or the Qovery API URL."},
+                "jobs": {"type": "integer"},
+            },
+        },
+    }

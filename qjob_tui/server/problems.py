@@ -1,0 +1,59 @@
+"""RFC 9457 problem details: what the relay answers when it refuses a request or Qovery could not be reached.
+
+Every refusal made before Qovery (bad input, missing token, unknown path, ...) and every upstream failure is
+one small JSON object with `type`, `title`, `status` and `detail` (plus `field` when one input is at fault),
+served as `application/problem+json`. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from qjob_tui.pipeline import ActionRefused
+
+PROBLEM_CONTENT_TYPE = b"application/problem+json"
+_TYPE_PREFIX = "urn:qjob-tui:problem:"
+
+
+def problem_type(slug: str) -> str:
+    """The problem `type` URI for a kind of problem, e.g. `urn:qjob-tui:problem:invalid-input`."""
+    return _TYPE_PREFIX + slug
+
+
+# One slug per kind of problem, so that a client can branch on `type` rather than on the prose.
+SLUG_BY_STATUS = {
+    400: "invalid-input",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "body-too-large",
+    500: "internal-error",
+    502: "upstream-unavailable",
+    504: "upstream-timeout",
+}
+
+
+def problem(status: int, title: str, detail: str, *, slug: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A problem details object; `extra` members (like `field`) are added when not None."""
+    body: dict[str, Any] = {
+        "type": problem_type(slug or SLUG_BY_STATUS.get(status, "error")),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    body.update({key: value for key, value in extra.items() if value is not None})
+    return body
+
+
+def encode_problem(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def refusal_problem(refused: ActionRefused) -> dict[str, Any]:
+    """The problem for a request the pipeline refused; an input error's detail starts with the input's name."""
+    detail = refused.detail
+    if refused.status == 400 and refused.field and not detail.startswith(refused.field):
+        detail = f"{refused.field}: {detail}"
+    return problem(refused.status, refused.title, detail, field=refused.field)

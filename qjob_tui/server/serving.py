@@ -1,0 +1,242 @@
+"""How the relay is served: the REST and MCP apps on two uvicorn servers in the current event loop.
+
+`RelayServers` binds both ports itself (so that a port in use is a readable `ConfigError`, and port 0 gives a
+free port), runs uvicorn without its signal handling (the caller owns the signals: the headless loop or
+the dashboard), and on exit stops accepting, lets in-flight requests finish, then closes the ports.
+
+The MCP SDK costs about half a second to import. The MCP port is bound at once, so its number is known
+and clients can connect; the SDK is imported in a worker thread and the MCP server starts serving the
+queued connections as soon as it is ready. The dashboard of `--server` does not wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import importlib
+import logging
+import math
+import socket
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from qjob_tui.config import ConfigError
+from qjob_tui.runtime import Runtime
+from qjob_tui.server.rest import RestApp
+from qjob_tui.server.schemas import MCP_PATH
+
+LogLine = Callable[[str], None]
+
+_LOGGERS = ("uvicorn", "mcp", "qjob_tui.server")
+_BACKLOG = 2048
+
+
+class _RelayServer(uvicorn.Server):
+    """A uvicorn server that leaves SIGINT/SIGTERM to its host."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _LineHandler(logging.Handler):
+    """Hands each warning of uvicorn, the MCP SDK and the relay to `log` as one line, never a traceback."""
+
+    def __init__(self, log: LogLine | None) -> None:
+        super().__init__(logging.WARNING)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.log is None:
+            return
+        with contextlib.suppress(Exception):
+            lines = record.getMessage().strip().splitlines()
+            line = lines[0] if lines else record.name
+            if record.exc_info and record.exc_info[1] is not None:
+                exc = record.exc_info[1]
+                line += f" ({type(exc).__name__}: {exc})"
+            self.log(line)
+
+
+def bind_listener(host: str, port: int, flag: str) -> socket.socket:
+    """A listening socket on host:port (0: any free port); a readable ConfigError when it cannot be had."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(
+            f"server.host: cannot listen on {host!r} ({exc.strerror}); give an address with --host"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # restart at once over TIME_WAIT connections
+        sock.bind(address)
+        sock.listen(_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        key = flag.removeprefix("--").replace("-", "_")
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is already in use; choose another with {flag} (server.{key})"
+            ) from None
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); change --host or {flag} (server.{key})"
+        ) from None
+    sock.setblocking(False)
+    return sock
+
+
+def _url(host: str, port: int, path: str = "") -> str:
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}{path}"
+
+
+class RelayServers:
+    """The REST and MCP servers of one process, sharing the runtime's Qovery client and pipeline.
+
+    async with RelayServers(runtime) as servers:
+        servers.rest_url, servers.mcp_url   # bound ports, known at once
+        await servers.wait_started()         # optional: until the MCP server serves (it imports the SDK)
+    """
+
+    def __init__(self, runtime: Runtime, *, log: LogLine | None = None) -> None:
+        self.runtime = runtime
+        self.log = log
+        server = runtime.settings.config.server
+        self.host = server.host
+        self.rest_port = server.rest_port
+        self.mcp_port = server.mcp_port
+        self._sockets: list[socket.socket] = []
+        self._servers: list[_RelayServer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._mcp_started = asyncio.Event()
+        self._mcp_task: asyncio.Task[None] | None = None
+        self._mcp_error: BaseException | None = None
+        self._saved_loggers: list[tuple[logging.Logger, list[logging.Handler], bool]] = []
+
+    @property
+    def rest_url(self) -> str:
+        return _url(self.host, self.rest_port)
+
+    @property
+    def mcp_url(self) -> str:
+        return _url(self.host, self.mcp_port, MCP_PATH)
+
+    def _config(self, app: Any, lifespan: str) -> uvicorn.Config:
+        grace = math.ceil(self.runtime.settings.config.qovery.timeout_s) + 1  # in-flight requests end by then
+        return uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan=lifespan,  # type: ignore[arg-type]
+            http="h11",
+            ws="none",
+            interface="asgi3",
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=grace,
+        )
+
+    async def __aenter__(self) -> RelayServers:
+        rest_socket = bind_listener(self.host, self.rest_port, "--rest-port")
+        self._sockets.append(rest_socket)
+        try:
+            mcp_socket = bind_listener(self.host, self.mcp_port, "--mcp-port")
+        except ConfigError:
+            rest_socket.close()
+            raise
+        self._sockets.append(mcp_socket)
+        self.rest_port = rest_socket.getsockname()[1]
+        self.mcp_port = mcp_socket.getsockname()[1]
+        self._quiet_loggers()
+        try:
+            rest = _RelayServer(self._config(RestApp(self.runtime), "off"))
+            await self._start(rest, rest_socket)
+        except BaseException:
+            await self._close()
+            raise
+        self._mcp_task = asyncio.create_task(self._start_mcp(mcp_socket), name="qjob-tui mcp start")
+        return self
+
+    async def _start(self, server: _RelayServer, sock: socket.socket) -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]), name="qjob-tui server")
+        self._servers.append(server)
+        self._tasks.append(task)
+        while not server.started:
+            if task.done():
+                exc = task.exception()
+                raise RuntimeError(f"the server on port {sock.getsockname()[1]} did not start") from exc
+            await asyncio.sleep(0.005)
+
+    async def _start_mcp(self, sock: socket.socket) -> None:
+        try:
+            module = await asyncio.to_thread(importlib.import_module, "qjob_tui.server.mcp_app")
+            app = module.build_mcp_app(self.runtime, self.host)
+            await self._start(_RelayServer(self._config(app, "on")), sock)
+        except Exception as exc:  # the dashboard keeps running; the log says why MCP is not there
+            self._mcp_error = exc
+            sock.close()
+            if self.log is not None:
+                self.log(f"the MCP server did not start: {type(exc).__name__}: {exc}")
+        finally:
+            self._mcp_started.set()
+
+    async def wait_started(self) -> None:
+        """Wait until the MCP server serves too; raises if it could not start."""
+        await self._mcp_started.wait()
+        if self._mcp_error is not None:
+            raise RuntimeError("the MCP server did not start") from self._mcp_error
+
+    @property
+    def mcp_running(self) -> bool:
+        return self._mcp_started.is_set() and self._mcp_error is None
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Stop accepting on both ports, let in-flight requests finish (bounded), close the ports."""
+        if self._mcp_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._mcp_task)  # a half-started server would miss the stop below
+        await self._close()
+
+    def force_stop(self) -> None:
+        """Give up on in-flight requests (a second Ctrl+C)."""
+        for server in self._servers:
+            server.should_exit = server.force_exit = True
+
+    async def _close(self) -> None:
+        for server in self._servers:
+            server.should_exit = True
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for sock in self._sockets:
+            sock.close()
+        self._servers.clear()
+        self._tasks.clear()
+        self._restore_loggers()
+
+    def _quiet_loggers(self) -> None:
+        """Route uvicorn's, the SDK's and our warnings to `log` (or nowhere), one line each: nothing may
+        print over the dashboard, and no traceback may reach a user."""
+        handler = _LineHandler(self.log)
+        for name in _LOGGERS:
+            logger = logging.getLogger(name)
+            self._saved_loggers.append((logger, list(logger.handlers), logger.propagate))
+            logger.handlers = [handler]
+            logger.propagate = False
+
+    def _restore_loggers(self) -> None:
+        for logger, handlers, propagate in reversed(self._saved_loggers):
+            logger.handlers = handlers
+            logger.propagate = propagate
+        self._saved_loggers.clear()
