@@ -279,6 +279,11 @@ class QoveryClient:
                 wait = policy.delay(attempt, exc.retry_after_s)
                 if exc.retry_after_s is not None and exc.retry_after_s > policy.max_retry_after_s:
                     raise
+            except QoveryBadResponse as exc:
+                # A proxy's HTML error page in front of Qovery (502/503) passes like Qovery's own 503.
+                if last or exc.status is None or not (exc.status == 429 or exc.status >= 500):
+                    raise
+                wait = policy.delay(attempt, None)
             except (QoveryUnreachable, QoveryTimeout):
                 if last:
                     raise
