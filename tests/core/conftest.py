@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from .support import SimQovery, simulated_qovery
 from .upstream import ScriptedUpstream, serve_scripted
 
 # Every variable qjob-tui reads; a test starts without any of them.
@@ -49,3 +50,10 @@ async def scripted() -> AsyncIterator[tuple[ScriptedUpstream, str]]:
     upstream = ScriptedUpstream()
     async with serve_scripted(upstream) as url:
         yield upstream, url
+
+
+@pytest.fixture
+async def qovery() -> AsyncIterator[SimQovery]:
+    """The simulator with the demo jobs on a loopback port; its clock moves only when told."""
+    async with simulated_qovery() as served:
+        yield served

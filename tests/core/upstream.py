@@ -34,6 +34,9 @@ class Seen:
     query: str  # the raw query string, as sent
     headers: dict[str, str]  # lower-case names
     body: bytes
+    peer: (
+        tuple[str, int] | None
+    )  # the client's address: the same one for requests on one kept-alive connection
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -77,6 +80,7 @@ class ScriptedUpstream:
                 request.url.query,
                 {k.lower(): v for k, v in request.headers.items()},
                 body,
+                (request.client.host, request.client.port) if request.client else None,
             )
         )
         reply = self.script.popleft() if self.script else self.default
