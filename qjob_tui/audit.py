@@ -34,7 +34,8 @@ class AuditLog:
         except OSError as exc:
             raise AuditError(f"audit.path: cannot open {path} for appending ({exc.strerror})") from None
         self._dirty = False
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the descriptor and `_dirty`; held only for a write
+        self._sync_lock = threading.Lock()  # one fsync at a time, and no close during one
         self._fsync_timer: threading.Timer | None = None
 
     def append(self, record: dict[str, Any]) -> None:
@@ -58,19 +59,25 @@ class AuditLog:
 
     def flush(self) -> None:
         """fsync what was written so far (called by the background timer, and at close)."""
-        with self._lock:
-            if self._fd is not None and self._dirty:
+        with self._sync_lock:
+            with self._lock:
+                fd, dirty = self._fd, self._dirty
+                self._dirty = False  # an append from now on schedules the next fsync
+            if fd is not None and dirty:
+                # Outside `_lock`: a slow disk must not hold up the appends (and the answers behind them).
                 with contextlib.suppress(OSError):
-                    os.fsync(self._fd)
-            self._dirty = False
+                    os.fsync(fd)
 
     def close(self) -> None:
         """Flush and close; later appends raise AuditError."""
         if self._fsync_timer is not None:
             self._fsync_timer.cancel()
         self.flush()
-        with self._lock:
+        with self._sync_lock, self._lock:
             if self._fd is not None:
+                if self._dirty:  # appended while the last flush ran
+                    with contextlib.suppress(OSError):
+                        os.fsync(self._fd)
                 os.close(self._fd)
                 self._fd = None
 
