@@ -7,8 +7,13 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from qjob_tui.audit import AuditLog
+from qjob_tui.config import JobEntry
+from qjob_tui.jobs import JobBoard
+from qjob_tui.pipeline import ActionPipeline, Gate
 from qjob_tui.qovery import AuthScheme, QoveryClient, RetryPolicy
 from qjob_tui.simulator import ManualClock, Simulator, demo_dataset, serve_simulator
 
@@ -76,3 +81,25 @@ async def simulated_qovery(token: str = API_TOKEN, phase_s: float = 2.0) -> Asyn
     sim = Simulator(token=token, clock=clock, phase_s=phase_s)
     async with serve_simulator(sim) as url:
         yield SimQovery(sim, url, clock)
+
+
+@asynccontextmanager
+async def pipeline_on(
+    url: str,
+    audit_path: Path | None,
+    *,
+    jobs: tuple[str, ...] = (CRON_JOB, LIFECYCLE_JOB, FAILED_JOB, NEVER_DEPLOYED_JOB),
+    token: str = API_TOKEN,
+    allow_unlisted_jobs: bool = False,
+    gate: Gate | None = None,
+    timeout_s: float = 5.0,
+) -> AsyncIterator[ActionPipeline]:
+    """An action pipeline on Qovery at `url`, acting on `jobs`, auditing to `audit_path` (None: no audit)."""
+    board = JobBoard([JobEntry(id=job) for job in jobs])
+    audit = AuditLog(audit_path) if audit_path is not None else None
+    async with client_for(url, token, timeout_s=timeout_s) as client:
+        try:
+            yield ActionPipeline(client, board, audit, allow_unlisted_jobs=allow_unlisted_jobs, gate=gate)
+        finally:
+            if audit is not None:
+                audit.close()

@@ -1,0 +1,290 @@
+"""The audit log: one JSON line per action, on disk before the answer, fsynced in the background, no token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qjob_tui import audit as audit_module
+from qjob_tui.actions import ForceEvent
+from qjob_tui.audit import AuditError, AuditLog
+from qjob_tui.cli import main
+from qjob_tui.pipeline import ActionRefused, ActionRequest
+
+from .conftest import UserEnv
+from .support import API_TOKEN, CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, SimQovery, pipeline_on
+from .upstream import free_port
+
+CONTRACT_FIELDS = {
+    "time",
+    "source",
+    "job_id",
+    "action",
+    "forceEvent",
+    "body",
+    "status",
+    "duration_ms",
+    "deployment_request_id",
+    "error",
+}
+
+
+def read_lines(path: Path) -> list[dict[str, Any]]:
+    """Every line of the file as JSON; fails on a line that is not exactly one JSON object."""
+    raw = path.read_bytes()
+    assert raw.endswith(b"\n") or raw == b""
+    records = [json.loads(line) for line in raw.decode().splitlines()]
+    assert all(isinstance(record, dict) for record in records)
+    return records
+
+
+# -- what a line holds ------------------------------------------------------------------------------
+
+
+async def test_an_action_is_one_line_with_the_contract_fields_before_run_returns(
+    qovery: SimQovery, tmp_path: Path
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with pipeline_on(qovery.url, path) as pipeline:
+        request = pipeline.prepare("deploy", CRON_JOB, "CRON", {"image_tag": "2.5.0"}, source="rest")
+        outcome = await pipeline.run(request)
+        [record] = read_lines(path)  # read at once: the audit log is still open
+
+    assert set(record) >= CONTRACT_FIELDS
+    assert record["source"] == "rest"
+    assert (record["job_id"], record["action"]) == (CRON_JOB, "deploy")
+    assert record["forceEvent"] == "CRON"
+    assert record["body"] == {"image_tag": "2.5.0"}
+    assert record["status"] == 202
+    assert record["deployment_request_id"] == outcome.data["deployment_request_id"]
+    assert record["error"] is None
+    assert isinstance(record["duration_ms"], int | float) and record["duration_ms"] >= 0
+    assert record["time"].endswith("Z")
+    assert datetime.fromisoformat(record["time"]).tzinfo is not None
+
+
+async def test_qovery_error_is_audited_with_its_status_and_message(qovery: SimQovery, tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with pipeline_on(qovery.url, path) as pipeline:
+        await pipeline.perform("redeploy", CRON_JOB, source="tui")
+        conflict = await pipeline.perform("stop", CRON_JOB, source="mcp")  # the redeploy is in progress
+        records = read_lines(path)
+
+    assert conflict.status == 409
+    assert [(r["action"], r["status"], r["source"]) for r in records] == [
+        ("redeploy", 202, "tui"),
+        ("stop", 409, "mcp"),
+    ]
+    assert records[1]["error"] == conflict.error_message
+    assert conflict.data["message"] in records[1]["error"]
+    assert records[1]["deployment_request_id"] is None
+
+
+async def test_unreachable_qovery_is_audited_without_a_status(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with pipeline_on(f"http://127.0.0.1:{free_port()}", path) as pipeline:
+        await pipeline.perform("clean-failed", FAILED_JOB, source="rest")
+        [record] = read_lines(path)
+    assert record["status"] is None
+    assert "unreachable" in record["error"]
+
+
+async def test_gate_refusal_is_audited(qovery: SimQovery, tmp_path: Path) -> None:
+    async def refuse(request: ActionRequest) -> None:
+        raise ActionRefused(403, "Not approved", "the operator refused uninstall")
+
+    path = tmp_path / "audit.jsonl"
+    async with pipeline_on(qovery.url, path, gate=refuse) as pipeline:
+        await pipeline.perform("uninstall", CRON_JOB, body={}, source="mcp")
+        [record] = read_lines(path)
+    assert (record["action"], record["status"], record["body"]) == ("uninstall", None, {})
+    assert record["error"] == "the operator refused uninstall"
+
+
+async def test_every_action_of_every_face_is_one_line(qovery: SimQovery, tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with pipeline_on(qovery.url, path) as pipeline:
+        await pipeline.perform("deploy", CRON_JOB, ForceEvent.CRON, source="tui")
+        await pipeline.perform("redeploy", LIFECYCLE_JOB, "START", source="rest")
+        await pipeline.perform("clean-failed", FAILED_JOB, source="mcp")
+        await pipeline.perform("stop", LIFECYCLE_JOB, source="rest")  # 409: in progress
+        await pipeline.perform("uninstall", FAILED_JOB, source="tui")
+        records = read_lines(path)
+    assert [(r["source"], r["action"]) for r in records] == [
+        ("tui", "deploy"),
+        ("rest", "redeploy"),
+        ("mcp", "clean-failed"),
+        ("rest", "stop"),
+        ("tui", "uninstall"),
+    ]
+    assert records[1]["forceEvent"] == "START"
+    assert records[2]["forceEvent"] is None
+
+
+async def test_the_token_is_never_written(qovery: SimQovery, tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with pipeline_on(qovery.url, path) as pipeline:
+        await pipeline.perform("deploy", CRON_JOB, "CRON", {"git_commit_id": "9d1c0ab"}, source="rest")
+        await pipeline.perform("deploy", CRON_JOB, source="rest")  # 409
+    async with pipeline_on(qovery.url, path, token=f"{API_TOKEN}-wrong") as pipeline:
+        await pipeline.perform("stop", CRON_JOB, source="mcp")  # 401
+    async with pipeline_on(f"http://127.0.0.1:{free_port()}", path) as pipeline:
+        await pipeline.perform("stop", CRON_JOB, source="tui")  # unreachable
+    content = path.read_bytes()
+    assert len(read_lines(path)) == 4
+    assert API_TOKEN.encode() not in content
+
+
+# -- how lines reach the disk ---------------------------------------------------------------------
+
+
+async def test_concurrent_actions_each_get_a_whole_line(qovery: SimQovery, tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    jobs = [CRON_JOB, LIFECYCLE_JOB, FAILED_JOB]
+    async with pipeline_on(qovery.url, path) as pipeline:
+        await asyncio.gather(
+            *(pipeline.perform("clean-failed", jobs[i % 3], source="rest") for i in range(30))
+        )
+        records = read_lines(path)
+    assert len(records) == 30
+    assert {r["job_id"] for r in records} == set(jobs)
+
+
+def test_concurrent_appends_from_threads_and_two_logs_stay_valid_lines(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    first, second = AuditLog(path), AuditLog(path)  # two writers on one file, like two processes
+    big = "x" * 20_000  # larger than a pipe buffer: one write must still be one line
+
+    def writer(log: AuditLog, name: str) -> None:
+        for n in range(150):
+            log.append({"writer": name, "n": n, "body": {"note": big if n % 10 == 0 else name}})
+
+    threads = [
+        threading.Thread(target=writer, args=(log, f"{label}{i}"))
+        for i in range(4)
+        for label, log in (("a", first), ("b", second))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first.close()
+    second.close()
+
+    records = read_lines(path)
+    assert len(records) == 8 * 150
+    seen = {(r["writer"], r["n"]) for r in records}
+    assert len(seen) == 8 * 150
+    assert all(r["body"]["note"] == big for r in records if r["n"] % 10 == 0)
+
+
+def test_fsync_follows_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    done = threading.Event()
+
+    def fake_fsync(fd: int) -> None:
+        synced.append(fd)
+        done.set()
+
+    monkeypatch.setattr(audit_module.os, "fsync", fake_fsync)
+    monkeypatch.setattr(audit_module, "FSYNC_DELAY_S", 0.01)
+    log = AuditLog(tmp_path / "audit.jsonl")
+    try:
+        log.append({"action": "deploy"})
+        assert done.wait(timeout=10), "no fsync after an append"
+        assert synced == [log._fd]
+    finally:
+        log.close()
+
+
+def test_append_returns_before_the_fsync_and_close_fsyncs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(audit_module.os, "fsync", synced.append)
+    monkeypatch.setattr(audit_module, "FSYNC_DELAY_S", 3600)  # the timer never fires in this test
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    log.append({"n": 1})
+    log.append({"n": 2})
+    assert synced == []  # written through to the OS, not yet flushed to the disk
+    assert len(read_lines(path)) == 2
+    log.close()
+    assert len(synced) == 1
+
+
+def test_append_does_not_wait_for_a_slow_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    in_fsync, release = threading.Event(), threading.Event()
+
+    def slow_fsync(fd: int) -> None:
+        in_fsync.set()
+        release.wait(timeout=30)
+
+    monkeypatch.setattr(audit_module.os, "fsync", slow_fsync)
+    monkeypatch.setattr(audit_module, "FSYNC_DELAY_S", 0.01)
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    appended = threading.Event()
+    try:
+        log.append({"n": 1})
+        assert in_fsync.wait(timeout=10)  # the background fsync is now stuck on the disk
+        worker = threading.Thread(target=lambda: (log.append({"n": 2}), appended.set()))
+        worker.start()
+        assert appended.wait(timeout=10), "append waited for the fsync"
+        assert len(read_lines(path)) == 2
+    finally:
+        release.set()
+        log.close()
+
+
+def test_the_file_is_private_and_only_appended_to(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "audit.jsonl"
+    path.parent.mkdir()
+    path.write_text('{"earlier":true}\n')
+    path.chmod(0o600)
+    log = AuditLog(path)
+    log.append({"later": True})
+    log.close()
+    assert read_lines(path) == [{"earlier": True}, {"later": True}]
+    fresh = tmp_path / "new" / "dir" / "audit.jsonl"  # missing directories are made
+    AuditLog(fresh).close()
+    assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o600
+
+
+def test_unopenable_path_is_an_audit_error_naming_the_key(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(AuditError, match=r"audit\.path") as caught:
+        AuditLog(blocker / "audit.jsonl")
+    assert str(blocker) in str(caught.value)
+
+
+def test_append_after_close_is_refused(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.close()
+    with pytest.raises(AuditError, match="closed"):
+        log.append({"n": 1})
+
+
+def test_unopenable_audit_path_stops_the_start_with_one_line(
+    user_env: UserEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", API_TOKEN)
+    blocker = user_env.work / "a-file"
+    blocker.write_text("")
+    (user_env.work / "qjob-tui.yaml").write_text(f"audit:\n  path: {blocker / 'audit.jsonl'}\n")
+    code = main([])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "Traceback" not in captured.err
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith("qjob-tui: audit.path")
+    assert API_TOKEN not in captured.err
