@@ -248,7 +248,8 @@ def job_comment(job: JobChoice) -> str:
 def environment_comment(environment: EnvironmentChoice) -> str | None:
     if not environment.name:
         return None
-    mode = f" ({environment.mode.lower()})" if environment.mode else ""
+    mode = environment.mode.lower() if environment.mode else ""
+    mode = f" ({mode})" if mode and mode != environment.name.lower() else ""
     return f"{environment.path}{mode}"
 
 
@@ -674,17 +675,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """`qjob-tui init ...`: 0 written, 1 cancelled, 2 for any error; nothing is written unless 0."""
     try:
+        return asyncio.run(main_async(argv, os.environ))
+    except KeyboardInterrupt:
+        print("qjob-tui init: interrupted; nothing written", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+async def main_async(argv: list[str], env: Mapping[str, str], picker: PickerRunner | None = None) -> int:
+    """`main` inside a running event loop; `picker` replaces the terminal picker (tests drive it)."""
+    try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
-        return asyncio.run(run_init(args, os.environ))
+        return await run_init(args, env, picker)
     except InitError as exc:
         print(f"qjob-tui init: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("qjob-tui init: interrupted; nothing written", file=sys.stderr)
-        return EXIT_CANCELLED
 
 
 PickerRunner = Callable[[QoveryClient, list[dict[str, Any]], Path, bool], Awaitable["Selection | None"]]

@@ -1,0 +1,55 @@
+"""What the picker tests share: reading the screen, waiting for the picker's loads, the demo's names."""
+
+from __future__ import annotations
+
+import contextlib
+
+from textual.app import App
+from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
+
+from qjob_tui.simulator import demo_dataset
+from qjob_tui.tui.picker import PickerScreen
+
+DEMO = demo_dataset()
+PRODUCTION = DEMO.environment_named("production")  # storefront: nightly-backup, db-migrate
+STAGING = DEMO.environment_named("staging")  # storefront: cache-warmup, seed-fixtures
+DATA_PRODUCTION = DEMO.environment_named("data-production")  # weekly-report, warehouse-schema, table-vacuum
+EMPTY = DEMO.environment_named("data-development")  # no job at all
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+def job_id(name: str) -> str:
+    return DEMO.job_named(name).id
+
+
+def screen_text(app: App[object]) -> str:
+    """Every line on the terminal, modal screens included: what the user sees."""
+    return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
+
+
+def rows(app: App[object]) -> list[str]:
+    """The picker's list as shown, one string per row (checkbox, name and details)."""
+    screen = app.screen
+    assert isinstance(screen, PickerScreen), f"the picker is not shown (screen: {screen!r})"
+    return [str(getattr(option.prompt, "plain", option.prompt)) for option in screen.items_list.options]
+
+
+def names(app: App[object]) -> list[str]:
+    """The names in the picker's list, without checkbox or details."""
+    return [
+        row.removeprefix("[x] ").removeprefix("[ ] ").removeprefix("[-] ").split("  ")[0] for row in rows(app)
+    ]
+
+
+async def settle(pilot: Pilot[object]) -> None:
+    """Wait until every listing the picker asked for has been answered and drawn."""
+    for _ in range(3):
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def press(pilot: Pilot[object], *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(pilot)
