@@ -1,0 +1,483 @@
+"""The dashboard: the jobs with their live state, the five actions on keys and buttons, and the log pane.
+
+Data flows one way. A key (or button, or palette command) becomes `pipeline.prepare(..., source="tui")`
+then `pipeline.run()` in a worker; the pipeline tells every listener, so the log pane shows the outcomes of
+every face (dashboard, REST, MCP) through the same subscription. The board's poller runs in a worker and
+reports changes through `board.subscribe`; the table updates the cells that changed.
+
+Nothing here waits on the network outside a worker, and no worker's error ends the app: it goes to the
+log pane and a notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from qjob_tui.actions import ACTIONS, ACTIONS_BY_NAME, ForceEvent, JobAction
+from qjob_tui.jobs import JobInfo
+from qjob_tui.pipeline import ActionOutcome, ActionRefused
+from qjob_tui.tui.commands import JobCommand, JobCommands
+from qjob_tui.tui.keys import APP_KEYS, FIXED_KEYS, KEYS_BY_ID, app_bindings, check_keymap
+from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived
+from qjob_tui.tui.screens.confirm import ConfirmScreen
+from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
+from qjob_tui.tui.screens.force_run import EVENT_HELP, ForceRunScreen
+from qjob_tui.tui.screens.help import HelpScreen
+from qjob_tui.tui.widgets.action_bar import ActionBar
+from qjob_tui.tui.widgets.filter_bar import FilterBar
+from qjob_tui.tui.widgets.job_table import JobTable
+from qjob_tui.tui.widgets.log_pane import LogEntry, LogPane
+from qjob_tui.tui.widgets.status_header import StatusHeader
+
+if TYPE_CHECKING:
+    from qjob_tui.runtime import Runtime
+
+BULK_CONCURRENCY = 8  # actions in flight at once for a bulk action
+LOG_LIMIT = 5000  # entries the log pane keeps
+AGE_REFRESH_S = 30.0  # how often the DEPLOYED ages are re-rendered
+
+DEPLOY = ACTIONS_BY_NAME["deploy"]
+
+
+class QJobApp(App[None]):
+    """The qjob-tui dashboard over one `Runtime` (client, board, pipeline), with the relay's ports if it runs."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses (tests) live elsewhere
+    TITLE = "qjob-tui"
+    COMMANDS = App.COMMANDS | {JobCommands}
+    BINDINGS = app_bindings()
+
+    # Shown instead of each log entry's time; snapshot tests set it so that screenshots do not move.
+    FROZEN_LOG_TIME: ClassVar[str | None] = None
+
+    def __init__(
+        self, runtime: Runtime, *, rest_port: int | None = None, mcp_port: int | None = None
+    ) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.rest_port = rest_port
+        self.mcp_port = mcp_port
+        self.keymap: dict[str, str] = {}
+        self.confirm_actions = set(runtime.settings.config.ui.confirm)
+        self._changed: set[str] = set()
+        self._change_posted = False
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._signals: list[signal.Signals] = []
+        self._clashes_reported: set[str] = set()
+        self._poll_error: str | None = None
+        self._thread_id = threading.get_ident()
+
+    # -- the widgets --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(self.runtime.api_label, self.rest_port, self.mcp_port)
+        yield JobTable(self.runtime.board, now=self.now, id="jobs")
+        yield FilterBar(id="filter")
+        yield ActionBar(self.key_for)
+        yield LogPane(LOG_LIMIT, frozen_time=self.FROZEN_LOG_TIME, id="log")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> JobTable:
+        return self.query_one("#jobs", JobTable)
+
+    @property
+    def log_pane(self) -> LogPane:
+        return self.query_one("#log", LogPane)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def on_mount(self) -> None:
+        self._thread_id = threading.get_ident()
+        self._apply_keymap(self.runtime.settings.config.ui.keys)
+        self._unsubscribe.append(self.runtime.board.subscribe(self._board_changed))
+        self._unsubscribe.append(self.runtime.pipeline.subscribe(self._action_done))
+        self.table.focus()
+        self._refresh_header()
+        self.set_interval(AGE_REFRESH_S, self.table.refresh_ages)
+        self._install_signal_handlers()
+        self.watch_jobs()
+
+    def on_unmount(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            with contextlib.suppress(ValueError):
+                unsubscribe()
+        self._unsubscribe.clear()
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM (and SIGHUP) quit like ctrl+q: the terminal is restored, the servers stop, exit code 0."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit)
+                self._signals.append(sig)
+
+    # -- keys ---------------------------------------------------------------------------------------
+
+    def _apply_keymap(self, keymap: dict[str, str]) -> None:
+        for problem in check_keymap(keymap):
+            self._note("keys", problem)
+        self.keymap = {binding_id: key for binding_id, key in keymap.items() if binding_id in KEYS_BY_ID}
+        self.set_keymap(self.keymap)
+        self.query_one(ActionBar).relabel()
+        self.log_pane.border_title = (
+            f"log · {self.key_for('copy-log')} copy JSON · {self.key_for('zoom-log')} zoom · tab to browse"
+        )
+
+    def key_for(self, binding_id: str) -> str:
+        """The key that runs a binding now (after `ui.keys`), as the footer shows keys."""
+        keys = self.keymap.get(binding_id) or KEYS_BY_ID[binding_id].key
+        return self.get_key_display(Binding(keys.split(",")[0].strip(), ""))
+
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
+        """Two bindings on one key after `ui.keys`: say so once, in the log (Textual keeps the first)."""
+        ids = sorted(binding.id or binding.action for binding in clashed_bindings)
+        report = ", ".join(ids)
+        if report not in self._clashes_reported:
+            self._clashes_reported.add(report)
+            self._note("keys", f"ui.keys: {report} share a key; give each its own key")
+
+    def help_rows(self) -> list[tuple[str, str]]:
+        rows = [(self.key_for(spec.id), spec.help) for spec in APP_KEYS]
+        return rows + list(FIXED_KEYS)
+
+    # -- live state ---------------------------------------------------------------------------------
+
+    @work(group="board", exit_on_error=False, name="refresh")
+    async def watch_jobs(self) -> None:
+        """Learn the jobs once (names, types, environments), then keep their states fresh."""
+        board, client = self.runtime.board, self.runtime.client
+        errors = await board.discover(client)
+        for error in errors:
+            self._note("discover", error)
+        if errors:
+            self.notify(
+                f"{len(errors)} job(s) or environment(s) could not be read; see the log pane",
+                title="Discovery",
+                severity="warning",
+            )
+        await board.poll_forever(client, self.runtime.settings.config.qovery.poll_interval_s)
+
+    def _board_changed(self, job_ids: set[str]) -> None:
+        # Called by the board for every change; many changes between two frames make one message.
+        self._changed |= job_ids
+        if not self._change_posted:
+            self._change_posted = True
+            self._post(JobsChanged())
+
+    def _action_done(self, outcome: ActionOutcome) -> None:
+        self._post(OutcomeReceived(outcome))
+
+    def _post(self, message: JobsChanged | OutcomeReceived) -> None:
+        if threading.get_ident() == self._thread_id:
+            self.post_message(message)
+        else:  # a face serving from another thread: hand over to the app's loop
+            self.call_from_thread(self.post_message, message)
+
+    @on(JobsChanged)
+    def _jobs_changed(self) -> None:
+        changed, self._changed, self._change_posted = self._changed, set(), False
+        self.table.sync(changed)
+        board = self.runtime.board
+        if board.last_error != self._poll_error:
+            if board.last_error:
+                self._note("refresh", f"{board.last_error} (retrying in {board.backoff_s:.0f}s)")
+            elif self._poll_error:
+                self._note("refresh", "Qovery answers again", ok=True)
+            self._poll_error = board.last_error
+        self._refresh_header()
+
+    def _refresh_header(self) -> None:
+        board = self.runtime.board
+        self.query_one(StatusHeader).show(
+            jobs=len(board.jobs),
+            shown=self.table.row_count,
+            marked=len(self.table.marked),
+            error=board.last_error,
+            backoff_s=board.backoff_s,
+            filter_text=self.table.filter_text,
+        )
+
+    @on(OutcomeReceived)
+    def _log_outcome(self, message: OutcomeReceived) -> None:
+        self.log_pane.add(LogEntry.from_outcome(message.outcome))
+
+    def _note(self, action: str, message: str, *, job: str = "-", ok: bool = False) -> None:
+        self.log_pane.add(LogEntry.note(action, message, job=job, ok=ok))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self._note(event.worker.name or "worker", f"{type(error).__name__}: {error}")
+            self.notify(f"{event.worker.name}: {error}", title="Unexpected error", severity="error")
+
+    # -- choosing the jobs --------------------------------------------------------------------------
+
+    def _targets(self) -> tuple[list[str], bool]:
+        """The jobs an action applies to: every marked job (a bulk action), else the selected one."""
+        table = self.table
+        if table.marked:
+            return [job_id for job_id in self.runtime.board.jobs if job_id in table.marked], True
+        selected = table.selected_id
+        return ([selected] if selected else []), False
+
+    def _label(self, job_id: str) -> str:
+        job = self.runtime.board.get(job_id)
+        return job.label if job else job_id
+
+    def _jobs(self, job_ids: Sequence[str]) -> list[JobInfo]:
+        return [job for job in map(self.runtime.board.get, job_ids) if job is not None]
+
+    def _target_text(self, job_ids: Sequence[str], bulk: bool) -> str:
+        if bulk or len(job_ids) != 1:
+            return f"{len(job_ids)} marked job{'s' if len(job_ids) != 1 else ''}"
+        return self._label(job_ids[0])
+
+    # -- actions ------------------------------------------------------------------------------------
+
+    def action_job(self, name: str) -> None:
+        """`d r s u c` and the action bar: run an action on the selected (or marked) jobs."""
+        action = ACTIONS_BY_NAME.get(name)
+        if action is not None:
+            self.request_action(action)
+
+    def request_action(
+        self,
+        action: JobAction,
+        *,
+        force_event: ForceEvent | None = None,
+        body: dict[str, Any] | None = None,
+        targets: tuple[list[str], bool] | None = None,
+    ) -> None:
+        """Ask first when the action is in `ui.confirm` or runs on marked jobs, then send it."""
+        job_ids, bulk = targets if targets is not None else self._targets()
+        if not job_ids:
+            self.notify("No job selected", severity="warning")
+            return
+        what = describe(action, force_event, body)
+        if not bulk and action.name not in self.confirm_actions:
+            self.send(action, job_ids, force_event, body, bulk=False)
+            return
+        question = f"{what} {self._target_text(job_ids, bulk)}?"
+        warning = None
+        if action.destructive:
+            warning = (
+                "This deletes the job's compute and data resources; only its Qovery configuration stays."
+            )
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.send(action, job_ids, force_event, body, bulk=bulk)
+
+        self.push_screen(ConfirmScreen(question, [self._label(j) for j in job_ids], warning), answered)
+
+    def send(
+        self,
+        action: JobAction,
+        job_ids: list[str],
+        force_event: ForceEvent | None,
+        body: dict[str, Any] | None,
+        *,
+        bulk: bool,
+    ) -> None:
+        """Run the action on the jobs in a worker; marks are cleared once a bulk action is on its way."""
+        if bulk:
+            self.table.clear_marks()
+            self._refresh_header()
+        self.run_worker(
+            self._run_actions(action, job_ids, force_event, body, bulk),
+            name=f"{action.name} on {len(job_ids)} job(s)",
+            group="actions",
+            exit_on_error=False,
+        )
+
+    async def _run_actions(
+        self,
+        action: JobAction,
+        job_ids: list[str],
+        force_event: ForceEvent | None,
+        body: dict[str, Any] | None,
+        bulk: bool,
+    ) -> list[ActionOutcome]:
+        limit = asyncio.Semaphore(BULK_CONCURRENCY)
+        pipeline = self.runtime.pipeline
+
+        async def one(job_id: str) -> ActionOutcome | None:
+            async with limit:
+                try:
+                    request = pipeline.prepare(action, job_id, force_event, body, source="tui")
+                except ActionRefused as exc:
+                    self._note(action.name, f"refused ({exc.status}): {exc.detail}", job=self._label(job_id))
+                    return None
+                return await pipeline.run(request)  # the outcome reaches the log through the listener
+
+        results = await asyncio.gather(*(one(job_id) for job_id in job_ids))
+        outcomes = [outcome for outcome in results if outcome is not None]
+        failed = len(job_ids) - sum(outcome.ok for outcome in outcomes)
+        what = describe(action, force_event, body)
+        if bulk:
+            self.notify(
+                f"{len(job_ids) - failed} of {len(job_ids)} accepted"
+                + (f", {failed} failed (see the log)" if failed else ""),
+                title=what,
+                severity="warning" if failed else "information",
+            )
+        elif outcomes:
+            outcome = outcomes[0]
+            self.notify(
+                f"{self._label(job_ids[0])}: {outcome.summary}",
+                title=what,
+                severity="information" if outcome.ok else "error",
+                markup=False,
+            )
+        return outcomes
+
+    def action_force_run(self) -> None:
+        """`f`: pick an event the job has (CRON, or START/STOP/DELETE), then deploy with forceEvent."""
+        job_ids, bulk = self._targets()
+        if not job_ids:
+            self.notify("No job selected", severity="warning")
+            return
+        jobs = self._jobs(job_ids)
+        events = [e for e in ForceEvent if all(e in job.events for job in jobs)]
+        if not events:
+            if any(job.job_type is None for job in jobs):
+                reason = "the job's type is not known yet (see the log for discovery errors)"
+            elif bulk:
+                reason = "the marked jobs have no event in common"
+            else:
+                reason = "this lifecycle job defines no START, STOP or DELETE hook"
+            self.notify(f"Nothing to force: {reason}", severity="warning")
+            return
+        kind = {job.job_type for job in jobs}
+        what = "cron job" if kind == {"CRON"} else "lifecycle job" if kind == {"LIFECYCLE"} else "job"
+        title = f"Force run {self._target_text(job_ids, bulk)} ({what}{'s' if bulk else ''})"
+        names = [self._label(j) for j in job_ids]
+
+        def chosen(event: ForceEvent | None) -> None:
+            if event is not None:
+                self.request_action(DEPLOY, force_event=event, targets=(job_ids, bulk))
+
+        self.push_screen(ForceRunScreen(title, names, events), chosen)
+
+    def action_deploy_options(self) -> None:
+        """`D`: deploy a given image tag or git commit id."""
+        job_ids, bulk = self._targets()
+        if not job_ids:
+            self.notify("No job selected", severity="warning")
+            return
+        names = [self._label(j) for j in job_ids]
+
+        def chosen(body: dict[str, Any] | None) -> None:
+            if body is not None:
+                self.request_action(DEPLOY, body=body, targets=(job_ids, bulk))
+
+        self.push_screen(
+            DeployOptionsScreen(f"Deploy {self._target_text(job_ids, bulk)} with options", names), chosen
+        )
+
+    def action_mark(self) -> None:
+        """`space`: mark or unmark the selected job, and move down (k9s style)."""
+        job_id = self.table.selected_id
+        if job_id is None:
+            return
+        self.table.toggle_mark(job_id)
+        self.table.action_cursor_down()
+        self._refresh_header()
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    @on(FilterChanged)
+    def _filter_changed(self, message: FilterChanged) -> None:
+        self.table.set_filter(message.text)
+        self._refresh_header()
+
+    @on(FilterClosed)
+    def _filter_closed(self) -> None:
+        self.table.focus()
+        self._refresh_header()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.help_rows()))
+
+    def action_copy_log(self) -> None:
+        """`y`: the selected log entry's JSON to the clipboard (the newest, unless one is picked in the pane)."""
+        entry = self.log_pane.selected
+        if entry is None:
+            self.notify("The log is empty", severity="warning")
+            return
+        self.copy_to_clipboard(entry.json_text())
+        self.notify(f"Copied the JSON of {entry.action} {entry.job}", markup=False)
+
+    def action_zoom_log(self) -> None:
+        """`z`: the log pane full screen, and back."""
+        if self.screen.maximized is self.log_pane:
+            self.screen.minimize()
+            self.table.focus()
+        else:
+            self.screen.maximize(self.log_pane)
+            self.log_pane.focus()
+
+    # -- the command palette ------------------------------------------------------------------------
+
+    def job_commands(self) -> list[JobCommand]:
+        """Every action for the selected (or marked) jobs, for ctrl+p."""
+        job_ids, bulk = self._targets()
+        if not job_ids:
+            return []
+        targets = (job_ids, bulk)
+        who = self._target_text(job_ids, bulk)
+        commands = [
+            JobCommand(
+                f"{action.title} {who}", action.summary, partial(self.request_action, action, targets=targets)
+            )
+            for action in ACTIONS
+        ]
+        jobs = self._jobs(job_ids)
+        for event in ForceEvent:
+            if jobs and all(event in job.events for job in jobs):
+                commands.append(
+                    JobCommand(
+                        f"Force run {event.value} {who}",
+                        EVENT_HELP[event],
+                        partial(self.request_action, DEPLOY, force_event=event, targets=targets),
+                    )
+                )
+        commands.append(
+            JobCommand(
+                f"Deploy {who} with options…", "An image tag or a git commit id", self.action_deploy_options
+            )
+        )
+        return commands
+
+
+def describe(action: JobAction, force_event: ForceEvent | None, body: dict[str, Any] | None) -> str:
+    """What an action does, in the words of a dialog: `Uninstall`, `Force run CRON`, `Deploy image tag 2.5.0`."""
+    if force_event is not None:
+        return f"Force run {force_event.value} ({action.name})"
+    if body and "image_tag" in body:
+        return f"{action.title} image tag {body['image_tag']}"
+    if body and "git_commit_id" in body:
+        return f"{action.title} commit {str(body['git_commit_id'])[:12]}"
+    return action.title

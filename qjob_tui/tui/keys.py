@@ -1,0 +1,124 @@
+"""The dashboard's keys, as data: one row per binding, each with the id that `ui.keys` remaps.
+
+The five job actions come from `qjob_tui.actions.ACTIONS` (their `name` is the binding id, their `key` the
+default key); the rows after them are the dashboard's own commands. To add a key: add a `KeySpec` to
+`APP_KEYS` and an `action_<name>` method to `QJobApp`. The help screen and the footer follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding, BindingType
+
+from qjob_tui.actions import ACTIONS
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One key of the dashboard: binding id, default key, Textual action, and how it is described."""
+
+    id: str  # the binding id users remap in `ui.keys`
+    key: str  # the default key, in Textual's names ("D", "space", "slash", "question_mark")
+    action: str  # the Textual action string it runs on the app
+    label: str  # short, for the footer and buttons
+    help: str  # one line, for the help screen
+    footer: bool = True  # shown in the footer (the job actions show on the action bar instead)
+    priority: bool = False  # fires even under a dialog (quit)
+
+
+JOB_ACTION_KEYS: tuple[KeySpec, ...] = tuple(
+    KeySpec(
+        id=action.name,
+        key=action.key,
+        action=f"job('{action.name}')",
+        label=action.title,
+        help=f"{action.summary}" + (" (deletes its resources)" if action.destructive else ""),
+        footer=False,
+    )
+    for action in ACTIONS
+)
+
+APP_KEYS: tuple[KeySpec, ...] = (
+    *JOB_ACTION_KEYS,
+    KeySpec(
+        "force-run",
+        "f",
+        "force_run",
+        "Force run",
+        "Force a run: CRON for a cron job, START/STOP/DELETE for a lifecycle job",
+    ),
+    KeySpec(
+        "deploy-options", "D", "deploy_options", "Deploy…", "Deploy with an image tag or a git commit id"
+    ),
+    KeySpec(
+        "mark",
+        "space",
+        "mark",
+        "Mark",
+        "Mark or unmark the selected job; actions then run on every marked job",
+    ),
+    KeySpec(
+        "filter",
+        "slash",
+        "filter",
+        "Filter",
+        "Filter the jobs by name, id or state (Enter keeps it, Escape clears it)",
+    ),
+    KeySpec("help", "question_mark", "help", "Help", "Show every key"),
+    KeySpec(
+        "copy-log",
+        "y",
+        "copy_log",
+        "Copy JSON",
+        "Copy the selected log entry's JSON to the clipboard",
+        footer=False,
+    ),
+    KeySpec("zoom-log", "z", "zoom_log", "Zoom log", "Show the log pane full screen, or back", footer=False),
+    KeySpec(
+        "quit",
+        "ctrl+q",
+        "quit",
+        "Quit",
+        "Quit (with --server, the REST and MCP servers stop too)",
+        priority=True,
+    ),
+)
+
+KEYS_BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in APP_KEYS}
+
+# Keys Textual provides that the help screen lists too; not remappable through `ui.keys`.
+FIXED_KEYS: tuple[tuple[str, str], ...] = (
+    ("ctrl+p", "Command palette: every action for the selected job"),
+    ("tab", "Move between the jobs table and the log pane"),
+    ("up/down", "Select a job (or a log entry, in the log pane)"),
+    ("y / enter", "In a confirmation: confirm"),
+    ("n / escape", "In a dialog: cancel"),
+)
+
+
+def app_bindings() -> list[BindingType]:
+    """The app's BINDINGS, each with its id so that `App.set_keymap` can remap it."""
+    return [
+        Binding(
+            spec.key,
+            spec.action,
+            spec.label,
+            show=spec.footer,
+            id=spec.id,
+            tooltip=spec.help,
+            priority=spec.priority,
+        )
+        for spec in APP_KEYS
+    ]
+
+
+def check_keymap(keymap: dict[str, str]) -> list[str]:
+    """Problems in `ui.keys`, as lines a user can act on (the keymap still applies to the good ids)."""
+    problems = []
+    for binding_id in keymap:
+        if binding_id not in KEYS_BY_ID:
+            problems.append(
+                f"ui.keys: {binding_id!r} is not a binding id; use one of {', '.join(KEYS_BY_ID)}"
+            )
+    return problems

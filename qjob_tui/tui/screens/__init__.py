@@ -1,0 +1,1 @@
+"""The dashboard's dialogs, one per module: confirmation, force run, deploy options, help."""

@@ -1,0 +1,34 @@
+"""The help dialog: every key of the dashboard, with the keys as they are after `ui.keys`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists (key, what it does) rows; Escape, `q` or `?` closes it."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss(None)", "Close", id="help-close", show=False)]
+
+    def __init__(self, rows: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self.rows = list(rows)
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for key, description in self.rows:
+            table.add_row(Text(key, style="bold"), Text(description))
+        with Vertical(id="dialog", classes="dialog -help"):
+            yield Label("Keys — Escape closes", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(table, id="keys")

@@ -1,0 +1,273 @@
+"""The log pane: every action's outcome from every face, with Qovery's JSON, newest last.
+
+An entry is one header line (time, source, action, job, HTTP status) and Qovery's JSON below it, errors in
+red. The pane keeps the last `max_entries` entries. It is a line-API widget: only the visible lines are
+rendered, and lines are not wrapped (long ones scroll sideways), so a resize costs nothing.
+
+One entry is selected (the newest, unless the user moves up in the pane): that is what "copy" copies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.cells import cell_len
+from rich.highlighter import JSONHighlighter
+from rich.text import Text
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.events import Click
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from qjob_tui.pipeline import ActionOutcome
+from qjob_tui.tui.display import SOURCE_STYLES, pretty_json
+
+_seq = itertools.count()
+_highlight_json = JSONHighlighter()
+
+
+@dataclass
+class LogEntry:
+    """One line of history: an action's outcome, or a note from the dashboard itself (source `app`)."""
+
+    time: datetime
+    source: str  # tui, rest, mcp, or app for the dashboard's own notes
+    action: str  # `deploy`, `deploy forceEvent=CRON`, `discover`, ...
+    job: str
+    result: str  # `202`, `409 Operation in progress`, `timeout`, `refused: ...`
+    ok: bool
+    data: Any = None  # Qovery's JSON (None: no body)
+    detail: str | None = None  # what went wrong when Qovery's JSON does not say it
+    status: int | None = None
+    seq: int = field(default_factory=lambda: next(_seq))
+    body: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.job, self.result = _printable(self.job), _printable(self.result)
+        if self.data is not None:
+            self.body = pretty_json(self.data)
+        elif self.detail:
+            self.body = [_printable(line) for line in self.detail.splitlines()]
+        elif self.status == 204:
+            self.body = ["(no content)"]
+        else:
+            self.body = []
+
+    @property
+    def height(self) -> int:
+        return 1 + len(self.body)
+
+    @classmethod
+    def from_outcome(cls, outcome: ActionOutcome) -> LogEntry:
+        request = outcome.request
+        action = request.action.name
+        if request.force_event is not None:
+            action += f" forceEvent={request.force_event.value}"
+        if request.body:
+            action += " " + json.dumps(request.body, ensure_ascii=False, separators=(",", ":"))
+        return cls(
+            time=outcome.started_at,
+            source=request.source,
+            action=action,
+            job=outcome.job_name or request.job_id,
+            result=outcome.summary,
+            ok=outcome.ok,
+            data=outcome.data,
+            detail=None if outcome.data is not None else outcome.error_message,
+            status=outcome.status,
+        )
+
+    @classmethod
+    def note(cls, action: str, message: str, *, job: str = "-", ok: bool = False) -> LogEntry:
+        """A line from the dashboard itself: a discovery error, a refresh error, a keymap problem."""
+        return cls(
+            time=datetime.now(UTC),
+            source="app",
+            action=action,
+            job=job,
+            result="ok" if ok else "error",
+            ok=ok,
+            detail=message,
+        )
+
+    def json_text(self) -> str:
+        """What "copy" puts on the clipboard: Qovery's JSON, or the error as JSON when there is none."""
+        if self.data is not None:
+            return json.dumps(self.data, indent=2, ensure_ascii=False)
+        return json.dumps(
+            {
+                "action": self.action,
+                "job": self.job,
+                "status": self.status,
+                "result": self.result,
+                "detail": self.detail,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+
+
+def _printable(text: str) -> str:
+    """Outside text on one screen line: control characters (a terminal's escape sequences) become spaces."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+class LogPane(ScrollView, can_focus=True):
+    """The outcomes of the actions, newest last; up/down select an entry when the pane has focus."""
+
+    COMPONENT_CLASSES = {"log-pane--cursor"}
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Previous entry", show=False),
+        Binding("down,j", "cursor(1)", "Next entry", show=False),
+        Binding("home", "first", "First entry", show=False),
+        Binding("end", "last", "Newest entry", show=False),
+    ]
+
+    def __init__(
+        self, max_entries: int = 5000, *, frozen_time: str | None = None, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.max_entries = max_entries
+        self.frozen_time = frozen_time  # shown instead of each entry's time (snapshots)
+        self.entries: deque[LogEntry] = deque()
+        self.cursor = -1  # index in `entries` of the selected entry
+        self.follow = True  # the selection follows the newest entry
+        self._lines: list[tuple[LogEntry, int]] = []  # every line: (entry, line number in the entry)
+        self._dropped_lines = 0  # lines of the entries dropped at the top (entry.start is absolute)
+        self._starts: dict[int, int] = {}  # entry seq -> absolute line number of its header
+        self._width = 0
+        self._strips: LRUCache[tuple[int, int, bool], Strip] = LRUCache(1024)
+
+    # -- adding ------------------------------------------------------------------------------------
+
+    def add(self, entry: LogEntry) -> None:
+        """Append an entry, dropping the oldest beyond `max_entries`; the view follows the newest."""
+        while len(self.entries) >= self.max_entries:
+            dropped = self.entries.popleft()
+            del self._lines[: dropped.height]
+            del self._starts[dropped.seq]
+            self._dropped_lines += dropped.height
+            self.cursor = max(0, self.cursor - 1)
+            if not self.follow:
+                self.scroll_to(y=max(0, self.scroll_y - dropped.height), animate=False, immediate=True)
+        self._starts[entry.seq] = self._dropped_lines + len(self._lines)
+        self.entries.append(entry)
+        self._lines.extend((entry, n) for n in range(entry.height))
+        self._width = max(
+            self._width,
+            40 + cell_len(entry.job) + cell_len(entry.result),
+            *(2 + cell_len(line) for line in entry.body),
+        )
+        self.virtual_size = Size(self._width, len(self._lines))
+        if self.follow:
+            self.cursor = len(self.entries) - 1
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    @property
+    def selected(self) -> LogEntry | None:
+        return self.entries[self.cursor] if 0 <= self.cursor < len(self.entries) else None
+
+    def plain_lines(self) -> list[str]:
+        """Every line as plain text (what a reader sees, without colours)."""
+        return [self._text(entry, n).plain for entry, n in self._lines]
+
+    def plain_text(self) -> str:
+        return "\n".join(self.plain_lines())
+
+    # -- moving the selection ----------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        self._select(self.cursor + step)
+
+    def action_first(self) -> None:
+        self._select(0)
+
+    def action_last(self) -> None:
+        self._select(len(self.entries) - 1)
+
+    def on_click(self, event: Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = self.scroll_offset.y + offset.y
+        if 0 <= index < len(self._lines):
+            entry = self._lines[index][0]
+            self._select(entry.seq - self.entries[0].seq)
+
+    def _select(self, index: int) -> None:
+        if not self.entries:
+            return
+        self.cursor = max(0, min(index, len(self.entries) - 1))
+        self.follow = self.cursor == len(self.entries) - 1
+        entry = self.entries[self.cursor]
+        top = self._starts[entry.seq] - self._dropped_lines
+        height = self.scrollable_content_region.height
+        if top < self.scroll_y:
+            self.scroll_to(y=top, animate=False)
+        elif top + entry.height > self.scroll_y + height:
+            self.scroll_to(y=min(top, top + entry.height - height), animate=False)
+        self.refresh()
+
+    # -- rendering ---------------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        self._strips.clear()
+        super().notify_style_update()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        index = scroll_y + y
+        base = self.rich_style
+        if index >= len(self._lines):
+            return Strip.blank(width, base)
+        entry, n = self._lines[index]
+        selected = self.has_focus and entry is self.selected
+        style = base + self.get_component_rich_style("log-pane--cursor") if selected else base
+        key = (entry.seq, n, selected)
+        strip = self._strips.get(key)
+        if strip is None:
+            text = self._text(entry, n)
+            text.style = style
+            strip = Strip(list(text.render(self.app.console)), text.cell_len)
+            self._strips[key] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    def _text(self, entry: LogEntry, n: int) -> Text:
+        if n == 0:
+            return self._header(entry)
+        line = Text("  " + entry.body[n - 1], no_wrap=True)
+        if not entry.ok:
+            line.stylize("red")
+        elif entry.data is not None:
+            line = _highlight_json(line)
+        else:
+            line.stylize("dim")
+        return line
+
+    def _header(self, entry: LogEntry) -> Text:
+        when = self.frozen_time or entry.time.astimezone().strftime("%H:%M:%S")
+        text = Text(no_wrap=True)
+        text.append(when, style="dim")
+        text.append(f"  {entry.source:<4} ", style=SOURCE_STYLES.get(entry.source, "dim"))
+        text.append(entry.action, style="bold")
+        text.append("  ")
+        text.append(entry.job)
+        text.append("  ")
+        text.append(entry.result, style="bold green" if entry.ok else "bold red")
+        return text
