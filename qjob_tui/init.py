@@ -43,8 +43,8 @@ from qjob_tui.config import (
     Config,
     ConfigError,
     JobEntry,
-    find_config,
     read_config,
+    user_config_path,
 )
 from qjob_tui.qovery import QoveryClient, QoveryError, QoveryHTTPError
 
@@ -145,11 +145,17 @@ def target_path(explicit: str | None, env: Mapping[str, str]) -> Path:
 
 
 def start_command(path: Path, demo: bool, env: Mapping[str, str]) -> str:
-    """The shortest command that starts the dashboard on `path`."""
+    """The shortest command that starts the dashboard on `path`, once `path` is written."""
     if demo:  # --demo reads a config only when it is named (see load_settings)
         return f"qjob-tui --demo --config {_shell_word(str(path))}"
-    found, _ = find_config(None, env)
-    if found is not None and _same_file(found, path):
+    # The file `qjob-tui` alone will read (config.find_config's order, with `path` already there).
+    if env.get(CONFIG_ENV):
+        first = Path(env[CONFIG_ENV]).expanduser()
+    elif _same_file(path, LOCAL_CONFIG) or LOCAL_CONFIG.is_file():
+        first = LOCAL_CONFIG
+    else:
+        first = user_config_path()
+    if _same_file(first, path):
         return "qjob-tui"
     return f"qjob-tui --config {_shell_word(str(path))}"
 
@@ -708,7 +714,7 @@ async def run_init(
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise InitError(
                 "the picker needs a terminal; in a script name the environments instead: "
-                "qjob-tui init --environment ID [--environment ID ...]"
+                "qjob-tui init --environment ID [--environment ID ...]; nothing written"
             )
         from qjob_tui.tui.picker import run_picker
 
