@@ -13,7 +13,7 @@ import contextlib
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from qjob_tui.simulator import payloads
 from qjob_tui.simulator.dataset import Dataset, EnvironmentSpec, JobSpec, demo_dataset
@@ -88,6 +88,18 @@ Handler = Callable[[Params, dict[str, str], bytes], Response]
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(payloads.error_json(status, message), status_code=status, headers=headers)
+
+
+class _Endpoint:
+    """One path of the API as a plain ASGI app, so that every method reaches the simulator (and is recorded)."""
+
+    def __init__(self, sim: Simulator, handlers: dict[str, Handler]) -> None:
+        self._sim = sim
+        self._handlers = handlers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._sim._dispatch(Request(scope, receive), self._handlers)
+        await response(scope, receive, send)
 
 
 class Simulator:
@@ -285,17 +297,11 @@ class Simulator:
             # Last: every other path, so that unknown paths are recorded and answered in JSON too.
             ("/{path:path}", {}),
         ]
-        routes = [Route(path, self._endpoint(handlers)) for path, handlers in table]
+        routes = [Route(path, _Endpoint(self, handlers)) for path, handlers in table]
         app = Starlette(routes=routes)
         # Qovery does not redirect /job/x/ to /job/x: an unknown path is a 404.
         app.router.redirect_slashes = False
         return app
-
-    def _endpoint(self, handlers: dict[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            return await self._dispatch(request, handlers)
-
-        return endpoint
 
     async def _dispatch(self, request: Request, handlers: dict[str, Handler]) -> Response:
         scope = request.scope

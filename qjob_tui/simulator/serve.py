@@ -22,8 +22,9 @@ from qjob_tui.simulator.app import Simulator
 # Keep idle connections well past a dashboard's poll interval, so that clients do not race the server
 # closing a pooled connection just as they reuse it.
 _KEEP_ALIVE_S = 120
-# Upper bound on how long stopping waits for requests still in flight.
-_SHUTDOWN_GRACE_S = 5.0
+# Upper bound on how long stopping waits for requests still in flight (injected delays are cut short
+# at once, so only a stuck client could make it wait this long).
+_SHUTDOWN_GRACE_S = 10.0
 
 
 class _EmbeddedServer(uvicorn.Server):
