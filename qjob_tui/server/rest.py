@@ -33,7 +33,7 @@ log = logging.getLogger("qjob_tui.server")
 
 JSON_CONTENT_TYPE = b"application/json"
 # A client that sends more than this after the limit is cut off rather than drained (it gets the 413 or a reset).
-DRAIN_LIMIT_BYTES = 4 * 1024 * 1024
+DRAIN_LIMIT_BYTES = 8 * 1024 * 1024
 _ACTION_SEGMENTS = ", ".join(sorted(ACTIONS_BY_REST))
 _QUERY_NAMES = {"forceEvent"}
 _GET_PATHS = {b"/v1/jobs", b"/v1/health", b"/v1/openapi.json"}
