@@ -276,15 +276,18 @@ class JobBoard:
         next_full = 0.0
         while True:
             now = time.monotonic()
+            answered = False  # only an answer from Qovery ends a backoff, not a turn that asked nothing
             try:
                 if now >= next_full:
                     await self.refresh(client)
                     next_full = time.monotonic() + interval_s
-                else:
+                    answered = True
+                elif not self.backoff_s:  # while backing off, not even the settling jobs are asked for
                     envs = {job.environment for job in self.settling() if job.environment}
                     if envs:
                         await self.refresh(client, sorted(envs))
-                if self.last_error or self.backoff_s:
+                        answered = True
+                if answered and (self.last_error or self.backoff_s):
                     self.last_error, self.backoff_s = None, 0.0
                     self._notify({"*"})
             except QoveryError as exc:
