@@ -1,0 +1,163 @@
+"""The action table agrees with Qovery's OpenAPI document and with the capability it implements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from qjob_tui.actions import (
+    ACTION_NAMES,
+    ACTIONS,
+    ACTIONS_BY_NAME,
+    FORCE_EVENTS,
+    BodyKind,
+    ForceEvent,
+    InvalidInput,
+    JobAction,
+    validate_body,
+    validate_force_event,
+    validate_job_id,
+)
+from qjob_tui.config import UISettings
+
+REFERENCE = Path(__file__).resolve().parents[2] / "qjob_tui" / "reference"
+QOVERY = yaml.safe_load((REFERENCE / "qovery-openapi-jobs.yaml").read_text(encoding="utf-8"))
+CAPABILITY = yaml.safe_load((REFERENCE / "qovery-job-actions.yaml").read_text(encoding="utf-8"))["capability"]
+
+
+def operation_of(action: JobAction) -> dict[str, Any]:
+    return QOVERY["paths"][action.upstream_path]["post"]
+
+
+def parameter_names(action: JobAction) -> set[str]:
+    path_item = QOVERY["paths"][action.upstream_path]
+    params = [*path_item.get("parameters", []), *operation_of(action).get("parameters", [])]
+    return {p["name"] for p in params if "name" in p}
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=ACTION_NAMES)
+def test_action_matches_qoverys_operation(action: JobAction) -> None:
+    operation = operation_of(action)  # the path exists, with POST
+    assert ("forceEvent" in parameter_names(action)) is action.force_event
+    assert ("requestBody" in operation) is (action.body is not BodyKind.NONE)
+    successes = {int(code) for code in operation["responses"] if str(code).startswith("2")}
+    assert successes == set(action.success_status)
+
+
+def test_force_events_are_qoverys_enum() -> None:
+    assert set(FORCE_EVENTS) == set(QOVERY["components"]["schemas"]["JobForceEvent"]["enum"])
+
+
+def test_deploy_body_is_qoverys_job_deploy_request() -> None:
+    schema = QOVERY["components"]["schemas"]["JobDeployRequest"]
+    assert set(schema["properties"]) == {"image_tag", "git_commit_id"}
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=ACTION_NAMES)
+def test_action_matches_the_capability(action: JobAction) -> None:
+    [resource] = [
+        r for c in CAPABILITY["consumes"] for r in c["resources"] if r["path"] == action.upstream_path
+    ]
+    [operation] = resource["operations"]
+    assert (operation["name"], operation["method"]) == (action.operation, "POST")
+    call = f"qovery-job-actions.{action.operation}"
+    inputs = {p["name"] for p in operation.get("inputParameters", [])}
+    assert ("forceEvent" in inputs) is action.force_event
+    assert ("body" in inputs) is (action.body is not BodyKind.NONE)
+
+    [rest] = [e for e in CAPABILITY["exposes"] if e["type"] == "rest"]
+    [route] = [r for r in rest["resources"] if r["path"] == f"/v1/job/{{jobid}}/{action.rest_segment}"]
+    assert route["operations"][0]["call"] == call
+
+    [mcp] = [e for e in CAPABILITY["exposes"] if e["type"] == "mcp"]
+    [tool] = [t for t in mcp["tools"] if t["name"] == action.tool]
+    assert tool["call"] == call
+    assert set(tool.get("with", {})) == inputs
+
+
+def test_every_capability_operation_has_an_action() -> None:
+    operations = {o["name"] for c in CAPABILITY["consumes"] for r in c["resources"] for o in r["operations"]}
+    assert operations == {a.operation for a in ACTIONS}
+
+
+def test_only_uninstall_is_destructive_and_the_defaults_ask_before_stop_and_uninstall() -> None:
+    # The capability marks uninstall-job non-destructive; it deletes the job's resources (reference/README.md).
+    assert [a.name for a in ACTIONS if a.destructive] == ["uninstall"]
+    assert [a.name for a in ACTIONS if a.confirm] == UISettings().confirm == ["stop", "uninstall"]
+
+
+def test_names_keys_and_tools_are_unique() -> None:
+    for attribute in ("name", "key", "tool", "rest_segment", "operation", "upstream_path"):
+        values = [getattr(a, attribute) for a in ACTIONS]
+        assert len(values) == len(set(values)), attribute
+    assert {a.key for a in ACTIONS} == {"d", "r", "s", "u", "c"}
+    assert all(a.description and a.summary and a.title for a in ACTIONS)
+
+
+def test_upstream_url_fills_in_the_job_id() -> None:
+    job = "0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11"
+    assert ACTIONS_BY_NAME["clean-failed"].upstream_url(job) == f"/job/{job}/cleanFailedJob"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "../x",
+        "%2e%2e%2f",
+        "",
+        "0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11\n",
+        "0d6e3c5a1f0b4c559d7e2b1a4f9c8e11",
+        None,
+        7,
+    ],
+)
+def test_validate_job_id_refuses(value: Any) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_job_id(value)
+    assert caught.value.field == "jobId"
+
+
+def test_validate_job_id_shortens_what_it_shows() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_job_id("x" * 500)
+    assert len(caught.value.message) < 200
+
+
+def test_validate_force_event() -> None:
+    deploy, stop = ACTIONS_BY_NAME["deploy"], ACTIONS_BY_NAME["stop"]
+    assert validate_force_event(deploy, "CRON") is ForceEvent.CRON
+    assert validate_force_event(deploy, None) is None
+    assert validate_force_event(stop, "") is None
+    for bad in ("cron", "RUN", 1):
+        with pytest.raises(InvalidInput, match="is not one of START, STOP, DELETE, CRON"):
+            validate_force_event(deploy, bad)
+    with pytest.raises(InvalidInput, match="stop takes no forceEvent"):
+        validate_force_event(stop, "CRON")
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "message"),
+    [
+        ("deploy", [], "must be a JSON object, not an array"),
+        ("deploy", "x", "must be a JSON object, not a string"),
+        ("deploy", {"image_tag": True}, "must be a string, not a boolean"),
+        ("deploy", {"image_tag": "1", "git_commit_id": "a"}, "not both"),
+        ("deploy", {"tag": "1"}, "unknown field(s) tag"),
+        ("uninstall", 3, "not a number"),
+        ("redeploy", {}, "redeploy takes no body"),
+    ],
+)
+def test_validate_body_refuses(action: str, body: Any, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_body(ACTIONS_BY_NAME[action], body)
+    assert message in caught.value.message
+
+
+def test_validate_body_accepts() -> None:
+    assert validate_body(ACTIONS_BY_NAME["deploy"], {"image_tag": "2.5.0"}) == {"image_tag": "2.5.0"}
+    assert validate_body(ACTIONS_BY_NAME["deploy"], {}) == {}
+    assert validate_body(ACTIONS_BY_NAME["uninstall"], {}) == {}
+    assert validate_body(ACTIONS_BY_NAME["stop"], None) is None
