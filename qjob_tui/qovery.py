@@ -330,6 +330,9 @@ class QoveryClient:
 
 
 def _why(exc: httpx.TransportError) -> str:
-    text = str(exc).strip()
     name = type(exc).__name__
+    if isinstance(exc, httpx.LocalProtocolError):
+        # Our own request was refused before it left, and its text quotes the offending header: the token.
+        return f"{name}: the request could not be sent"
+    text = str(exc).strip()
     return f"{name}: {text}" if text else name
