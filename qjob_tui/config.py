@@ -317,6 +317,12 @@ def load_settings(
             f"{config.qovery.token_env} is not set{named_by}: export your Qovery API token in it "
             "(Qovery console > Organization settings > API tokens), or try `qjob-tui --demo`"
         )
+    if not (token.isascii() and token.isprintable() and " " not in token):
+        # Never shown: an HTTP header cannot carry it, and httpx would quote it back in its error.
+        raise ConfigError(
+            f"{config.qovery.token_env} holds a character no Qovery token has (a space, a line break or a "
+            "non-ASCII character); export the token alone, exactly as Qovery shows it"
+        )
     return Settings(config, path, api_url, SecretStr(token), server_token)
 
 
