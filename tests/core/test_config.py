@@ -218,6 +218,19 @@ def test_blank_token_counts_as_missing(
     assert "QOVERY_API_KEY is not set" in error_line(main([]), capsys)
 
 
+@pytest.mark.parametrize(
+    "token", ["qov_first\nqov_second", "qov_pasted with space", "qov_t\u00f6ken", "qov_\x07bell"]
+)
+def test_token_that_no_header_can_carry_is_refused_without_showing_it(
+    token: str, user_env: UserEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", token)
+    write(user_env.work / "qjob-tui.yaml", "jobs: []\n")
+    line = error_line(main([]), capsys)
+    assert "QOVERY_API_KEY holds a character no Qovery token has" in line
+    assert "qov_" not in line
+
+
 def test_missing_token_in_a_custom_variable_names_it_and_the_key(
     with_token: UserEnv, capsys: pytest.CaptureFixture[str]
 ) -> None:

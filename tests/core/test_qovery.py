@@ -196,6 +196,16 @@ async def test_wrong_token_is_a_401_with_qoverys_message(qovery: SimQovery) -> N
     assert len(qovery.sim.requests) == 1  # a refused action is not retried either
 
 
+async def test_a_token_that_cannot_be_sent_is_not_quoted_in_the_error(qovery: SimQovery) -> None:
+    # httpx refuses the header before sending it, and its own message quotes the header value.
+    async with client_for(qovery.url, "qov_top\nsecret", attempts=1) as client:
+        with pytest.raises(QoveryUnreachable) as caught:
+            await client.run_action(ACTIONS_BY_NAME["deploy"], CRON_JOB)
+    assert "secret" not in caught.value.message
+    assert "could not be sent" in caught.value.message
+    assert qovery.sim.requests == []
+
+
 # -- actions are never retried ---------------------------------------------------------------------
 
 
