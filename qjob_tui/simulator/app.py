@@ -395,7 +395,7 @@ class Simulator:
             return None
         try:
             value = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise Refusal(400, f"the {what} body is not valid JSON") from None
         if not isinstance(value, dict):
             raise Refusal(400, f"the {what} body must be a JSON object")

@@ -281,6 +281,8 @@ async def test_a_force_event_the_job_lacks_is_400(
         json.dumps({"image_tag": ""}).encode(),
         json.dumps({"git_commit_id": ["abc"]}).encode(),
         json.dumps({"image_tag": "1.0", "git_commit_id": "abc"}).encode(),
+        b"\xff\xfe",
+        b"[" * 100_000,
     ],
 )
 async def test_a_bad_deploy_body_is_400(api: httpx.AsyncClient, sim: Simulator, body: bytes) -> None:
