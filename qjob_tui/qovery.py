@@ -311,6 +311,10 @@ class QoveryClient:
             raise QoveryUnreachable(
                 f"{method} {path}: Qovery is unreachable at {self.base_url} ({_why(exc)})"
             ) from None
+        except httpx.DecodingError:
+            raise QoveryBadResponse(
+                f"{method} {path}: Qovery's answer could not be decoded (its Content-Encoding does not match its bytes)"
+            ) from None
         elapsed = time.perf_counter() - started
         raw = response.content
         content_type = response.headers.get("content-type", "")
@@ -318,7 +322,7 @@ class QoveryClient:
         if raw.strip():
             try:
                 data = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python can follow
                 raise QoveryBadResponse(
                     f"{method} {path}: Qovery answered {response.status_code} with a body that is not JSON "
                     f"({content_type or 'no content type'}, {len(raw)} bytes)",
