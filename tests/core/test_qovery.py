@@ -466,6 +466,22 @@ async def test_answer_that_is_not_json_is_a_bad_response(qovery: SimQovery, stat
     assert len(qovery.sim.requests) == 1
 
 
+async def test_answer_whose_encoding_lies_is_a_bad_response(qovery: SimQovery) -> None:
+    qovery.sim.inject(method="POST", status=202, raw=b"not gzip at all", headers={"Content-Encoding": "gzip"})
+    async with client_for(qovery.url) as client:
+        with pytest.raises(QoveryBadResponse) as caught:
+            await client.run_action(ACTIONS_BY_NAME["stop"], CRON_JOB)
+    assert "could not be decoded" in caught.value.message
+
+
+async def test_json_nested_too_deep_is_a_bad_response(qovery: SimQovery) -> None:
+    qovery.sim.inject(method="POST", status=202, raw=b"[" * 100_000 + b"]" * 100_000)
+    async with client_for(qovery.url) as client:
+        with pytest.raises(QoveryBadResponse) as caught:
+            await client.run_action(ACTIONS_BY_NAME["stop"], CRON_JOB)
+    assert caught.value.status == 202
+
+
 async def test_list_answer_without_results_is_a_bad_response(scripted: tuple[ScriptedUpstream, str]) -> None:
     upstream, url = scripted
     upstream.then(Reply(200, [{"id": CRON_JOB}]))
