@@ -4,6 +4,17 @@ It serves the paths of `reference/qovery-openapi-jobs.yaml` at the root of its b
 (`POST /job/{jobId}/deploy`, `GET /environment/{environmentId}/job/status`, ...), checks the token like
 Qovery does (`Authorization: Token <t>` or `Bearer <t>`), records every request it receives, and lets
 tests inject faults. Job states move with the injected clock (see `jobs.py`).
+
+How it answers, in the order it checks:
+- 401 without `Token <t>` / `Bearer <t>` (any path); 404 for an unknown path, 405 for a wrong method;
+- 400 for a `forceEvent` outside START/STOP/DELETE/CRON, or a body that is not a JSON object (deploy: optional
+  non-empty strings `image_tag` / `git_commit_id`, not both; uninstall: any object);
+- 404 for an unknown job, environment, organization or project;
+- 400 for a `forceEvent` the job does not have (CRON: cron jobs; START/STOP/DELETE: lifecycle hooks it defines);
+- 409 while an action is queued or running, and for stopping a job that is STOPPED, READY or DELETED;
+- uninstall of a job with nothing deployed (READY or DELETED): 204, no body;
+- deploy, redeploy, stop, uninstall: 202 with the queued `Status`; cleanFailedJob: 200.
+Error bodies: `{"status": N, "error": "<reason>", "message": "..."}`.
 """
 
 from __future__ import annotations
