@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -54,6 +55,22 @@ def default_audit_path() -> Path:
     return Path(user_state_dir(APP_NAME)) / "audit.jsonl"
 
 
+def api_url_problem(url: str) -> str | None:
+    """Why `url` cannot be the base URL of Qovery's API, or None when it can."""
+    if not url.startswith(("http://", "https://")):
+        return "must start with https:// (or http:// for a local stand-in)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- reading it checks the port
+    except ValueError as exc:  # httpx would refuse it later, with a traceback
+        return f"is not a valid URL ({exc})"
+    if not parts.hostname or any(c.isspace() for c in url):
+        return "needs a host name without spaces, like https://api.qovery.com"
+    if parts.query or parts.fragment:
+        return "must not have a query (?...) or a fragment (#...)"
+    return None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,8 +85,9 @@ class QoverySettings(_Strict):
     @field_validator("api_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with https:// (or http:// for a local stand-in)")
+        problem = api_url_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value.rstrip("/")
 
     @field_validator("token_env")
@@ -305,9 +323,11 @@ def load_settings(
     if demo:
         return Settings(config, path, "", SecretStr(""), server_token, demo=True)
 
-    api_url = (env.get(API_URL_ENV) or config.qovery.api_url).rstrip("/")
-    if not api_url.startswith(("http://", "https://")):
-        raise ConfigError(f"${API_URL_ENV}: {api_url!r} must start with https://")
+    api_url = env.get(API_URL_ENV) or config.qovery.api_url
+    problem = api_url_problem(api_url) if env.get(API_URL_ENV) else None
+    if problem:
+        raise ConfigError(f"${API_URL_ENV}: {api_url!r} {problem}")
+    api_url = api_url.rstrip("/")
     token = env.get(config.qovery.token_env, "").strip()
     if not token:
         named_by = (
