@@ -286,6 +286,35 @@ def test_api_url_without_scheme(with_token: UserEnv, capsys: pytest.CaptureFixtu
     assert "https://" in line
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[::1", "not a valid URL"),
+        ("https://api.qovery.com:99999", "not a valid URL"),
+        ("https://api.qovery.com:port", "not a valid URL"),
+        ("https://", "host name"),
+        ("https://api .qovery.com", "host name"),
+        ("https://api.qovery.com/?org=1", "query"),
+    ],
+)
+def test_api_url_that_cannot_be_used_is_refused_at_start(
+    url: str,
+    reason: str,
+    with_token: UserEnv,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write(with_token.work / "c.yaml", f"qovery:\n  api_url: '{url}'\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "qovery.api_url" in line
+    assert reason in line
+    write(with_token.work / "qjob-tui.yaml", "jobs: []\n")
+    monkeypatch.setenv("QOVERY_API_URL", url)
+    line = error_line(main([]), capsys)
+    assert "QOVERY_API_URL" in line
+    assert reason in line
+
+
 def test_api_url_variable_without_scheme_names_the_variable(
     with_token: UserEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
