@@ -27,8 +27,18 @@ from qjob_tui.actions import ACTIONS, BODY_LIMIT_BYTES, InvalidInput, JobAction,
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
 from qjob_tui.qovery import QoveryError, QoveryHTTPError, QoveryTimeout, qovery_message
 from qjob_tui.runtime import Runtime
-from qjob_tui.server.problems import PROBLEM_CONTENT_TYPE, encode_problem, problem, refusal_problem
-from qjob_tui.server.rest import Receive, Scope, Send
+from qjob_tui.server.asgi import (
+    ASGIApp,
+    BodyTooLarge,
+    Receive,
+    Scope,
+    Send,
+    body_too_large_problem,
+    read_body,
+    replay,
+    send_problem,
+)
+from qjob_tui.server.problems import problem, refusal_problem
 from qjob_tui.server.schemas import MCP_PATH, body_schema, force_event_schema, job_id_schema
 from qjob_tui.server.security import BearerCheck, find_header, host_allowlist
 from qjob_tui.server.views import jobs_view
@@ -43,7 +53,7 @@ INSTRUCTIONS = (
 _ACTION_NOTE = " Only the jobs that list-jobs shows can be acted on."
 
 
-def build_mcp_app(runtime: Runtime, host: str) -> Callable[[Scope, Receive, Send], Any]:
+def build_mcp_app(runtime: Runtime, host: str) -> ASGIApp:
     """The MCP ASGI application (with its lifespan), behind the relay's bearer check."""
     server = _quiet_mcp_server(build_tools(runtime))
     hosts, origins = host_allowlist(host)
@@ -155,31 +165,30 @@ def _tool(
 
 
 class RequireToken:
-    """Refuses every HTTP request without the relay's bearer token (when one is configured)."""
+    """In front of the SDK: refuses a request without the relay's bearer token (when one is configured), and
+    reads the body with the relay's limit, so that an oversized one gets a clean 413 problem."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Any], bearer: BearerCheck) -> None:
+    def __init__(self, app: ASGIApp, bearer: BearerCheck) -> None:
         self.app = app
         self.bearer = bearer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self.bearer.allows(
-            find_header(scope["headers"], b"authorization")
-        ):
-            body = encode_problem(
-                problem(
-                    401,
-                    "Unauthorized",
-                    "send Authorization: Bearer <token> with the relay's QJOB_TUI_SERVER_TOKEN",
-                )
-            )
-            headers = [
-                (b"content-type", PROBLEM_CONTENT_TYPE),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b"Bearer"),
-            ]
-            await send({"type": "http.response.start", "status": 401, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
+        if not self.bearer.allows(find_header(scope["headers"], b"authorization")):
+            detail = "send Authorization: Bearer <token> with the relay's QJOB_TUI_SERVER_TOKEN"
+            await send_problem(
+                send, problem(401, "Unauthorized", detail), extra_headers=[(b"www-authenticate", b"Bearer")]
+            )
+            return
+        if scope["method"] == "POST":
+            try:
+                body = await read_body(scope, receive)
+            except BodyTooLarge:
+                await send_problem(send, body_too_large_problem(), extra_headers=[(b"connection", b"close")])
+                return
+            receive = replay(body, receive)
         await self.app(scope, receive, send)
 
 

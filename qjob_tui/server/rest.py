@@ -11,36 +11,34 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from qjob_tui.actions import ACTIONS_BY_REST, BODY_LIMIT_BYTES, BodyKind, JobAction
+from qjob_tui.actions import ACTIONS_BY_REST, BodyKind, JobAction
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
 from qjob_tui.qovery import QoveryHTTPError, QoveryTimeout
 from qjob_tui.runtime import Runtime
+from qjob_tui.server.asgi import (
+    BodyTooLarge,
+    Receive,
+    Scope,
+    Send,
+    body_too_large_problem,
+    read_body,
+    send_problem,
+    send_response,
+)
 from qjob_tui.server.openapi import REST_PREFIX, openapi_document
-from qjob_tui.server.problems import PROBLEM_CONTENT_TYPE, encode_problem, problem, refusal_problem
+from qjob_tui.server.problems import problem, refusal_problem
 from qjob_tui.server.security import BearerCheck, find_header
 from qjob_tui.server.views import health_view, jobs_view
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("qjob_tui.server")
 
 JSON_CONTENT_TYPE = b"application/json"
-# A client that sends more than this after the limit is cut off rather than drained (it gets the 413 or a reset).
-DRAIN_LIMIT_BYTES = 8 * 1024 * 1024
 _ACTION_SEGMENTS = ", ".join(sorted(ACTIONS_BY_REST))
 _QUERY_NAMES = {"forceEvent"}
 _GET_PATHS = {b"/v1/jobs", b"/v1/health", b"/v1/openapi.json"}
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 class RestApp:
@@ -64,7 +62,7 @@ class RestApp:
         except Exception:  # a bug must not show a traceback to the caller; the log line says what it was
             log.exception("REST %s %s failed", scope.get("method"), scope.get("path"))
             with contextlib.suppress(Exception):  # the response may have started already
-                await _send_problem(
+                await send_problem(
                     send, problem(500, "Internal error", "the relay failed on this request; see its log")
                 )
 
@@ -73,7 +71,7 @@ class RestApp:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         raw_path = raw_path.split(b"?", 1)[0]
         if not self.bearer.allows(find_header(scope["headers"], b"authorization")):
-            await _send_problem(
+            await send_problem(
                 send,
                 problem(
                     401,
@@ -92,7 +90,7 @@ class RestApp:
         parts = raw_path.split(b"/")
         # b"/v1/job/<id>/<action>".split(b"/") == [b"", b"v1", b"job", <id>, <action>]
         if len(parts) != 5 or parts[0] or parts[1] != b"v1" or parts[2] != b"job" or not parts[3]:
-            await _send_problem(
+            await send_problem(
                 send,
                 problem(
                     404,
@@ -106,7 +104,7 @@ class RestApp:
         action = ACTIONS_BY_REST.get(parts[4].decode("latin-1"))
         if action is None:
             shown = unquote(parts[4].decode("latin-1"))[:40]
-            await _send_problem(
+            await send_problem(
                 send,
                 problem(404, "Unknown action", f"{shown!r} is not an action; use one of {_ACTION_SEGMENTS}"),
             )
@@ -124,14 +122,10 @@ class RestApp:
             body = await _read_json_body(action, scope, receive)
             request = self.pipeline.prepare(action, job_id, force_event, body, source="rest")
         except ActionRefused as exc:
-            await _send_problem(send, refusal_problem(exc))
+            await send_problem(send, refusal_problem(exc))
             return
-        except _BodyTooLarge:
-            await _send_problem(
-                send,
-                problem(413, "Body too large", f"the request body is over {BODY_LIMIT_BYTES // 1024} KiB"),
-                extra_headers=[(b"connection", b"close")],
-            )
+        except BodyTooLarge:
+            await send_problem(send, body_too_large_problem(), extra_headers=[(b"connection", b"close")])
             return
         outcome = await self.pipeline.run(request)
         await _send_outcome(send, outcome)
@@ -143,7 +137,7 @@ class RestApp:
             body = json.dumps(health_view(self.runtime, self._started, time.time())).encode()
         else:
             body = self._openapi
-        await _send(send, 200, body, JSON_CONTENT_TYPE)
+        await send_response(send, 200, body, JSON_CONTENT_TYPE)
 
 
 def _force_event(query_string: bytes) -> str | None:
@@ -167,31 +161,8 @@ def _force_event(query_string: bytes) -> str | None:
 
 
 async def _read_json_body(action: JobAction, scope: Scope, receive: Receive) -> Any:
-    """Read the body chunk by chunk, refusing it past the limit whatever Content-Length says; parse it as JSON."""
-    declared = find_header(scope["headers"], b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > DRAIN_LIMIT_BYTES:
-        raise _BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    too_large = False
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        more = message.get("more_body", False)
-        size += len(chunk)
-        if size > BODY_LIMIT_BYTES:
-            too_large = True
-            chunks.clear()  # keep nothing past the limit; read on only to answer the client cleanly
-            if size > DRAIN_LIMIT_BYTES:
-                break
-        elif chunk:
-            chunks.append(chunk)
-    if too_large:
-        raise _BodyTooLarge
-    raw = b"".join(chunks)
+    """The body parsed as JSON; None when there is none."""
+    raw = await read_body(scope, receive)
     if not raw.strip():
         return None
     if action.body is BodyKind.NONE:
@@ -208,7 +179,7 @@ async def _read_json_body(action: JobAction, scope: Scope, receive: Receive) -> 
 async def _send_outcome(send: Send, outcome: ActionOutcome) -> None:
     """Qovery's status and bytes unchanged; a refusal or an upstream failure as problem JSON."""
     if outcome.refused is not None:
-        await _send_problem(send, refusal_problem(outcome.refused))
+        await send_problem(send, refusal_problem(outcome.refused))
         return
     error = outcome.error
     if error is None or isinstance(error, QoveryHTTPError):
@@ -217,42 +188,20 @@ async def _send_outcome(send: Send, outcome: ActionOutcome) -> None:
         if isinstance(error, QoveryHTTPError) and "retry-after" in error.headers:
             headers.append((b"retry-after", error.headers["retry-after"].encode("latin-1")))
         content = outcome.content if outcome.status not in (204, 304) else b""
-        await _send(send, outcome.status, content, JSON_CONTENT_TYPE if content else None, headers)
+        await send_response(send, outcome.status, content, JSON_CONTENT_TYPE if content else None, headers)
         return
     if isinstance(error, QoveryTimeout):
-        await _send_problem(send, problem(504, "Qovery timeout", error.message))
+        await send_problem(send, problem(504, "Qovery timeout", error.message))
     else:
-        await _send_problem(send, problem(502, "Qovery unavailable", error.message))
+        await send_problem(send, problem(502, "Qovery unavailable", error.message))
 
 
 async def _method_not_allowed(send: Send, method: str, allow: str) -> None:
-    await _send_problem(
+    await send_problem(
         send,
         problem(405, "Method not allowed", f"{method} is not allowed here; use {allow.split(',')[0]}"),
         extra_headers=[(b"allow", allow.encode())],
     )
-
-
-async def _send_problem(
-    send: Send, body: dict[str, Any], extra_headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    await _send(send, int(body["status"]), encode_problem(body), PROBLEM_CONTENT_TYPE, extra_headers)
-
-
-async def _send(
-    send: Send,
-    status: int,
-    body: bytes,
-    content_type: bytes | None,
-    extra_headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    headers = [(b"content-length", str(len(body)).encode())] if status != 204 else []
-    if content_type is not None:
-        headers.append((b"content-type", content_type))
-    if extra_headers:
-        headers.extend(extra_headers)
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

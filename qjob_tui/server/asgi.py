@@ -1,0 +1,91 @@
+"""The few ASGI pieces both faces share: types, sending a response or a problem, reading a bounded body."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from qjob_tui.actions import BODY_LIMIT_BYTES
+from qjob_tui.server.problems import PROBLEM_CONTENT_TYPE, encode_problem, problem
+from qjob_tui.server.security import find_header
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Past the limit the body is still read (and dropped) up to here, so that the client, which sends all of
+# it before it reads an answer, gets the 413 rather than a reset connection. Beyond it, the connection is cut.
+DRAIN_LIMIT_BYTES = 8 * 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    """The request body is over BODY_LIMIT_BYTES."""
+
+
+def body_too_large_problem() -> dict[str, Any]:
+    return problem(413, "Body too large", f"the request body is over {BODY_LIMIT_BYTES // 1024} KiB")
+
+
+async def read_body(scope: Scope, receive: Receive) -> bytes:
+    """The request body, read chunk by chunk; BodyTooLarge past the limit, whatever Content-Length says."""
+    declared = find_header(scope["headers"], b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > DRAIN_LIMIT_BYTES:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
+        size += len(chunk)
+        if size > BODY_LIMIT_BYTES:
+            chunks.clear()  # keep nothing past the limit; read on only to answer the client cleanly
+            if size > DRAIN_LIMIT_BYTES:
+                break
+        elif chunk:
+            chunks.append(chunk)
+    if size > BODY_LIMIT_BYTES:
+        raise BodyTooLarge
+    return b"".join(chunks)
+
+
+async def send_response(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes | None,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [(b"content-length", str(len(body)).encode())] if status != 204 else []
+    if content_type is not None:
+        headers.append((b"content-type", content_type))
+    if extra_headers:
+        headers.extend(extra_headers)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_problem(
+    send: Send, body: dict[str, Any], extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send_response(send, int(body["status"]), encode_problem(body), PROBLEM_CONTENT_TYPE, extra_headers)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands an app the body already read, then passes on what the connection says next
+    (a disconnect), so that the app still learns when its client goes away."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

@@ -1,0 +1,344 @@
+"""The MCP adapter, through the official client in both protocol eras: tools, requests to Qovery, results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .support import (
+    API_TOKEN,
+    CRON_JOB,
+    FAILED_JOB,
+    LIFECYCLE_JOB,
+    LISTED_JOBS,
+    NEVER_DEPLOYED_JOB,
+    UNLISTED_JOB,
+    Relay,
+    running_relay,
+)
+
+MODES = {"2026-07-28": "auto", "2025-11-25": "legacy"}
+ACTION_TOOLS = ["clean-failed-job", "deploy-job", "redeploy-job", "stop-job", "uninstall-job"]
+
+
+@pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
+async def test_both_protocol_eras_negotiate(relay: Relay, mode: str) -> None:
+    async with relay.mcp(mode) as client:
+        assert client.protocol_version == ("2026-07-28" if mode == "auto" else "2025-11-25")
+        assert client.server_info.name == "qjob-tui"
+
+
+@pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
+async def test_the_tools_and_their_inputs(relay: Relay, mode: str) -> None:
+    async with relay.mcp(mode) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert set(tools) == {*ACTION_TOOLS, "list-jobs", "get-job-status"}
+    inputs = {name: set(tool.input_schema["properties"]) for name, tool in tools.items()}
+    assert inputs == {
+        "clean-failed-job": {"jobId"},
+        "deploy-job": {"jobId", "forceEvent", "body"},
+        "redeploy-job": {"jobId", "forceEvent"},
+        "stop-job": {"jobId"},
+        "uninstall-job": {"jobId", "body"},
+        "list-jobs": set(),
+        "get-job-status": {"jobId"},
+    }
+    for name, tool in tools.items():
+        schema = tool.input_schema
+        assert schema.get("required", []) == ([] if name == "list-jobs" else ["jobId"])
+        if "jobId" in schema["properties"]:
+            assert schema["properties"]["jobId"]["format"] == "uuid"
+        if "forceEvent" in schema["properties"]:
+            assert schema["properties"]["forceEvent"]["enum"] == ["START", "STOP", "DELETE", "CRON"]
+        assert tool.description and len(tool.description) > 40
+    deploy_body = tools["deploy-job"].input_schema["properties"]["body"]
+    assert deploy_body["type"] == "object"
+    assert deploy_body["properties"] == {
+        "image_tag": {"type": "string", "minLength": 1, "description": "Image tag to deploy."},
+        "git_commit_id": {"type": "string", "minLength": 1, "description": "Git commit to deploy."},
+    }
+    assert tools["uninstall-job"].input_schema["properties"]["body"]["type"] == "object"
+
+
+async def test_the_annotations(relay: Relay) -> None:
+    async with relay.mcp() as client:
+        tools = {tool.name: tool.annotations for tool in (await client.list_tools()).tools}
+    for name in ACTION_TOOLS:
+        hints = tools[name]
+        assert hints is not None
+        assert (hints.read_only_hint, hints.idempotent_hint, hints.open_world_hint) == (False, False, True)
+        assert hints.destructive_hint is (name == "uninstall-job")
+    for name in ("list-jobs", "get-job-status"):
+        hints = tools[name]
+        assert hints is not None and hints.read_only_hint is True
+
+
+async def test_uninstall_tells_the_agent_to_ask_first(relay: Relay) -> None:
+    async with relay.mcp() as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert "Ask a human" in (tools["uninstall-job"].description or "")
+
+
+@dataclass(frozen=True)
+class Call:
+    tool: str
+    arguments: dict[str, Any]
+    upstream_path: str
+    query: dict[str, str]
+    upstream_body: Any = None
+
+
+CALLS = {
+    "deploy-job": Call("deploy-job", {"jobId": CRON_JOB}, f"/job/{CRON_JOB}/deploy", {}),
+    "deploy-job forcing CRON with an image tag": Call(
+        "deploy-job",
+        {"jobId": CRON_JOB, "forceEvent": "CRON", "body": {"image_tag": "v7"}},
+        f"/job/{CRON_JOB}/deploy",
+        {"forceEvent": "CRON"},
+        {"image_tag": "v7"},
+    ),
+    "redeploy-job forcing START": Call(
+        "redeploy-job",
+        {"jobId": LIFECYCLE_JOB, "forceEvent": "START"},
+        f"/job/{LIFECYCLE_JOB}/redeploy",
+        {"forceEvent": "START"},
+    ),
+    "stop-job": Call("stop-job", {"jobId": CRON_JOB}, f"/job/{CRON_JOB}/stop", {}),
+    "uninstall-job with a body": Call(
+        "uninstall-job", {"jobId": CRON_JOB, "body": {}}, f"/job/{CRON_JOB}/uninstall", {}, {}
+    ),
+    "clean-failed-job": Call(
+        "clean-failed-job", {"jobId": FAILED_JOB}, f"/job/{FAILED_JOB}/cleanFailedJob", {}
+    ),
+}
+
+
+@pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
+@pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
+async def test_each_tool_sends_qovery_exactly_its_request(relay: Relay, call: Call, mode: str) -> None:
+    async with relay.mcp(mode) as client:
+        result = await client.call_tool(call.tool, call.arguments)
+    assert not result.is_error, result.content
+    [sent] = relay.upstream_actions
+    assert (sent.method, sent.path, sent.query) == ("POST", call.upstream_path, call.query)
+    assert sent.headers["authorization"] == f"Token {API_TOKEN}"
+    assert (sent.json() if call.upstream_body is not None else sent.body) == (
+        call.upstream_body if call.upstream_body is not None else b""
+    )
+    # Qovery's JSON, as structured content and as text.
+    assert isinstance(result.structured_content, dict)
+    assert json.loads(result.content[0].text) == result.structured_content
+
+
+async def test_the_result_is_qoverys_json(relay: Relay) -> None:
+    async with relay.mcp() as client:
+        result = await client.call_tool("deploy-job", {"jobId": CRON_JOB})
+    status = result.structured_content
+    assert status is not None
+    assert (status["id"], status["state"]) == (CRON_JOB, "DEPLOYMENT_QUEUED")
+    assert status["deployment_request_id"]
+
+
+async def test_an_uninstall_with_nothing_deployed_says_so(relay: Relay) -> None:
+    async with relay.mcp() as client:
+        result = await client.call_tool("uninstall-job", {"jobId": NEVER_DEPLOYED_JOB})
+    assert not result.is_error
+    assert "204" in result.content[0].text
+    assert result.structured_content is None
+
+
+async def test_every_tool_call_is_audited_with_source_mcp(relay: Relay) -> None:
+    seen: list[str] = []
+    relay.runtime.pipeline.subscribe(lambda outcome: seen.append(outcome.request.source))
+    async with relay.mcp() as client:
+        await client.call_tool("stop-job", {"jobId": CRON_JOB})
+    [line] = relay.audit_lines()
+    assert (line["source"], line["action"], line["job_id"], line["status"]) == ("mcp", "stop", CRON_JOB, 202)
+    assert seen == ["mcp"]
+
+
+REFUSED = {
+    "a poisoned jobId": ({"jobId": "../../organization"}, "jobId"),
+    "an encoded poisoned jobId": ({"jobId": "..%2F..%2Forganization"}, "jobId"),
+    "a jobId with a path after it": ({"jobId": f"{CRON_JOB}/../../x"}, "jobId"),
+    "a jobId that is a number": ({"jobId": 42}, "jobId"),
+    "no jobId": ({}, "jobId"),
+    "a forceEvent outside the enum": ({"jobId": CRON_JOB, "forceEvent": "NOW"}, "forceEvent"),
+    "a body that is an array": ({"jobId": CRON_JOB, "body": ["v1"]}, "body"),
+    "an image_tag that is a number": ({"jobId": CRON_JOB, "body": {"image_tag": 3}}, "body.image_tag"),
+    "both image_tag and git_commit_id": (
+        {"jobId": CRON_JOB, "body": {"image_tag": "a", "git_commit_id": "b"}},
+        "body",
+    ),
+}
+
+
+@pytest.mark.parametrize(("arguments", "field"), REFUSED.values(), ids=REFUSED.keys())
+async def test_a_bad_input_is_an_error_result_and_nothing_reaches_qovery(
+    relay: Relay, arguments: dict[str, Any], field: str
+) -> None:
+    async with relay.mcp() as client:
+        result = await client.call_tool("deploy-job", arguments)
+    assert result.is_error
+    text = result.content[0].text
+    assert "400" in text and field in text
+    assert relay.sim.requests == []
+
+
+async def test_an_unlisted_job_is_an_error_result(relay: Relay) -> None:
+    async with relay.mcp() as client:
+        result = await client.call_tool("stop-job", {"jobId": UNLISTED_JOB})
+        status = await client.call_tool("get-job-status", {"jobId": UNLISTED_JOB})
+    assert result.is_error and "403" in result.content[0].text
+    assert status.is_error and "403" in status.content[0].text
+    assert relay.sim.requests == []
+
+
+@pytest.mark.parametrize("status", [403, 409, 429, 500])
+async def test_qoverys_error_is_an_error_result_naming_status_and_message(relay: Relay, status: int) -> None:
+    relay.sim.inject(
+        method="POST", path="/redeploy$", status=status, json={"message": f"qovery says {status}"}
+    )
+    async with relay.mcp() as client:
+        result = await client.call_tool("redeploy-job", {"jobId": CRON_JOB})
+    assert result.is_error
+    text = result.content[0].text
+    assert str(status) in text and f"qovery says {status}" in text
+    assert result.structured_content is not None
+    assert result.structured_content["qovery"] == {"message": f"qovery says {status}"}
+
+
+async def test_an_answer_that_is_not_json_is_a_502_error_result(relay: Relay) -> None:
+    relay.sim.inject(method="POST", path="/stop$", status=200, raw=b"<html>oops</html>")
+    async with relay.mcp() as client:
+        result = await client.call_tool("stop-job", {"jobId": CRON_JOB})
+    assert result.is_error and "502" in result.content[0].text
+
+
+async def test_a_slow_qovery_is_a_504_error_result(tmp_path: Path) -> None:
+    async with running_relay(tmp_path, timeout_s=0.5) as relay:
+        relay.sim.inject(method="POST", path="/stop$", delay_s=30)
+        async with relay.mcp() as client:
+            result = await client.call_tool("stop-job", {"jobId": CRON_JOB})
+    assert result.is_error and "504" in result.content[0].text
+
+
+async def test_list_jobs_shows_the_configured_jobs(relay: Relay) -> None:
+    async with relay.mcp() as client:
+        await client.call_tool("deploy-job", {"jobId": CRON_JOB})
+        result = await client.call_tool("list-jobs", {})
+    assert not result.is_error
+    listing = result.structured_content
+    assert listing is not None
+    jobs = {job["id"]: job for job in listing["jobs"]}
+    assert set(jobs) == set(LISTED_JOBS)
+    assert jobs[CRON_JOB]["last_action"] == "deploy"
+    assert [r.method for r in relay.sim.requests] == ["POST"]  # read from the board, not Qovery
+
+
+@pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
+async def test_get_job_status_asks_qovery(relay: Relay, mode: str) -> None:
+    async with relay.mcp(mode) as client:
+        result = await client.call_tool("get-job-status", {"jobId": FAILED_JOB})
+    assert not result.is_error
+    assert result.structured_content is not None
+    assert (result.structured_content["id"], result.structured_content["state"]) == (
+        FAILED_JOB,
+        "DEPLOYMENT_ERROR",
+    )
+    [sent] = relay.sim.requests
+    assert (sent.method, sent.path) == ("GET", f"/job/{FAILED_JOB}/status")
+    assert relay.runtime.board.jobs[FAILED_JOB].state == "DEPLOYMENT_ERROR"
+
+
+async def test_get_job_status_refuses_a_poisoned_id(relay: Relay) -> None:
+    async with relay.mcp() as client:
+        result = await client.call_tool("get-job-status", {"jobId": "../account"})
+    assert result.is_error and "400" in result.content[0].text
+    assert relay.sim.requests == []
+
+
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "http://evil.example"}, 403),
+        ({"Origin": "http://127.0.0.1.evil.example:80"}, 403),
+        ({"Host": "evil.example"}, 421),
+        ({"Host": "evil.example:9090"}, 421),
+    ],
+    ids=["foreign origin", "look-alike origin", "foreign host", "foreign host with port"],
+)
+async def test_a_foreign_origin_or_host_is_refused(
+    relay: Relay, headers: dict[str, str], status: int
+) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(relay.mcp_url, json=INIT, headers={**MCP_HEADERS, **headers})
+    assert response.status_code == status
+    assert relay.sim.requests == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Origin": "http://localhost:5173"}, {"Host": "localhost"}, {"Origin": "http://127.0.0.1:3000"}],
+    ids=["no origin", "localhost origin", "localhost host", "loopback origin"],
+)
+async def test_loopback_names_are_allowed(relay: Relay, headers: dict[str, str]) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(relay.mcp_url, json=INIT, headers={**MCP_HEADERS, **headers})
+    assert response.status_code == 200
+    assert response.json()["result"]["serverInfo"]["name"] == "qjob-tui"
+
+
+async def test_a_body_over_64_kib_is_refused(relay: Relay) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(relay.mcp_url, content=b" " * (2 * 1024 * 1024), headers=MCP_HEADERS)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 413
+    assert relay.sim.requests == []
+
+
+async def test_without_token_mcp_answers_401(guarded_relay: Relay) -> None:
+    async with httpx.AsyncClient() as client:
+        missing = await client.post(guarded_relay.mcp_url, json=INIT, headers=MCP_HEADERS)
+        wrong = await client.post(
+            guarded_relay.mcp_url, json=INIT, headers={**MCP_HEADERS, "Authorization": "Bearer nope"}
+        )
+    for response in (missing, wrong):
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert "QJOB_TUI_SERVER_TOKEN" in response.json()["detail"]
+
+
+async def test_the_official_client_without_token_cannot_connect(guarded_relay: Relay) -> None:
+    with pytest.raises(BaseExceptionGroup):
+        async with guarded_relay.mcp(token="") as client:
+            await client.list_tools()
+    assert guarded_relay.sim.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
+async def test_the_official_client_with_the_token_runs_tools(guarded_relay: Relay, mode: str) -> None:
+    async with guarded_relay.mcp(mode) as client:
+        result = await client.call_tool("deploy-job", {"jobId": CRON_JOB, "forceEvent": "CRON"})
+    assert not result.is_error
+    [sent] = guarded_relay.upstream_actions
+    assert (sent.path, sent.query) == (f"/job/{CRON_JOB}/deploy", {"forceEvent": "CRON"})
