@@ -102,6 +102,24 @@ def test_yaml_syntax_error_gives_file_and_line(
     assert "line 4" in line
 
 
+def test_key_given_twice_is_refused_with_its_line(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # YAML lets the second win silently: a whole server: section could vanish.
+    write(with_token.work / "c.yaml", "server:\n  rest_port: 8181\njobs: []\nserver:\n  host: 127.0.0.1\n")
+    line = error_line(main(["--config", "c.yaml"]), capsys)
+    assert "c.yaml" in line
+    assert "line 4" in line
+    assert "duplicate key 'server'" in line
+
+
+def test_key_given_twice_inside_a_job_is_refused(
+    with_token: UserEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(with_token.work / "c.yaml", f"jobs:\n  - id: {JOB}\n    name: a\n    name: b\n")
+    assert "duplicate key 'name'" in error_line(main(["--config", "c.yaml"]), capsys)
+
+
 def test_unknown_key_is_named_with_the_likely_intended_one(
     with_token: UserEnv, capsys: pytest.CaptureFixture[str]
 ) -> None:
