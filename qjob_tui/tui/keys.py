@@ -46,7 +46,7 @@ APP_KEYS: tuple[KeySpec, ...] = (
         "f",
         "force_run",
         "Force run",
-        "Force a run: CRON for a cron job, START/STOP/DELETE for a lifecycle job",
+        "Force a run: CRON, or a lifecycle hook (START/STOP/DELETE)",
     ),
     KeySpec(
         "deploy-options", "D", "deploy_options", "Deploy…", "Deploy with an image tag or a git commit id"
@@ -56,14 +56,14 @@ APP_KEYS: tuple[KeySpec, ...] = (
         "space",
         "mark",
         "Mark",
-        "Mark or unmark the selected job; actions then run on every marked job",
+        "Mark a job; actions then run on all marked jobs",
     ),
     KeySpec(
         "filter",
         "slash",
         "filter",
         "Filter",
-        "Filter the jobs by name, id or state (Enter keeps it, Escape clears it)",
+        "Filter by name, id or state (Escape clears)",
     ),
     KeySpec("help", "question_mark", "help", "Help", "Show every key"),
     KeySpec(
@@ -71,16 +71,16 @@ APP_KEYS: tuple[KeySpec, ...] = (
         "y",
         "copy_log",
         "Copy JSON",
-        "Copy the selected log entry's JSON to the clipboard",
+        "Copy the selected log entry's JSON",
         footer=False,
     ),
-    KeySpec("zoom-log", "z", "zoom_log", "Zoom log", "Show the log pane full screen, or back", footer=False),
+    KeySpec("zoom-log", "z", "zoom_log", "Zoom log", "Log pane full screen, and back", footer=False),
     KeySpec(
         "quit",
         "ctrl+q",
         "quit",
         "Quit",
-        "Quit (with --server, the REST and MCP servers stop too)",
+        "Quit (with --server, the servers stop too)",
         priority=True,
     ),
 )
@@ -89,9 +89,9 @@ KEYS_BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in APP_KEYS}
 
 # Keys Textual provides that the help screen lists too; not remappable through `ui.keys`.
 FIXED_KEYS: tuple[tuple[str, str], ...] = (
-    ("ctrl+p", "Command palette: every action for the selected job"),
-    ("tab", "Move between the jobs table and the log pane"),
-    ("up/down", "Select a job (or a log entry, in the log pane)"),
+    ("^p", "Command palette: every action for the selected job"),
+    ("tab", "Go between the jobs table and the log pane"),
+    ("up/down", "Select a job, or a log entry in the log pane"),
     ("y / enter", "In a confirmation: confirm"),
     ("n / escape", "In a dialog: cancel"),
 )

@@ -647,22 +647,30 @@ class SaveOfferScreen(ModalScreen[bool]):
 
 
 async def add_to_board(runtime: Runtime, selection: Selection) -> list[str]:
-    """Put the picked environments and jobs on the running board; returns the errors as readable lines."""
-    board = runtime.board
+    """Put the picked environments and jobs on the running board, with their states; returns the errors.
+
+    The poller then keeps them fresh with the rest: a new environment is one more status request per refresh."""
+    board, client = runtime.board, runtime.client
+    errors: list[str] = []
     jobs = [dict(job.data) for job in selection.jobs if board.get(job.id) is None]
     if jobs:
         board.add_jobs(jobs)
-    new_envs = [env.id for env in selection.environments if env.id not in board.environments]
-    board.environments.extend(new_envs)
-    errors: list[str] = []
-    if new_envs:
-        errors += await board.discover(runtime.client)
-    touched = sorted({*new_envs, *(job.environment.id for job in selection.jobs)})
+    for environment in selection.environments:
+        if environment.id in board.environments:
+            continue
+        board.environments.append(environment.id)
+        try:
+            board.add_jobs(await client.list_environment_jobs(environment.id))
+        except QoveryError as exc:
+            errors.append(f"environment {environment.name or environment.id}: {exc.message}")
+    touched = sorted(
+        {*(env.id for env in selection.environments), *(job.environment.id for job in selection.jobs)}
+    )
     if touched:
         try:
-            await board.refresh(runtime.client, touched)
+            await board.refresh(client, touched)
         except QoveryError as exc:
-            errors.append(exc.message)
+            errors.append(f"states: {exc.message}")
     return errors
 
 

@@ -178,10 +178,15 @@ class LogPane(ScrollView, can_focus=True):
 
     def plain_lines(self) -> list[str]:
         """Every line as plain text (what a reader sees, without colours)."""
-        return [self._text(entry, n).plain for entry, n in self._lines]
+        return [self.line_text(index).plain for index in range(len(self._lines))]
 
     def plain_text(self) -> str:
         return "\n".join(self.plain_lines())
+
+    def line_text(self, index: int) -> Text:
+        """Line `index` of the pane (0: the oldest line kept), with its colours."""
+        entry, n = self._lines[index]
+        return self._text(entry, n)
 
     # -- moving the selection ----------------------------------------------------------------------
 

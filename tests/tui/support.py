@@ -1,0 +1,187 @@
+"""What the dashboard tests share: settings over the simulator, a running dashboard, and how to read it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from textual.pilot import Pilot
+
+from qjob_tui.cli import with_server_overrides
+from qjob_tui.config import Config, Settings
+from qjob_tui.runtime import Runtime, open_runtime
+from qjob_tui.server import RelayServers
+from qjob_tui.simulator import ManualClock, RecordedRequest, Simulator, demo_dataset, serve_simulator
+from qjob_tui.tui.app import QJobApp
+from qjob_tui.tui.widgets.job_table import COLUMNS
+
+# The Qovery token the simulator expects in these tests; it must never reach the screen.
+API_TOKEN = "qov_tuiTEST_8c1d2e3f4a5b6c7d8e9fSECRET"
+
+DEMO = demo_dataset()
+DEMO_ENVIRONMENTS = [env.id for env in DEMO.environments]
+DEMO_NAMES = [job.name for job in DEMO.jobs]  # in the order the table shows them
+
+
+def job_id(name: str) -> str:
+    return DEMO.job_named(name).id
+
+
+def tui_settings(
+    api_url: str,
+    tmp_path: Path,
+    *,
+    jobs: list[dict[str, str]] | None = None,
+    environments: list[str] | None = None,
+    confirm: list[str] | None = None,
+    keys: dict[str, str] | None = None,
+    timeout_s: float = 5.0,
+    poll_interval_s: float = 1.0,
+) -> Settings:
+    """Settings as the loader builds them: by default every job of the demo's environments."""
+    raw: dict[str, Any] = {
+        "qovery": {"timeout_s": timeout_s, "poll_interval_s": poll_interval_s},
+        "jobs": jobs or [],
+        "environments": DEMO_ENVIRONMENTS if environments is None else environments,
+        "ui": {"keys": keys or {}},
+        "audit": {"path": str(tmp_path / "audit.jsonl")},
+    }
+    if confirm is not None:
+        raw["ui"]["confirm"] = confirm
+    settings = Settings(Config.model_validate(raw), None, api_url, SecretStr(API_TOKEN), None)
+    return with_server_overrides(settings, None, 0, 0)  # free ports, as --rest-port 0 --mcp-port 0 give
+
+
+def quiet_simulator(clock: ManualClock | None = None, **options: Any) -> Simulator:
+    """The demo's jobs; the clock moves only when a test advances it, so states hold still."""
+    return Simulator(token=API_TOKEN, clock=clock or ManualClock(), **options)
+
+
+async def no_wait(seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+@dataclass
+class Dashboard:
+    """A dashboard running in `run_test` against the simulator, and ways to read what the user sees."""
+
+    app: QJobApp
+    pilot: Pilot[None]
+    sim: Simulator
+    runtime: Runtime
+    clock: ManualClock | None = None
+    servers: RelayServers | None = None
+
+    async def until(self, condition: Callable[[], object], what: str, attempts: int = 500) -> None:
+        """Let the app work until `condition()` holds (a guard against hanging, not a timing assertion)."""
+        for _ in range(attempts):
+            if condition():
+                return
+            await self.pilot.pause(0.02)
+        raise AssertionError(f"never happened: {what}\n--- screen ---\n{self.screen_text()}")
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulator's clock: queued jobs start, running ones settle."""
+        assert self.clock is not None, "this simulator runs on the real clock"
+        self.clock.advance(seconds)
+
+    async def refresh_now(self) -> None:
+        """One refresh of every environment, as the poller does on its interval."""
+        await self.runtime.board.refresh(self.runtime.client)
+        await self.pilot.pause()
+
+    async def press(self, *keys: str) -> None:
+        await self.pilot.press(*keys)
+        await self.pilot.pause()
+
+    def screen_text(self) -> str:
+        """Every line of the terminal, dialogs included."""
+        return "\n".join(strip.text.rstrip() for strip in self.app.screen._compositor.render_strips())
+
+    def log_text(self) -> str:
+        return self.app.log_pane.plain_text()
+
+    def rows(self) -> list[dict[str, str]]:
+        """The jobs table as shown: one dict per row, column key -> plain text."""
+        table = self.app.table
+        keys = [key for key, _ in COLUMNS]
+        return [
+            dict(
+                zip(
+                    keys,
+                    (str(getattr(cell, "plain", cell)).strip() for cell in table.get_row(row.key)),
+                    strict=True,
+                )
+            )
+            for row in table.ordered_rows
+        ]
+
+    def row(self, name: str) -> dict[str, str]:
+        for row in self.rows():
+            if row["name"].lstrip("● ") == name:
+                return row
+        raise AssertionError(f"no row for {name}; rows: {[r['name'] for r in self.rows()]}")
+
+    def names(self) -> list[str]:
+        return [row["name"].lstrip("● ").strip() for row in self.rows()]
+
+    async def select(self, name: str) -> None:
+        """Put the table's cursor on a job, as the arrow keys would."""
+        self.app.table.move_cursor(row=self.app.table.get_row_index(job_id(name)), animate=False)
+        await self.pilot.pause()
+
+    def actions_sent(self) -> list[RecordedRequest]:
+        """What Qovery received for actions (the poller's reads left out)."""
+        return [request for request in self.sim.requests if request.method == "POST"]
+
+    def notifications(self) -> list[str]:
+        return [n.message for n in self.app._notifications]
+
+    async def states_loaded(self) -> None:
+        board = self.runtime.board
+        await self.until(
+            lambda: (
+                board.refreshed_at is not None
+                and self.app.table.row_count == len(board.jobs)
+                and all(row["state"] != "…" for row in self.rows())
+            ),
+            "the jobs and their states on screen",
+        )
+
+
+@asynccontextmanager
+async def running_dashboard(
+    tmp_path: Path,
+    *,
+    sim: Simulator | None = None,
+    clock: ManualClock | None = None,
+    size: tuple[int, int] = (120, 40),
+    app_factory: Callable[..., QJobApp] = QJobApp,
+    wait: bool = True,
+    with_servers: bool = False,
+    **settings: Any,
+) -> AsyncIterator[Dashboard]:
+    """The simulator on loopback, a runtime over it, and the dashboard in `run_test`, jobs loaded."""
+    if sim is None:
+        clock = clock or ManualClock()
+        sim = quiet_simulator(clock)
+    async with serve_simulator(sim) as url, open_runtime(tui_settings(url, tmp_path, **settings)) as runtime:
+        runtime.client.retry.sleep = no_wait  # reads retry at once: the tests need not wait out backoffs
+        async with contextlib.AsyncExitStack() as stack:
+            ports: dict[str, int] = {}
+            servers = None
+            if with_servers:
+                servers = await stack.enter_async_context(RelayServers(runtime))
+                ports = {"rest_port": servers.rest_port, "mcp_port": servers.mcp_port}
+            app = app_factory(runtime, **ports)
+            async with app.run_test(size=size) as pilot:
+                dashboard = Dashboard(app, pilot, sim, runtime, clock, servers)
+                if wait:
+                    await dashboard.states_loaded()
+                yield dashboard

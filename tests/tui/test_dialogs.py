@@ -1,0 +1,134 @@
+"""The dialogs: force run per job type, deploy with options, help, the command palette, remapped keys."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from textual.command import CommandInput, CommandPalette
+from textual.widgets import Button, Input
+
+from qjob_tui.tui.keys import APP_KEYS
+from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
+from qjob_tui.tui.screens.force_run import ForceRunScreen
+from qjob_tui.tui.screens.help import HelpScreen
+
+from .support import Dashboard, job_id, running_dashboard
+
+
+def event_buttons(dash: Dashboard) -> list[str]:
+    return [
+        str(b.id).removeprefix("event-")
+        for b in dash.app.screen.query(Button)
+        if str(b.id).startswith("event-")
+    ]
+
+
+async def test_force_run_of_a_cron_job_offers_cron_only(dash: Dashboard) -> None:
+    await dash.press("f")
+    assert isinstance(dash.app.screen, ForceRunScreen)
+    assert "Force run nightly-backup (cron job)" in dash.screen_text()
+    assert event_buttons(dash) == ["CRON"]
+    await dash.press("1")
+    await dash.until(lambda: dash.actions_sent(), "the forced run upstream")
+    [sent] = dash.actions_sent()
+    assert (sent.path, sent.query) == (f"/job/{job_id('nightly-backup')}/deploy", {"forceEvent": "CRON"})
+    await dash.until(
+        lambda: "deploy forceEvent=CRON  nightly-backup  202" in dash.log_text(), "the log entry"
+    )
+
+
+async def test_force_run_of_a_lifecycle_job_offers_its_hooks(dash: Dashboard) -> None:
+    await dash.select("warehouse-schema")
+    await dash.press("f")
+    assert "Force run warehouse-schema (lifecycle job)" in dash.screen_text()
+    assert event_buttons(dash) == ["START", "STOP", "DELETE"]
+    await dash.press("escape")
+    assert not isinstance(dash.app.screen, ForceRunScreen)
+
+    await dash.select("seed-fixtures")
+    await dash.press("f")
+    assert event_buttons(dash) == ["START", "DELETE"]  # only the hooks the job defines
+    await dash.press("right", "enter")  # the focused button: DELETE
+    await dash.until(lambda: dash.actions_sent(), "the forced run upstream")
+    [sent] = dash.actions_sent()
+    assert (sent.path, sent.query) == (f"/job/{job_id('seed-fixtures')}/deploy", {"forceEvent": "DELETE"})
+
+
+async def test_deploy_with_options_refuses_both_fields_then_sends_one(dash: Dashboard) -> None:
+    await dash.press("D")
+    assert isinstance(dash.app.screen, DeployOptionsScreen)
+    screen = dash.app.screen
+    screen.query_one("#image-tag", Input).value = "2.5.0"
+    screen.query_one("#commit-id", Input).value = "9d1e4b7a2c6f08e35b1a7d9c4e2f60b8a3c5d712"
+    await dash.press("enter")
+    assert "give image_tag or git_commit_id, not both" in dash.screen_text()
+    assert isinstance(dash.app.screen, DeployOptionsScreen)  # still open, nothing sent
+    await dash.pilot.pause(0.2)
+    assert dash.actions_sent() == []
+
+    screen.query_one("#commit-id", Input).value = ""
+    await dash.press("enter")
+    await dash.until(lambda: dash.actions_sent(), "the deploy upstream")
+    [sent] = dash.actions_sent()
+    assert sent.path == f"/job/{job_id('nightly-backup')}/deploy"
+    assert sent.json() == {"image_tag": "2.5.0"}
+    await dash.until(
+        lambda: 'deploy {"image_tag":"2.5.0"}  nightly-backup  202' in dash.log_text(), "the log"
+    )
+
+
+async def test_deploy_with_options_refuses_empty_fields(dash: Dashboard) -> None:
+    await dash.press("D", "enter")
+    assert "give an image tag or a git commit id" in dash.screen_text()
+    await dash.press("escape")
+    assert not isinstance(dash.app.screen, DeployOptionsScreen)
+    assert dash.actions_sent() == []
+
+
+async def test_help_lists_every_key(dash: Dashboard) -> None:
+    await dash.press("question_mark")
+    assert isinstance(dash.app.screen, HelpScreen)
+    text = dash.screen_text()
+    for spec in APP_KEYS:
+        assert spec.help[:40] in text, spec.id
+    for key in ("^p", "d ", "u ", "D ", "space", "/ ", "? "):
+        assert key in text
+    await dash.press("escape")
+    assert not isinstance(dash.app.screen, HelpScreen)
+
+
+async def test_the_palette_offers_every_action_for_the_selected_job(dash: Dashboard) -> None:
+    await dash.select("warehouse-schema")
+    await dash.press("ctrl+p")
+    assert isinstance(dash.app.screen, CommandPalette)
+    dash.app.screen.query_one(CommandInput).value = "warehouse"
+    await dash.until(lambda: "Uninstall warehouse-schema" in dash.screen_text(), "the job's commands")
+    text = dash.screen_text()
+    for title in ("Deploy", "Redeploy", "Stop", "Clean failed", "Force run START", "Force run DELETE"):
+        assert f"{title} warehouse-schema" in text
+    dash.app.screen.query_one(CommandInput).value = "redeploy warehouse"
+    await dash.until(lambda: "Stop warehouse-schema" not in dash.screen_text(), "the search narrowing")
+    await dash.press("enter")
+    await dash.until(lambda: dash.actions_sent(), "the redeploy upstream")
+    assert [r.path for r in dash.actions_sent()] == [f"/job/{job_id('warehouse-schema')}/redeploy"]
+
+
+async def test_a_remapped_key_runs_its_action_and_the_old_one_does_not(tmp_path: Path) -> None:
+    async with running_dashboard(tmp_path, keys={"deploy": "x", "help": "h"}) as dash:
+        assert "Deploy x" in dash.screen_text()  # the button shows the new key
+        await dash.press("d")
+        await dash.pilot.pause(0.2)
+        assert dash.actions_sent() == []
+        await dash.press("x")
+        await dash.until(lambda: dash.actions_sent(), "the deploy upstream")
+        assert [r.path.rsplit("/", 1)[1] for r in dash.actions_sent()] == ["deploy"]
+        await dash.press("h")
+        assert isinstance(dash.app.screen, HelpScreen)
+        assert re.search(r"x +Deploy job", dash.screen_text())
+
+
+async def test_an_unknown_binding_id_in_ui_keys_is_reported(tmp_path: Path) -> None:
+    async with running_dashboard(tmp_path, keys={"dploy": "x"}) as dash:
+        assert "ui.keys: 'dploy' is not a binding id" in dash.log_text()
+        assert dash.app.is_running
