@@ -1,0 +1,250 @@
+"""`qjob-tui --serve`: the start line, one line per action, a clean stop on SIGINT/SIGTERM, exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+import re
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from mcp import Client
+
+from qjob_tui.runtime import open_runtime
+from qjob_tui.server import serve_headless
+from qjob_tui.simulator import serve_simulator
+
+from .support import (
+    API_TOKEN,
+    CRON_JOB,
+    LIFECYCLE_JOB,
+    LISTED_JOBS,
+    quiet_simulator,
+    relay_settings,
+    write_config,
+)
+
+START = re.compile(r"serving REST (?P<rest>http://\S+)/v1 and MCP (?P<mcp>http://\S+/mcp) ")
+ACTION_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\dT\S+Z (?P<source>rest|mcp|tui) (?P<action>\S+) .* (?P<status>\S+) \d+ms$"
+)
+
+
+async def wait_for(condition: object, what: str, timeout_s: float = 20.0) -> None:
+    """Poll `condition()` until it is true; fail naming `what` if it never is."""
+    assert callable(condition)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not condition():  # noqa: ASYNC110 (the conditions are other processes' doings)
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"never happened: {what}") from None
+
+
+async def test_serve_prints_a_start_line_then_one_line_per_action(tmp_path: Path) -> None:
+    stderr = io.StringIO()
+    stop = asyncio.Event()
+    sim = quiet_simulator()
+    async with serve_simulator(sim) as sim_url:
+        settings = relay_settings(tmp_path, sim_url)
+        async with open_runtime(settings) as runtime:
+            serving = asyncio.create_task(serve_headless(runtime, stop=stop, stderr=stderr))
+            await wait_for(lambda: START.search(stderr.getvalue()), "the start line")
+            match = START.search(stderr.getvalue())
+            assert match is not None
+            async with httpx.AsyncClient(base_url=match["rest"]) as client:
+                assert (await client.post(f"/v1/job/{CRON_JOB}/deploy?forceEvent=CRON")).status_code == 202
+                await wait_for(lambda: runtime.board.refreshed_at is not None, "a first refresh")
+                jobs = {job["id"]: job for job in (await client.get("/v1/jobs")).json()["jobs"]}
+            async with Client(match["mcp"]) as mcp:
+                assert not (await mcp.call_tool("stop-job", {"jobId": LIFECYCLE_JOB})).is_error
+            stop.set()
+            assert await serving == 0
+    lines = stderr.getvalue().splitlines()
+    [start] = [line for line in lines if START.search(line)]
+    assert sim_url in start  # the API it talks to
+    assert API_TOKEN not in stderr.getvalue()
+    actions = [m.groupdict() for m in map(ACTION_LINE.match, lines) if m]
+    assert actions == [
+        {"source": "rest", "action": "deploy", "status": "202"},
+        {"source": "mcp", "action": "stop", "status": "202"},
+    ]
+    assert any("nightly-backup" in line for line in lines if "rest deploy CRON" in line)
+    # the poller gave the job list names and states
+    assert jobs[CRON_JOB]["name"] == "nightly-backup"
+    assert jobs[LIFECYCLE_JOB]["state"] == "DEPLOYED"
+    assert len(tmp_path.joinpath("audit.jsonl").read_text().splitlines()) == 2
+
+
+# -- the real command ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    process: asyncio.subprocess.Process
+    rest_url: str
+    mcp_url: str
+    stderr_lines: list[str]
+
+    async def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
+        self.process.send_signal(sig)
+        rest = await asyncio.wait_for(self.process.stderr.read(), 30)  # type: ignore[union-attr]
+        code = await asyncio.wait_for(self.process.wait(), 30)
+        return code, "\n".join(self.stderr_lines) + "\n" + rest.decode()
+
+
+def qjob_tui() -> list[str]:
+    script = Path(sys.executable).with_name("qjob-tui")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "qjob_tui"]
+
+
+def user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A user's environment in tmp: HOME and the XDG dirs, no qjob-tui variable but those given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QJOB_TUI_", "QOVERY_"))}
+    for name, sub in (("HOME", "home"), ("XDG_STATE_HOME", "state"), ("XDG_CONFIG_HOME", "config")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        env[name] = str(tmp_path / sub)
+    env.update(extra)
+    return env
+
+
+@asynccontextmanager
+async def serving(tmp_path: Path, *args: str, env: dict[str, str]) -> AsyncIterator[Served]:
+    process = await asyncio.create_subprocess_exec(
+        *qjob_tui(), "--serve", "--rest-port", "0", "--mcp-port", "0", *args,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert process.stderr is not None
+    lines: list[str] = []
+    try:
+        while True:
+            raw = await asyncio.wait_for(process.stderr.readline(), 30)
+            assert raw, f"qjob-tui --serve exited before serving: {lines}"
+            lines.append(raw.decode().rstrip("\n"))
+            if match := START.search(lines[-1]):
+                break
+        yield Served(process, match["rest"], match["mcp"], lines)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_sigterm_answers_every_request_in_flight_then_exits_0(tmp_path: Path) -> None:
+    sim = quiet_simulator(latency_s=1.5)  # Qovery holds every answer: the requests are in flight at SIGTERM
+    async with serve_simulator(sim) as sim_url:
+        config = write_config(tmp_path / "qjob-tui.yaml", tmp_path / "audit.jsonl", api_url=sim_url)
+        env = user_env(tmp_path, QOVERY_API_KEY=API_TOKEN)
+        async with (
+            serving(tmp_path, "--config", str(config), env=env) as served,
+            httpx.AsyncClient(base_url=served.rest_url, timeout=60) as rest,
+        ):
+
+            async def tool_call(job: str) -> bool:
+                result = None
+                # The client's goodbye may find the server gone: only the answer counts here.
+                with contextlib.suppress(BaseExceptionGroup):
+                    async with Client(served.mcp_url) as mcp:
+                        await mcp.list_tools()  # as an agent does; the client checks results against it
+                        result = await mcp.call_tool("clean-failed-job", {"jobId": job})
+                return result is not None and not result.is_error
+
+            rest_calls = [
+                asyncio.create_task(rest.post(f"/v1/job/{job}/cleanfailedjob")) for job in LISTED_JOBS * 2
+            ]
+            mcp_calls = [asyncio.create_task(tool_call(job)) for job in LISTED_JOBS[:3]]
+            expected = len(rest_calls) + len(mcp_calls)
+            await wait_for(
+                lambda: len([r for r in sim.requests if r.method == "POST"]) == expected, "all sent"
+            )
+            code, stderr = await served.stop(signal.SIGTERM)
+            answers = [(await call).status_code for call in rest_calls]
+            tools_ok = [await call for call in mcp_calls]
+    assert code == 0
+    assert answers == [200] * len(rest_calls)
+    assert tools_ok == [True] * len(mcp_calls)
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert len(audit) == expected
+    assert sorted(line["source"] for line in audit) == ["mcp"] * 3 + ["rest"] * len(rest_calls)
+    assert len([line for line in stderr.splitlines() if ACTION_LINE.match(line)]) == expected
+    assert API_TOKEN not in stderr
+    assert API_TOKEN not in (tmp_path / "audit.jsonl").read_text()
+    assert "Traceback" not in stderr
+
+
+async def test_demo_serve_stops_on_sigint_with_its_audit_in_the_state_dir(tmp_path: Path) -> None:
+    env = user_env(tmp_path)
+    async with serving(tmp_path, "--demo", env=env) as served:
+        assert "DEMO" in served.stderr_lines[-1]
+        async with httpx.AsyncClient(base_url=served.rest_url) as rest:
+
+            async def listed() -> bool:
+                return any(job["id"] == CRON_JOB for job in (await rest.get("/v1/jobs")).json()["jobs"])
+
+            for _ in range(500):  # the demo's jobs are discovered in the background
+                if await listed():
+                    break
+                await asyncio.sleep(0.02)
+            response = await rest.post(f"/v1/job/{CRON_JOB}/deploy")
+        code, stderr = await served.stop(signal.SIGINT)
+    assert response.status_code == 202
+    assert code == 0
+    audit = tmp_path / "state" / "qjob-tui" / "audit-demo.jsonl"
+    [line] = [json.loads(text) for text in audit.read_text().splitlines()]
+    assert (line["source"], line["action"], line["job_id"], line["status"]) == (
+        "rest",
+        "deploy",
+        CRON_JOB,
+        202,
+    )
+    assert "Traceback" not in stderr
+
+
+async def run_cli(tmp_path: Path, *args: str, env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        *qjob_tui(), *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, stderr.decode()
+
+
+async def test_serve_beyond_loopback_without_token_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    code, stderr = await run_cli(tmp_path, "--serve", "--demo", "--host", "0.0.0.0", env=user_env(tmp_path))
+    assert code == 2
+    assert "QJOB_TUI_SERVER_TOKEN" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr
+
+
+async def test_serve_with_a_config_beyond_loopback_without_token_exits_2(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "qjob-tui.yaml", tmp_path / "audit.jsonl")
+    env = user_env(tmp_path, QOVERY_API_KEY=API_TOKEN)
+    code, stderr = await run_cli(tmp_path, "--serve", "--config", str(config), "--host", "0.0.0.0", env=env)
+    assert code == 2
+    assert "QJOB_TUI_SERVER_TOKEN" in stderr
+    assert API_TOKEN not in stderr
+
+
+async def test_serve_on_a_port_in_use_exits_2_naming_port_and_flag(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code, stderr = await run_cli(
+            tmp_path, "--serve", "--demo", "--rest-port", "0", "--mcp-port", port, env=user_env(tmp_path)
+        )
+    assert code == 2
+    assert f"port {port}" in stderr and "--mcp-port" in stderr
+    assert "Traceback" not in stderr
