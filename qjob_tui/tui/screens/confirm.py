@@ -41,7 +41,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog -confirm"):
             yield Label(Content(self.question), id="question", classes="dialog-title")
-            yield Label(Content(job_list(self.job_names)), id="jobs")
+            yield Label(Content(job_list(self.job_names)), id="confirm-jobs")
             if self.warning:
                 yield Label(Content(self.warning), id="warning")
             with Horizontal(classes="dialog-buttons"):
