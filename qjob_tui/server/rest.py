@@ -30,7 +30,7 @@ from qjob_tui.server.asgi import (
 )
 from qjob_tui.server.openapi import REST_PREFIX, openapi_document
 from qjob_tui.server.problems import problem, refusal_problem
-from qjob_tui.server.security import BearerCheck, find_header
+from qjob_tui.server.security import BearerCheck, OriginCheck, find_header
 from qjob_tui.server.views import health_view, jobs_view
 
 log = logging.getLogger("qjob_tui.server")
@@ -48,6 +48,7 @@ class RestApp:
         self.runtime = runtime
         self.pipeline = runtime.pipeline
         self.bearer = BearerCheck(runtime.settings.server_token)
+        self.origins = OriginCheck(runtime.settings.config.server.host)
         self._openapi = json.dumps(openapi_document(token_required=self.bearer.required)).encode()
         self._started = time.time()
 
@@ -70,7 +71,20 @@ class RestApp:
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         raw_path = raw_path.split(b"?", 1)[0]
-        if not self.bearer.allows(find_header(scope["headers"], b"authorization")):
+        headers = scope["headers"]
+        if not self.origins.allows(find_header(headers, b"host"), find_header(headers, b"origin")):
+            await send_problem(
+                send,
+                problem(
+                    403,
+                    "Foreign origin",
+                    "requests from web pages (an Origin header) or for another Host name are refused; "
+                    "call the relay from a script or an agent, by the name it listens on",
+                    slug="foreign-origin",
+                ),
+            )
+            return
+        if not self.bearer.allows(find_header(headers, b"authorization")):
             await send_problem(
                 send,
                 problem(

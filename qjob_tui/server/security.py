@@ -1,7 +1,8 @@
-"""The relay's inbound security: the bearer token both surfaces require, and the MCP Host/Origin allowlist.
+"""The relay's inbound security: the bearer token both surfaces require, and the Host/Origin allowlist.
 
-The token (`QJOB_TUI_SERVER_TOKEN`) is compared in constant time. The Host/Origin allowlist protects the
-MCP endpoint against DNS rebinding: a browser page on another site cannot make a local agent's tools run.
+The token (`QJOB_TUI_SERVER_TOKEN`) is compared in constant time. The Host/Origin allowlist protects both
+surfaces against DNS rebinding and cross-site requests: a web page the operator happens to open cannot make
+the relay deploy or uninstall a job. The MCP SDK enforces it on /mcp; `OriginCheck` does on REST.
 """
 
 from __future__ import annotations
@@ -50,8 +51,7 @@ def allowed_host_names(host: str) -> list[str]:
     names = list(LOOPBACK_NAMES)
     extra: list[str] = []
     if host in _WILDCARDS:
-        hostname = socket.gethostname()
-        extra = [hostname, socket.getfqdn(hostname)]
+        extra = [socket.gethostname()]  # no DNS lookup here: a name or address of its own goes in server.host
     elif not is_loopback(host):
         extra = [f"[{host.strip('[]')}]" if ":" in host else host]
     for name in extra:
@@ -68,3 +68,27 @@ def host_allowlist(host: str) -> tuple[list[str], list[str]]:
         f"{scheme}://{name}{port}" for name in names for scheme in ("http", "https") for port in ("", ":*")
     ]
     return hosts, origins
+
+
+class OriginCheck:
+    """The REST side of the allowlist: a Host that is not one of the allowed names, or an Origin (which every
+    browser sends on a cross-site POST, and scripts and curl do not) that is not, is refused."""
+
+    def __init__(self, host: str) -> None:
+        self.names = frozenset(name.lower() for name in allowed_host_names(host))
+
+    def allows(self, host: bytes | None, origin: bytes | None) -> bool:
+        if host is not None and _hostname(host.decode("latin-1")) not in self.names:
+            return False
+        if origin is None:
+            return True
+        scheme, _, rest = origin.decode("latin-1").partition("://")
+        return scheme in ("http", "https") and _hostname(rest) in self.names
+
+
+def _hostname(authority: str) -> str:
+    """`localhost:8080` -> `localhost`, `[::1]:8080` -> `[::1]`: the name of a Host or Origin, without port."""
+    authority = authority.strip().lower()
+    if authority.startswith("["):
+        return authority[: authority.find("]") + 1]
+    return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority

@@ -12,9 +12,9 @@ from pydantic import SecretStr
 from qjob_tui.cli import with_server_overrides
 from qjob_tui.config import ConfigError, check_server_exposure
 from qjob_tui.server import RelayServers
-from qjob_tui.server.security import BearerCheck, host_allowlist
+from qjob_tui.server.security import BearerCheck, OriginCheck, host_allowlist
 
-from .support import API_TOKEN, CRON_JOB, FAILED_JOB, UNLISTED_JOB, quiet_simulator, running_relay
+from .support import API_TOKEN, CRON_JOB, FAILED_JOB, UNLISTED_JOB, Relay, quiet_simulator, running_relay
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "relay.internal"])
@@ -125,3 +125,61 @@ async def test_the_qovery_token_is_in_no_answer_and_no_audit_line(tmp_path: Path
     for blob in seen:
         assert API_TOKEN.encode() not in blob
         assert API_TOKEN[4:20].encode() not in blob  # not even a part of it
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},
+        {"Origin": "https://evil.example:8443"},
+        {"Origin": "http://localhost.evil.example"},
+        {"Origin": "null"},
+        {"Host": "evil.example"},
+        {"Host": "evil.example:8080"},
+    ],
+    ids=[
+        "foreign origin",
+        "foreign https origin",
+        "look-alike origin",
+        "null origin",
+        "foreign host",
+        "host:port",
+    ],
+)
+async def test_rest_refuses_web_pages_and_rebound_names_before_qovery(
+    relay: Relay, headers: dict[str, str]
+) -> None:
+    async with relay.rest() as client:
+        response = await client.post(f"/v1/job/{CRON_JOB}/deploy", headers=headers)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("foreign-origin")
+    assert relay.sim.requests == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://localhost:5173"},
+        {"Origin": "http://127.0.0.1"},
+        {"Host": "localhost"},
+        {"Host": "[::1]:80"},
+    ],
+    ids=["localhost origin", "loopback origin", "localhost host", "ipv6 loopback host"],
+)
+async def test_rest_allows_loopback_names(relay: Relay, headers: dict[str, str]) -> None:
+    async with relay.rest() as client:
+        response = await client.post(f"/v1/job/{CRON_JOB}/stop", headers=headers)
+    assert response.status_code == 202
+
+
+def test_the_origin_check_of_a_named_host() -> None:
+    check = OriginCheck("relay.internal")
+    assert check.allows(b"relay.internal:8080", b"https://relay.internal")
+    assert check.allows(b"127.0.0.1:8080", None)
+    assert not check.allows(b"other.internal:8080", None)
+    assert not check.allows(b"relay.internal", b"http://other.internal")
+    assert not check.allows(b"relay.internal", b"ftp://relay.internal")
+    v6 = OriginCheck("fd00::7")
+    assert v6.allows(b"[fd00::7]:8080", b"http://[fd00::7]:8080")
+    assert not v6.allows(b"[fd00::8]:8080", None)
