@@ -39,9 +39,11 @@ def action_line(outcome: ActionOutcome) -> str:
 
 def start_line(runtime: Runtime, servers: RelayServers) -> str:
     board = runtime.board
-    jobs = f"{len(board.jobs)} job{'s' if len(board.jobs) != 1 else ''}"
+    known = [f"{len(board.jobs)} job{'s' if len(board.jobs) != 1 else ''}"] if board.jobs else []
     if board.environments:
-        jobs += f" (+ the jobs of {len(board.environments)} environment{'s' if len(board.environments) != 1 else ''})"
+        count = len(board.environments)
+        known.append(f"the jobs of {count} environment{'s' if count != 1 else ''}")
+    jobs = " + ".join(known) or "no jobs"
     token = (
         "inbound token required"
         if runtime.settings.server_token is not None
