@@ -1,0 +1,357 @@
+"""What the relay costs: deploys straight to a minimal upstream, through qjob-tui's REST face, through its
+MCP face, and through the peer a user would reach for instead (FastMCP's OpenAPI bridge), in one run.
+
+    .venv/bin/python bench/relay.py                 # about a minute
+    .venv/bin/python bench/relay.py --rounds 3 --calls 100 --duration 1   # quicker, noisier
+
+Method. Every server runs in a process of its own: the upstream (the embedded simulator with phase_s=0,
+latency_s=0, nothing recorded), qjob-tui's REST and MCP servers (`RelayServers` over `open_runtime`, the
+audit log in a temporary file), and the FastMCP bridge (when `fastmcp` is installed: the `bench` extra).
+In interleaved rounds, so that drift of the machine hits every target alike:
+
+- latency: `--calls` deploys one at a time per target from this process; direct and REST with one
+  keep-alive `httpx2.AsyncClient` (the HTTP stack the MCP client is built on), MCP with the official
+  client `mcp.Client(url)`; p50 and p99 over every round;
+- throughput: `--concurrency` deploys in flight for `--duration` seconds per target, from a separate
+  load process (bench/load.py) so that the client's CPU is not the relay's; direct and REST with a raw
+  keep-alive HTTP/1.1 client that costs a few tens of microseconds per call, MCP with `mcp.Client`.
+
+The targets are ratios measured side by side, not absolute times. On a machine with few cores the
+servers and the load process share them: read the figures as relative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR.parent))
+
+from qjob_tui.simulator import DEMO_TOKEN, demo_dataset  # noqa: E402
+
+START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Target:
+    """One way of deploying a job, and what was measured for it."""
+
+    name: str
+    label: str
+    call: Callable[[str], Awaitable[None]] | None = None
+    latencies_s: list[float] = field(default_factory=list)
+    throughputs: list[float] = field(default_factory=list)
+    server_cpu_s: float = 0.0  # CPU time of the server processes that served this target's throughput calls
+    throughput_calls: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def percentile(self, q: float) -> float:
+        data = sorted(self.latencies_s)
+        if not data:
+            return float("nan")
+        return data[min(len(data) - 1, round(q * (len(data) - 1)))]
+
+    @property
+    def p50_ms(self) -> float:
+        return self.percentile(0.50) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return self.percentile(0.99) * 1000
+
+    @property
+    def cpu_us_per_call(self) -> float:
+        return self.server_cpu_s / self.throughput_calls * 1e6 if self.throughput_calls else float("nan")
+
+    @property
+    def per_second(self) -> float:
+        return statistics.median(self.throughputs) if self.throughputs else float("nan")
+
+
+class Process:
+    """A child process of the benchmark that prints `READY <urls>` once it serves."""
+
+    def __init__(self, *args: str) -> None:
+        self.popen = subprocess.Popen(
+            [sys.executable, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=BENCH_DIR,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(BENCH_DIR), str(BENCH_DIR.parent)])},
+        )
+
+    async def ready(self) -> list[str]:
+        assert self.popen.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(self.popen.stdout.readline), START_TIMEOUT_S)
+        if not line.startswith("READY"):
+            raise RuntimeError(f"{self.popen.args[1:3]} did not start (exit {self.popen.poll()})")
+        return line.split()[1:]
+
+    def ask(self, command: dict[str, Any]) -> dict[str, Any]:
+        """One command to a bench/load.py worker, one JSON answer."""
+        assert self.popen.stdin is not None and self.popen.stdout is not None
+        self.popen.stdin.write(json.dumps(command) + "\n")
+        self.popen.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.popen.stdout.readline())
+        return answer
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            assert self.popen.stdin is not None
+            self.popen.stdin.close()  # the roles stop when stdin closes
+        try:
+            self.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+@contextlib.asynccontextmanager
+async def started(*args: str) -> AsyncIterator[tuple[Process, list[str]]]:
+    process = Process(*args)
+    try:
+        yield process, await process.ready()
+    finally:
+        process.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peer_available() -> bool:
+    return importlib.util.find_spec("fastmcp") is not None
+
+
+async def measure(args: argparse.Namespace) -> list[Target]:
+    jobs = [job.id for job in demo_dataset().jobs]
+    auth = {"Authorization": f"Token {DEMO_TOKEN}"}
+    with_peer = peer_available() and not args.no_peer
+    async with contextlib.AsyncExitStack() as stack:
+        upstream_process, (upstream,) = await stack.enter_async_context(started("roles.py", "upstream"))
+        audit = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "audit.jsonl"
+        relay_args = ["relay", "--upstream", upstream, "--token", DEMO_TOKEN, "--audit", str(audit)]
+        for job in jobs:
+            relay_args += ["--job", job]
+        relay_process, (rest, mcp_url) = await stack.enter_async_context(started("roles.py", *relay_args))
+        peer_url, peer_process = None, None
+        if with_peer:
+            peer_process, (peer_url,) = await stack.enter_async_context(
+                started("roles.py", "peer", "--upstream", upstream, "--token", DEMO_TOKEN)
+            )
+        load, _ = await stack.enter_async_context(started("load.py"))
+
+        import httpx2
+        from mcp import Client
+
+        http = await stack.enter_async_context(httpx2.AsyncClient(timeout=30))
+        ours = await stack.enter_async_context(Client(mcp_url))
+        peer = await stack.enter_async_context(Client(peer_url)) if peer_url else None
+
+        async def post(url: str, headers: dict[str, str] | None = None) -> None:
+            response = await http.post(url, headers=headers)
+            if response.status_code != 202:
+                raise RuntimeError(f"POST {url} answered {response.status_code}: {response.text[:200]}")
+
+        async def tool(client: Any, job: str) -> None:
+            result = await client.call_tool("deploy-job", {"jobId": job})
+            if result.is_error:
+                raise RuntimeError(f"deploy-job answered an error: {result.content[0].text[:200]}")
+
+        targets = [
+            Target("direct", "direct to upstream", lambda j: post(f"{upstream}/job/{j}/deploy", auth)),
+            Target("rest", "qjob-tui REST", lambda j: post(f"{rest}/v1/job/{j}/deploy")),
+            Target("mcp", "qjob-tui MCP", lambda j: tool(ours, j)),
+        ]
+        if peer is not None:
+            targets.append(Target("peer", "FastMCP bridge", lambda j: tool(peer, j)))
+        # Whose CPU a target's calls cost: the upstream's, plus the relay's or the bridge's.
+        servers = {
+            "direct": [upstream_process],
+            "rest": [upstream_process, relay_process],
+            "mcp": [upstream_process, relay_process],
+            "peer": [upstream_process, peer_process],
+        }
+        load_commands = {
+            "direct": {
+                "kind": "http",
+                "requests": [["POST", f"{upstream}/job/{j}/deploy", auth, ""] for j in jobs],
+            },
+            "rest": {
+                "kind": "http",
+                "requests": [["POST", f"{rest}/v1/job/{j}/deploy", {}, ""] for j in jobs],
+            },
+            "mcp": {"kind": "mcp", "url": mcp_url, "calls": [["deploy-job", {"jobId": j}] for j in jobs]},
+            "peer": {"kind": "mcp", "url": peer_url, "calls": [["deploy-job", {"jobId": j}] for j in jobs]},
+        }
+
+        for target in targets:  # warm every path: connections, imports, caches
+            assert target.call is not None
+            for i in range(50):
+                await target.call(jobs[i % len(jobs)])
+        for round_index in range(args.rounds):
+            order = targets[round_index % len(targets) :] + targets[: round_index % len(targets)]
+            for target in order:
+                assert target.call is not None
+                for i in range(args.calls):
+                    started_at = time.perf_counter()
+                    await target.call(jobs[i % len(jobs)])
+                    target.latencies_s.append(time.perf_counter() - started_at)
+            for target in order:
+                command = {
+                    **load_commands[target.name],
+                    "concurrency": args.concurrency,
+                    "duration_s": args.duration,
+                }
+                pids = [p.popen.pid for p in servers[target.name] if p is not None]
+                cpu_before = sum(cpu_seconds(pid) for pid in pids)
+                result = await asyncio.to_thread(load.ask, command)
+                target.server_cpu_s += sum(cpu_seconds(pid) for pid in pids) - cpu_before
+                target.throughput_calls += result["total_calls"]
+                target.throughputs.append(result["calls"] / result["elapsed_s"])
+                for outcome, count in result["outcomes"].items():
+                    if outcome not in ("202", "ok"):
+                        target.failures[outcome] = target.failures.get(outcome, 0) + count
+            print(f"  round {round_index + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+        audit_lines = sum(1 for _ in audit.open()) if audit.exists() else 0
+        print(f"  audit log: {audit_lines} lines written by the relay", file=sys.stderr)
+    return targets
+
+
+def start_py_spy(pid: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    command = ["py-spy", "record", "--pid", str(pid), "--output", str(args.profile_out)]
+    command += ["--format", args.profile_format, "--duration", str(int(args.duration + 1)), "--rate", "250"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+
+async def profile(args: argparse.Namespace) -> None:
+    """Record the relay process with py-spy while the load process drives one face for --duration seconds."""
+    jobs = [job.id for job in demo_dataset().jobs]
+    async with contextlib.AsyncExitStack() as stack:
+        _, (upstream,) = await stack.enter_async_context(started("roles.py", "upstream"))
+        audit = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "audit.jsonl"
+        relay_args = ["relay", "--upstream", upstream, "--token", DEMO_TOKEN, "--audit", str(audit)]
+        for job in jobs:
+            relay_args += ["--job", job]
+        relay, (rest, mcp_url) = await stack.enter_async_context(started("roles.py", *relay_args))
+        load, _ = await stack.enter_async_context(started("load.py"))
+        if args.profile == "rest":
+            command: dict[str, Any] = {
+                "kind": "http",
+                "requests": [["POST", f"{rest}/v1/job/{j}/deploy", {}, ""] for j in jobs],
+            }
+        else:
+            command = {"kind": "mcp", "url": mcp_url, "calls": [["deploy-job", {"jobId": j}] for j in jobs]}
+        command.update(concurrency=args.concurrency, duration_s=args.duration, warmup_s=1.0)
+        spy = start_py_spy(relay.popen.pid, args)
+        result = await asyncio.to_thread(load.ask, command)
+        await asyncio.to_thread(spy.wait)
+        print(
+            f"{args.profile}: {result['calls'] / result['elapsed_s']:.0f} calls/s, {result['outcomes']}; "
+            f"profile in {args.profile_out}"
+        )
+
+
+def report(targets: list[Target], args: argparse.Namespace) -> tuple[str, bool]:
+    by = {t.name: t for t in targets}
+    direct, rest, mcp = by["direct"], by["rest"], by["mcp"]
+    lines = [
+        f"qjob-tui relay benchmark: {args.rounds} rounds x {args.calls} calls one at a time, "
+        f"{args.concurrency} concurrent for {args.duration:g} s per round; {os.cpu_count()} CPUs",
+        "",
+        f"{'target':<22} {'p50 ms':>8} {'p99 ms':>8} {'calls/s @' + str(args.concurrency):>13} "
+        f"{'server CPU us/call':>19}  failures",
+    ]
+    for t in targets:
+        failures = ", ".join(f"{k}: {v}" for k, v in t.failures.items()) or "none"
+        lines.append(
+            f"{t.label:<22} {t.p50_ms:>8.2f} {t.p99_ms:>8.2f} {t.per_second:>13.0f} "
+            f"{t.cpu_us_per_call:>19.0f}  {failures}"
+        )
+    lines.append(
+        "(server CPU: the upstream's, plus the relay's or the bridge's, per call under load; "
+        f"so the relay itself costs {rest.cpu_us_per_call - direct.cpu_us_per_call:.0f} us per REST call "
+        f"and {mcp.cpu_us_per_call - direct.cpu_us_per_call:.0f} us per MCP call)"
+    )
+    lines.append("")
+    checks: list[tuple[str, float, str, float, bool]] = []
+    added = rest.p50_ms - direct.p50_ms
+    checks.append(("REST adds to a direct call at p50", added, "ms, target <=", 1.0, added <= 1.0))
+    kept = rest.per_second / direct.per_second
+    checks.append(("REST keeps of direct throughput", kept, "x, target >=", 0.75, kept >= 0.75))
+    ratio = mcp.p50_ms / rest.p50_ms
+    checks.append(("MCP call / REST call at p50", ratio, "x, target <=", 1.3, ratio <= 1.3))
+    if "peer" in by:
+        versus = mcp.p50_ms / by["peer"].p50_ms
+        checks.append(("our MCP / FastMCP bridge at p50", versus, "x, target <=", 0.8, versus <= 0.8))
+        lines.append(
+            f"(throughput MCP / FastMCP bridge: {mcp.per_second / by['peer'].per_second:.2f}x; "
+            f"MCP / REST: {mcp.per_second / rest.per_second:.2f}x)"
+        )
+    else:
+        lines.append("(FastMCP bridge skipped: pip install -e '.[bench]' to compare with it)")
+    all_met = True
+    for name, value, unit, bound, met in checks:
+        all_met &= met
+        lines.append(f"{name:<36} {value:>6.2f} {unit} {bound:<5g} {'met' if met else 'NOT MET'}")
+    return "\n".join(lines), all_met
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/relay.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("--calls", type=int, default=200, help="one-at-a-time calls per target per round")
+    parser.add_argument("--concurrency", type=int, default=32, help="calls in flight for throughput")
+    parser.add_argument(
+        "--duration", type=float, default=2.0, help="seconds of throughput per target per round"
+    )
+    parser.add_argument("--no-peer", action="store_true", help="leave the FastMCP bridge out")
+    parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
+    parser.add_argument("--profile", choices=["rest", "mcp"], help="instead: profile the relay with py-spy")
+    parser.add_argument("--profile-out", type=Path, default=Path("relay-profile.svg"))
+    parser.add_argument(
+        "--profile-format", default="flamegraph", help="py-spy format: flamegraph, raw, speedscope"
+    )
+    args = parser.parse_args(argv)
+    if args.profile:
+        asyncio.run(profile(args))
+        return 0
+    targets = asyncio.run(measure(args))
+    text, all_met = report(targets, args)
+    print(text)
+    if args.json:
+        figures = {
+            t.name: {
+                "p50_ms": t.p50_ms,
+                "p99_ms": t.p99_ms,
+                "per_second": t.per_second,
+                "failures": t.failures,
+            }
+            for t in targets
+        }
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0 if all_met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
