@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -31,6 +31,7 @@ from textual.worker import Worker, WorkerState
 from qjob_tui.actions import ACTIONS, ACTIONS_BY_NAME, ForceEvent, JobAction
 from qjob_tui.jobs import JobInfo
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
+from qjob_tui.qovery import QoveryError
 from qjob_tui.tui.commands import JobCommand, JobCommands
 from qjob_tui.tui.keys import APP_KEYS, FIXED_KEYS, KEYS_BY_ID, app_bindings, check_keymap
 from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 
 BULK_CONCURRENCY = 8  # actions in flight at once for a bulk action
 LOG_LIMIT = 5000  # entries the log pane keeps
-AGE_REFRESH_S = 30.0  # how often the DEPLOYED ages are re-rendered
+AGE_REFRESH_S = 10.0  # how often the DEPLOYED ages are re-rendered
 
 DEPLOY = ACTIONS_BY_NAME["deploy"]
 
@@ -163,9 +164,23 @@ class QJobApp(App[None]):
 
     # -- live state ---------------------------------------------------------------------------------
 
-    @work(group="board", exit_on_error=False, name="refresh")
-    async def watch_jobs(self) -> None:
-        """Learn the jobs once (names, types, environments), then keep their states fresh."""
+    def watch_jobs(self) -> None:
+        """Keep the states fresh from now on, and learn the jobs' names, types and environments once.
+
+        The poller does not wait for discovery: the environments of configured jobs are known from the
+        config, so their states show while discovery reads each job (once) for its type.
+        """
+        self.run_worker(
+            self.runtime.board.poll_forever(
+                self.runtime.client, self.runtime.settings.config.qovery.poll_interval_s
+            ),
+            name="refresh",
+            group="board",
+            exit_on_error=False,
+        )
+        self.run_worker(self._discover(), name="discover", group="board", exit_on_error=False)
+
+    async def _discover(self) -> None:
         board, client = self.runtime.board, self.runtime.client
         errors = await board.discover(client)
         for error in errors:
@@ -176,7 +191,13 @@ class QJobApp(App[None]):
                 title="Discovery",
                 severity="warning",
             )
-        await board.poll_forever(client, self.runtime.settings.config.qovery.poll_interval_s)
+        # Jobs discovery added have no state yet: read their environments now, not at the next interval.
+        stateless = {job.environment for job in board.jobs.values() if job.state is None and job.environment}
+        if stateless:
+            try:
+                await board.refresh(client, sorted(stateless))
+            except QoveryError as exc:
+                self._note("refresh", exc.message)
 
     def _board_changed(self, job_ids: set[str]) -> None:
         # Called by the board for every change; many changes between two frames make one message.
@@ -197,6 +218,8 @@ class QJobApp(App[None]):
     @on(JobsChanged)
     def _jobs_changed(self) -> None:
         changed, self._changed, self._change_posted = self._changed, set(), False
+        if not self._main_screen_up():
+            return
         self.table.sync(changed)
         board = self.runtime.board
         if board.last_error != self._poll_error:
@@ -220,10 +243,16 @@ class QJobApp(App[None]):
 
     @on(OutcomeReceived)
     def _log_outcome(self, message: OutcomeReceived) -> None:
-        self.log_pane.add(LogEntry.from_outcome(message.outcome))
+        if self._main_screen_up():
+            self.log_pane.add(LogEntry.from_outcome(message.outcome))
 
     def _note(self, action: str, message: str, *, job: str = "-", ok: bool = False) -> None:
-        self.log_pane.add(LogEntry.note(action, message, job=job, ok=ok))
+        if self._main_screen_up():
+            self.log_pane.add(LogEntry.note(action, message, job=job, ok=ok))
+
+    def _main_screen_up(self) -> bool:
+        """False while the app closes: messages still queued then have no widgets to update."""
+        return self.is_running and bool(self.screen_stack) and bool(self.query("#jobs"))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

@@ -52,13 +52,13 @@ def parse_date(value: str | None) -> datetime | None:
 
 
 def age(value: str | None, now: datetime) -> str:
-    """How long ago a date was, k9s style: `45s`, `12m`, `5h`, `3d`; the raw text if it is not a date."""
+    """How long ago a date was, k9s style: `<1m ago`, `12m ago`, `5h ago`, `3d ago`; the raw text if not a date."""
     when = parse_date(value)
     if when is None:
         return value or ""
     seconds = max(0, int((now - when).total_seconds()))
     if seconds < 60:
-        return f"{seconds}s ago"
+        return "<1m ago"  # minutes are enough for an age, and ages re-render every AGE_REFRESH_S
     if seconds < 3600:
         return f"{seconds // 60}m ago"
     if seconds < 48 * 3600:

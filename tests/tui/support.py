@@ -148,6 +148,7 @@ class Dashboard:
         await self.until(
             lambda: (
                 board.refreshed_at is not None
+                and not any(worker.name == "discover" and worker.is_running for worker in self.app.workers)
                 and self.app.table.row_count == len(board.jobs)
                 and all(row["state"] != "…" for row in self.rows())
             ),

@@ -158,19 +158,28 @@ class LogPane(ScrollView, can_focus=True):
             self.cursor = max(0, self.cursor - 1)
             if not self.follow:
                 self.scroll_to(y=max(0, self.scroll_y - dropped.height), animate=False, immediate=True)
+        width = self.scrollable_content_region.width
+        if entry.data is not None and width > 20:
+            entry.body = pretty_json(
+                entry.data, width - 3
+            )  # fit the pane as it is now (2 of indent, 1 spare)
         self._starts[entry.seq] = self._dropped_lines + len(self._lines)
         self.entries.append(entry)
         self._lines.extend((entry, n) for n in range(entry.height))
         self._width = max(
-            self._width,
-            40 + cell_len(entry.job) + cell_len(entry.result),
-            *(2 + cell_len(line) for line in entry.body),
+            self._width, self._header(entry).cell_len, *(2 + cell_len(line) for line in entry.body)
         )
         self.virtual_size = Size(self._width, len(self._lines))
         if self.follow:
             self.cursor = len(self.entries) - 1
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # Again once laid out: a horizontal scrollbar that just appeared takes a line from the view.
+            self.call_after_refresh(self._keep_following)
         self.refresh()
+
+    def _keep_following(self) -> None:
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     @property
     def selected(self) -> LogEntry | None:
