@@ -212,7 +212,11 @@ def find_config(explicit: str | None, env: Mapping[str, str]) -> tuple[Path | No
     return None, looked
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it: ten times faster, which a config of a thousand jobs feels at start-up.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """YAML's safe loader, except that a key given twice is an error: the second would silently win."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
