@@ -427,8 +427,8 @@ class SaveResult:
     @property
     def message(self) -> str:
         if not self.copy:
-            return f"saved to {self.path}"
-        return f"{self.reason}; wrote a full copy with the new entries to {self.path} instead"
+            return f"Saved to {self.path}"
+        return f"Wrote a full copy with the new entries to {self.path}: {self.reason}"
 
 
 class CannotEdit(Exception):

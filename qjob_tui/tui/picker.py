@@ -630,7 +630,7 @@ class SaveOfferScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="offer"):
-            yield Label(self.question, id="question", markup=False)
+            yield Static(self.question, id="question", markup=False)
             with Horizontal(id="offer-buttons"):
                 yield Button("Save (y)", id="save", variant="primary", compact=True)
                 yield Button("Not now (n)", id="skip", compact=True)
@@ -701,7 +701,7 @@ async def browse_into(app: App[Any], runtime: Runtime) -> None:
     errors = await add_to_board(runtime, selection)
     app.notify(f"Added {selection.describe()} to the dashboard.")
     for error in errors:
-        app.notify(error, severity="error")
+        app.notify(error, severity="error", markup=False)
     path = runtime.settings.path
     where = f"the config file {path} (your comments in it are kept)" if path else "a new config file"
     if not await app.push_screen_wait(SaveOfferScreen(f"Save {selection.describe()} to {where}?")):
@@ -709,7 +709,6 @@ async def browse_into(app: App[Any], runtime: Runtime) -> None:
     try:
         result = save_selection(runtime, selection)
     except (OSError, ValueError) as exc:
-        app.notify(f"Not saved: {exc}", severity="error")
+        app.notify(f"Not saved: {exc}", severity="error", markup=False)
         return
-    message = result.message
-    app.notify(message[:1].upper() + message[1:] + ".", severity="warning" if result.copy else "information")
+    app.notify(result.message, severity="warning" if result.copy else "information", markup=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from textual.app import App
 from textual.pilot import Pilot
@@ -43,11 +44,29 @@ def names(app: App[object]) -> list[str]:
 
 
 async def settle(pilot: Pilot[object]) -> None:
-    """Wait until every listing the picker asked for has been answered and drawn."""
+    """Wait until every listing the picker asked for has been answered and drawn.
+
+    Only the picker's own loads are awaited: a worker that waits on a screen (the dashboard's browse) would
+    never end while the test waits for it."""
     for _ in range(3):
-        with contextlib.suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete()
+        loads = [worker for worker in pilot.app.workers if worker.group == "picker-load"]
+        if loads:  # an empty list would mean "every worker"
+            with contextlib.suppress(WorkerCancelled):
+                await pilot.app.workers.wait_for_complete(loads)
         await pilot.pause()
+
+
+async def wait_until(pilot: Pilot[object], condition: Callable[[], bool], what: str) -> None:
+    """Let the app run until `condition` holds (a bounded number of turns, no clock involved)."""
+    for _ in range(500):
+        if condition():
+            await pilot.pause()  # and drawn
+            return
+        await pilot.pause()
+    shown = [n.message for n in pilot.app._notifications] + [
+        repr(w.error) for w in pilot.app.workers if w.error
+    ]
+    raise AssertionError(f"never happened: {what} (notifications: {shown})")
 
 
 async def press(pilot: Pilot[object], *keys: str) -> None:

@@ -66,7 +66,7 @@ def test_new_entries_join_the_lists_and_every_comment_stays(tmp_path: Path) -> N
     result = append_to_config(path, SELECTION)
 
     assert not result.copy and result.path == path
-    assert result.message == f"saved to {path}"
+    assert result.message == f"Saved to {path}"
     config = read_config(path)
     assert config.jobs == [JobEntry(id=OLD_JOB, name="legacy"), NEW_JOB]
     assert config.environments == [STAGING.id, DATA_PRODUCTION.id]
@@ -139,8 +139,10 @@ def test_a_list_written_in_flow_style_is_left_alone_and_a_copy_is_written(tmp_pa
 
     assert result.copy and result.path == tmp_path / "qjob-tui.browse.yaml"
     assert path.read_text() == original
-    assert "could not be edited safely (jobs: is not a block list" in result.message
-    assert result.message.endswith(f"wrote a full copy with the new entries to {result.path} instead")
+    assert result.message.startswith(
+        f"Wrote a full copy with the new entries to {result.path}: {path} could not be edited safely "
+        "(jobs: is not a block list"
+    )
     copy = read_config(result.path)
     assert copy.jobs == [JobEntry(id=OLD_JOB, name="legacy"), NEW_JOB]
     assert copy.ui.confirm == ["stop"]
