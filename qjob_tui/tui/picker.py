@@ -50,6 +50,12 @@ _PLURAL: dict[LevelKind, str] = {
     "environment": "environments",
     "job": "jobs",
 }
+_PROMPTS: dict[LevelKind, str] = {
+    "organization": "Pick an organization (enter opens it)",
+    "project": "Pick a project (enter opens it)",
+    "environment": "Pick environments: space takes a whole one (its jobs now and later); enter opens it to pick jobs",
+    "job": "Pick jobs: space or enter selects",
+}
 _CHILD: dict[LevelKind, LevelKind] = {
     "organization": "project",
     "project": "environment",
@@ -113,8 +119,11 @@ class PickerScreen(ModalScreen[Selection | None]):
     PickerScreen #breadcrumb {
         color: $text-muted;
     }
-    PickerScreen #filter {
+    PickerScreen #prompt {
         margin-top: 1;
+    }
+    PickerScreen #filter {
+        color: $text-muted;
     }
     PickerScreen #items {
         height: 1fr;
@@ -182,6 +191,7 @@ class PickerScreen(ModalScreen[Selection | None]):
         with Vertical(id="picker"):
             yield Label(self.picker_title, id="picker-title", markup=False)
             yield Static("", id="breadcrumb", markup=False)
+            yield Static("", id="prompt", markup=False)
             yield Static("", id="filter", markup=False)
             yield OptionList(id="items")
             yield Static("", id="status", markup=False)
@@ -272,10 +282,8 @@ class PickerScreen(ModalScreen[Selection | None]):
         level = self.level
         crumbs = ["Organizations", *(_name(lv.parent) for lv in self.levels if lv.parent)]
         self.query_one("#breadcrumb", Static).update(Text(" > ".join(crumbs)))
-        prompt = f"Pick {'an' if level.kind[0] in 'aeiou' else 'a'} {level.kind}"
-        if level.kind in ("environment", "job"):
-            prompt += " (space selects, enter opens)" if level.kind == "environment" else " (space selects)"
-        filter_line = Text(prompt + "   filter: ")
+        self.query_one("#prompt", Static).update(Text(_PROMPTS[level.kind], style="bold"))
+        filter_line = Text("filter: ")
         filter_line.append(self.filter_text or "type to filter", style="bold" if self.filter_text else "dim")
         self.query_one("#filter", Static).update(filter_line)
 
