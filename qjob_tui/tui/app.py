@@ -113,7 +113,7 @@ class QJobApp(App[None]):
         self._refresh_header()
         self.set_interval(AGE_REFRESH_S, self.table.refresh_ages)
         self._install_signal_handlers()
-        self.watch_jobs()
+        self.call_after_refresh(self.watch_jobs)  # the first frame before any network work
 
     def on_unmount(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -234,7 +234,7 @@ class QJobApp(App[None]):
         board = self.runtime.board
         self.query_one(StatusHeader).show(
             jobs=len(board.jobs),
-            shown=self.table.row_count,
+            shown=self.table.shown_count,
             marked=len(self.table.marked),
             error=board.last_error,
             backoff_s=board.backoff_s,

@@ -91,7 +91,7 @@ KEYS_BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in APP_KEYS}
 FIXED_KEYS: tuple[tuple[str, str], ...] = (
     ("^p", "Command palette: every action for the selected job"),
     ("tab", "Go between the jobs table and the log pane"),
-    ("up/down", "Select a job, or a log entry in the log pane"),
+    ("↑↓", "Select a job (home/end: first/last), or a log entry"),
     ("y / enter", "In a confirmation: confirm"),
     ("n / escape", "In a dialog: cancel"),
 )

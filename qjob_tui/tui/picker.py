@@ -12,7 +12,7 @@ the filter, else goes back (backspace and left go back too); ctrl+s is done.
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -149,15 +149,6 @@ class PickerScreen(ModalScreen[Selection | None]):
     }
     """
 
-    BINDINGS = [
-        Binding("right", "open", "Open", show=False),
-        Binding("left", "back", "Back", show=False),
-        Binding("escape", "escape", "Back"),
-        Binding("ctrl+a", "toggle_all", "Select all shown"),
-        Binding("ctrl+s", "done", "Done"),
-        Binding("ctrl+r", "reload", "Reload", show=False),
-    ]
-
     def __init__(
         self,
         client: QoveryClient,
@@ -206,6 +197,8 @@ class PickerScreen(ModalScreen[Selection | None]):
                 yield Button(f"{self.done_label} (ctrl+s)", id="done", variant="primary", compact=True)
 
     def on_mount(self) -> None:
+        for button in self.query(Button):
+            button.can_focus = False  # the keys belong to the list; the buttons are for the mouse
         self.query_one("#items", OptionList).focus()
         self._show()
         if self.level.items is None:
@@ -366,24 +359,58 @@ class PickerScreen(ModalScreen[Selection | None]):
     # -- keys ---------------------------------------------------------------------------------------
 
     def on_key(self, event: events.Key) -> None:
-        """Printable keys filter, space selects, backspace edits the filter or goes back.
+        """Every key of the picker is handled here, in the order typed.
 
-        Handled here, before any binding, so that typing a filter never fires a dashboard key."""
-        if event.key == "space":
+        Bindings would run later, when the key has bubbled up to the app, so a fast `down space` would select
+        the row *before* the cursor moved; and typing a filter must never fire a key of the dashboard beneath.
+        Priority keys (ctrl+q) still reach the app first."""
+        if self.focused is not self.items_list:
+            return
+        handler = self._key_handlers.get(event.key)
+        if handler is None and event.is_printable and event.character and len(event.character) == 1:
+            character = event.character
+
+            def handler() -> None:
+                self._set_filter(self.filter_text + character)
+
+        if handler is not None:
             event.stop()
             event.prevent_default()
+            handler()
+
+    @property
+    def _key_handlers(self) -> dict[str, Callable[[], None]]:
+        items = self.items_list
+        return {
+            "up": items.action_cursor_up,
+            "down": items.action_cursor_down,
+            "home": items.action_first,
+            "end": items.action_last,
+            "pageup": items.action_page_up,
+            "pagedown": items.action_page_down,
+            "enter": self.action_enter,
+            "right": self.action_open,
+            "left": self.action_back,
+            "escape": self.action_escape,
+            "backspace": self.action_backspace,
+            "space": self.action_select_item,
+            "ctrl+a": self.action_toggle_all,
+            "ctrl+s": self.action_done,
+            "ctrl+r": self.action_reload,
+        }
+
+    def action_enter(self) -> None:
+        """Open the highlighted item; on a job, select it (there is nothing deeper)."""
+        if self.level.kind == "job":
             self.action_select_item()
-        elif event.key == "backspace":
-            event.stop()
-            event.prevent_default()
-            if self.filter_text:
-                self._set_filter(self.filter_text[:-1])
-            else:
-                self.action_back()
-        elif event.is_printable and event.character and len(event.character) == 1:
-            event.stop()
-            event.prevent_default()
-            self._set_filter(self.filter_text + event.character)
+        else:
+            self.action_open()
+
+    def action_backspace(self) -> None:
+        if self.filter_text:
+            self._set_filter(self.filter_text[:-1])
+        else:
+            self.action_back()
 
     def _set_filter(self, text: str) -> None:
         self._remember_highlight()
@@ -404,11 +431,9 @@ class PickerScreen(ModalScreen[Selection | None]):
 
     @on(OptionList.OptionSelected, "#items")
     def _selected(self, event: OptionList.OptionSelected) -> None:
+        """A click on a row (enter is handled in on_key)."""
         event.stop()
-        if self.level.kind == "job":
-            self.action_select_item()
-        else:
-            self.action_open()
+        self.action_enter()
 
     def action_open(self) -> None:
         item = self._highlighted_item()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qjob_tui.simulator import ManualClock, Simulator, big_dataset
 from qjob_tui.tui.widgets.job_table import JobTable
 
-from .support import DEMO, DEMO_NAMES, Dashboard, job_id, quiet_simulator, running_dashboard
+from .support import API_TOKEN, DEMO, DEMO_NAMES, Dashboard, job_id, quiet_simulator, running_dashboard
 
 
 async def test_demo_jobs_appear_with_type_and_state(dash: Dashboard) -> None:
@@ -94,3 +95,15 @@ async def test_a_job_qovery_does_not_know_goes_to_the_log(tmp_path: Path) -> Non
         assert "404" in dash.log_text()
         assert dash.names() == [unknown]
         assert dash.row(unknown)["type"] == "?"
+
+
+async def test_hundreds_of_jobs_all_show_in_the_boards_order_with_their_states(tmp_path: Path) -> None:
+    dataset = big_dataset(250, 5)
+    sim = Simulator(token=API_TOKEN, clock=ManualClock(), dataset=dataset)
+    jobs = [{"id": job.id, "name": job.name, "environment": job.environment_id} for job in dataset.jobs]
+    async with running_dashboard(tmp_path, sim=sim, jobs=jobs, environments=[]) as dash:
+        assert dash.names() == [job.name for job in dataset.jobs]
+        assert dash.row("job-00049")["state"] == "DEPLOYMENT_ERROR"
+        assert "250 jobs" in dash.screen_text().splitlines()[0]
+        await dash.press("end")
+        assert dash.app.table.selected_id == dataset.jobs[-1].id

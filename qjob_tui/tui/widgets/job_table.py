@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.events import Resize
 from textual.widgets import DataTable
@@ -25,6 +26,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("last", "LAST ACTION"),
 )
 _FIXED = {"type": 9, "state": 17, "deployed": 8}
+FIRST_ROWS = 100  # rows added before the first frame
 _MARK = "● "
 _NO_MARK = "  "
 
@@ -47,6 +49,12 @@ def job_matches(job: JobInfo, text: str) -> bool:
 class JobTable(DataTable[Text]):
     """The jobs on the board with their state, last deployment and last action. Row key = job id."""
 
+    # A row table has no columns to go to: home/end (and k9s' g/G) go to the first and last job.
+    BINDINGS = [
+        Binding("home,g", "scroll_top", "First job", show=False),
+        Binding("end,G", "scroll_bottom", "Last job", show=False),
+    ]
+
     def __init__(self, board: JobBoard, *, now: Callable[[], datetime], id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, id=id)
         self.board = board
@@ -55,6 +63,8 @@ class JobTable(DataTable[Text]):
         self._now = now
         self._widths: dict[str, int] = {}
         self._cells: dict[str, tuple[Text, ...]] = {}  # what each row shows now, to update only what changed
+        self._later: list[str] = []  # rows to add once the first screenful is drawn
+        self._generation = 0  # counts rebuilds, so that a stale "add the rest" does nothing
 
     # -- what is selected ---------------------------------------------------------------------------
 
@@ -91,11 +101,35 @@ class JobTable(DataTable[Text]):
         selected = self.selected_id
         self.clear()
         self._cells.clear()
-        for job in self.board.jobs.values():
-            if job_matches(job, self.filter_text):
+        matching = [job.id for job in self.board.jobs.values() if job_matches(job, self.filter_text)]
+        # A screenful first, the rest once it is on screen: DataTable measures every cell it is given.
+        for job_id in matching[:FIRST_ROWS]:
+            self._add(self.board.jobs[job_id])
+        self._later = matching[FIRST_ROWS:]
+        self._generation += 1
+        if self._later:
+            self.call_after_refresh(self._add_later, self._generation, selected)
+        self._select(selected)
+
+    def _add_later(self, generation: int, selected: str | None) -> None:
+        if generation != self._generation:
+            return  # rebuilt since: that rebuild brings its own rows
+        later, self._later = self._later, []
+        for job_id in later:
+            job = self.board.get(job_id)
+            if job is not None and job.id not in self._cells:
                 self._add(job)
-        if selected is not None and selected in self._cells:
-            self.move_cursor(row=self.get_row_index(selected), animate=False)
+        if self.selected_id != selected:
+            self._select(selected)
+
+    def _select(self, job_id: str | None) -> None:
+        if job_id is not None and job_id in self._cells:
+            self.move_cursor(row=self.get_row_index(job_id), animate=False)
+
+    @property
+    def shown_count(self) -> int:
+        """Rows shown, counting those about to be added after the first frame."""
+        return self.row_count + len(self._later)
 
     def _add(self, job: JobInfo) -> None:
         cells = self._cells_of(job)
@@ -122,10 +156,11 @@ class JobTable(DataTable[Text]):
         """Show the board's latest for these jobs: update changed cells, add new jobs, apply the filter."""
         rebuild = False
         added: set[str] = set()
+        later = set(self._later)
         for job_id in job_ids:
             job = self.board.get(job_id)
-            if job is None:
-                continue
+            if job is None or job.id in later:
+                continue  # rows about to be added are drawn from the board as it is then
             shown = job.id in self._cells
             matches = job_matches(job, self.filter_text)
             if shown and matches:
@@ -139,7 +174,10 @@ class JobTable(DataTable[Text]):
             return
         for job in self.board.jobs.values():  # new jobs, in the board's order
             if job.id in added:
-                self._add(job)
+                if self._later:
+                    self._later.append(job.id)  # behind the rows still to come
+                else:
+                    self._add(job)
 
     def _update(self, job: JobInfo) -> None:
         new = self._cells_of(job)
