@@ -1,0 +1,165 @@
+"""SIGTERM to a real `qjob-tui --serve` under load: every request in flight is answered, the audit log is
+complete and every line is JSON, the exit code is 0, and the ports are free at once: a second `qjob-tui
+--serve` starts on the same ports straight away and serves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import yaml
+from mcp import Client
+
+from qjob_tui.simulator import DEMO_TOKEN, Simulator, serve_simulator
+
+from .relay_harness import DEMO_JOBS
+
+BOUND_S = 60  # every wait below; only a hang reaches it
+HEALTHY_JOBS = [job.id for job in Simulator().dataset.jobs if job.name != "weekly-report"]  # not STOPPED
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def write_config(tmp_path: Path, api_url: str, rest_port: int, mcp_port: int) -> Path:
+    config = {
+        "qovery": {"api_url": api_url, "timeout_s": 20, "poll_interval_s": 60},
+        "jobs": [{"id": job} for job in DEMO_JOBS],
+        "server": {"rest_port": rest_port, "mcp_port": mcp_port},
+        "audit": {"path": str(tmp_path / "audit.jsonl")},
+    }
+    path = tmp_path / "qjob-tui.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def user_env(tmp_path: Path) -> dict[str, str]:
+    """A user's environment with HOME and the XDG dirs in tmp, the simulator's token as the Qovery token."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QJOB_TUI_", "QOVERY_"))}
+    for name in ("HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        (tmp_path / name.lower()).mkdir(exist_ok=True)
+        env[name] = str(tmp_path / name.lower())
+    env["QOVERY_API_KEY"] = DEMO_TOKEN
+    return env
+
+
+@dataclass
+class Served:
+    process: asyncio.subprocess.Process
+    rest_url: str
+    mcp_url: str
+
+    async def terminate(self) -> tuple[int, str]:
+        """SIGTERM, then the exit code and everything it wrote on stderr after."""
+        assert self.process.stderr is not None
+        self.process.send_signal(signal.SIGTERM)
+        rest = await asyncio.wait_for(self.process.stderr.read(), BOUND_S)
+        return await asyncio.wait_for(self.process.wait(), BOUND_S), rest.decode()
+
+
+@contextlib.asynccontextmanager
+async def serving(config: Path, env: dict[str, str], rest_port: int, mcp_port: int) -> AsyncIterator[Served]:
+    """`qjob-tui --serve` as a user starts it, until its REST and MCP ports both answer."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "qjob_tui", "--serve", "--config", str(config),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        cwd=config.parent, env=env,
+    )  # fmt: skip
+    assert process.stderr is not None
+    try:
+        while True:  # the start line comes once both servers serve
+            line = await asyncio.wait_for(process.stderr.readline(), BOUND_S)
+            assert line, f"qjob-tui --serve exited before serving (code {await process.wait()})"
+            if b"serving REST" in line:
+                break
+        yield Served(process, f"http://127.0.0.1:{rest_port}", f"http://127.0.0.1:{mcp_port}/mcp")
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def mcp_deploy(url: str, job: str) -> Any:
+    """A tool call as an agent makes it: list the tools (the client checks results against their output
+    schemas), then call. The client's goodbye may find the server already gone after SIGTERM: only the
+    answer counts."""
+    result = None
+    with contextlib.suppress(BaseExceptionGroup):
+        async with Client(url) as client:
+            await client.list_tools()
+            result = await client.call_tool("deploy-job", {"jobId": job})
+    return result
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll `condition` (bounded by the caller's timeout)."""
+    while not condition():  # noqa: ASYNC110 - the simulator has no event to wait on
+        await asyncio.sleep(0.02)
+
+
+async def sigterm_under_load(tmp_path: Path, rest_calls: int, mcp_calls: int) -> None:
+    # Qovery holds every answer for a while, so that the requests are in flight when SIGTERM arrives.
+    sim = Simulator(phase_s=0.0, latency_s=1.0)
+    rest_port, mcp_port = free_port(), free_port()
+    async with serve_simulator(sim) as api_url, asyncio.timeout(4 * BOUND_S):
+        config = write_config(tmp_path, api_url, rest_port, mcp_port)
+        env = user_env(tmp_path)
+        limits = httpx2.Limits(max_connections=rest_calls + 10)
+        async with (
+            serving(config, env, rest_port, mcp_port) as served,
+            httpx2.AsyncClient(base_url=served.rest_url, timeout=BOUND_S, limits=limits) as http,
+        ):
+            jobs = [HEALTHY_JOBS[i % len(HEALTHY_JOBS)] for i in range(rest_calls + mcp_calls)]
+            rest = [asyncio.create_task(http.post(f"/v1/job/{job}/deploy")) for job in jobs[:rest_calls]]
+            tools = [asyncio.create_task(mcp_deploy(served.mcp_url, job)) for job in jobs[rest_calls:]]
+            await until(lambda: len([r for r in sim.requests if r.method == "POST"]) == len(jobs))
+            # Every call has reached Qovery; none is answered yet.
+            code, stderr = await served.terminate()
+            answers = await asyncio.gather(*rest)
+            results = await asyncio.gather(*tools)
+
+        assert code == 0, stderr
+        assert "Traceback" not in stderr
+        assert [answer.status_code for answer in answers] == [202] * rest_calls
+        assert all(result is not None and not result.is_error for result in results), results
+        lines = (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+        records = [json.loads(line) for line in lines]  # every line whole and JSON
+        assert len(records) == len(jobs)
+        assert sorted(r["source"] for r in records) == ["mcp"] * mcp_calls + ["rest"] * rest_calls
+        assert all(r["status"] == 202 and r["action"] == "deploy" for r in records)
+
+        # The ports are free at once: a second relay starts on the same ones and serves.
+        async with (
+            serving(config, env, rest_port, mcp_port) as again,
+            httpx2.AsyncClient(base_url=again.rest_url, timeout=BOUND_S) as http,
+        ):
+            assert (await http.post(f"/v1/job/{HEALTHY_JOBS[0]}/deploy")).status_code == 202
+            result = await mcp_deploy(again.mcp_url, HEALTHY_JOBS[1])
+            assert result is not None and not result.is_error
+            code, stderr = await again.terminate()
+        assert code == 0, stderr
+        assert len((tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()) == len(jobs) + 2
+
+
+async def test_sigterm_under_load_answers_everything_then_restarts_on_the_same_ports(tmp_path: Path) -> None:
+    await sigterm_under_load(tmp_path, rest_calls=60, mcp_calls=12)
+
+
+@pytest.mark.heavy
+async def test_sigterm_under_heavy_load_heavy(tmp_path: Path) -> None:
+    await sigterm_under_load(tmp_path, rest_calls=600, mcp_calls=100)
