@@ -40,7 +40,9 @@ class AuditLog:
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as a JSON line, through to the OS. Never blocks on the disk's flush."""
-        line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str) + "\n").encode()
+        # ASCII only: U+0085, U+2028 and U+2029 are line breaks to many readers (Python's splitlines, JavaScript),
+        # and json.dumps leaves them raw otherwise, which would cut a record in two.
+        line = (json.dumps(record, separators=(",", ":"), ensure_ascii=True, default=str) + "\n").encode()
         with self._lock:
             if self._fd is None:
                 raise AuditError(f"{self.path}: the audit log is closed")
