@@ -143,6 +143,18 @@ async def test_the_token_is_never_written(qovery: SimQovery, tmp_path: Path) -> 
     assert API_TOKEN.encode() not in content
 
 
+def test_a_record_is_one_line_for_every_reader_whatever_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    tricky = {"image_tag": "a\u2028b\u2029c\x85d\re\nf\x1cg", "n\u00e4me": "caf\u00e9 \U0001f680"}
+    log = AuditLog(path)
+    log.append({"body": tricky})
+    log.append({"body": {}})
+    log.close()
+    text = path.read_text(encoding="utf-8")
+    assert len(text.splitlines()) == 2  # Python's splitlines breaks at U+2028, U+0085 and friends
+    assert json.loads(text.splitlines()[0])["body"] == tricky
+
+
 # -- how lines reach the disk ---------------------------------------------------------------------
 
 
