@@ -395,12 +395,12 @@ def test_retry_after_header(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header) == seconds
 
 
-def test_retry_after_date_in_the_future_counts_down() -> None:
-    from datetime import UTC, datetime, timedelta
-    from email.utils import format_datetime
+def test_retry_after_date_in_the_future_counts_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
 
-    wait = parse_retry_after(format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True))
-    assert wait is not None and 3000 < wait <= 3600
+    now = datetime(2026, 3, 14, 16, 20, tzinfo=UTC).timestamp()
+    monkeypatch.setattr("qjob_tui.qovery.time.time", lambda: now)
+    assert parse_retry_after("Sat, 14 Mar 2026 16:21:30 GMT") == 90.0
 
 
 # -- every error is reported as its type -----------------------------------------------------------
