@@ -345,7 +345,16 @@ def load_settings(
             raise ConfigError(f"{path}: no such config file (named by ${CONFIG_ENV})")
         config = read_config(path)
 
-    server_token_value = env.get(SERVER_TOKEN_ENV) or None
+    server_token_value = (env.get(SERVER_TOKEN_ENV) or "").strip() or None
+    if server_token_value is not None and (
+        len(server_token_value) < 16
+        or not server_token_value.isascii()
+        or any(c.isspace() for c in server_token_value)
+    ):
+        raise ConfigError(
+            f"${SERVER_TOKEN_ENV} must be at least 16 printable ASCII characters with no spaces "
+            "(e.g. the output of `openssl rand -hex 32`)"
+        )
     server_token = SecretStr(server_token_value) if server_token_value else None
     if demo:
         return Settings(config, path, "", SecretStr(""), server_token, demo=True)

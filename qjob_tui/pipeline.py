@@ -24,7 +24,7 @@ from qjob_tui.actions import (
     validate_force_event,
     validate_job_id,
 )
-from qjob_tui.audit import AuditLog
+from qjob_tui.audit import AuditError, AuditLog
 from qjob_tui.jobs import JobBoard
 from qjob_tui.qovery import QoveryClient, QoveryError, QoveryHTTPError, qovery_message
 
@@ -66,6 +66,7 @@ class ActionOutcome:
     error: QoveryError | None = None
     refused: ActionRefused | None = None
     job_name: str | None = None
+    audit_error: str | None = None  # set when the audit line could not be written
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -217,7 +218,12 @@ class ActionPipeline:
 
     def _finish(self, outcome: ActionOutcome) -> None:
         if self.audit is not None:
-            self.audit.append(outcome.audit_record())  # through to the OS before the face answers
+            try:
+                self.audit.append(outcome.audit_record())  # through to the OS before the face answers
+            except (AuditError, OSError) as exc:
+                # Qovery has already acted: hiding its answer would invite a retry of a non-idempotent action.
+                # The outcome still goes out, carrying the failure for every face to show.
+                outcome.audit_error = f"the audit log could not be written ({exc})"
         self.board.record_action(
             outcome.request.job_id, outcome.request.action.name, outcome.summary, outcome.ok, outcome.data
         )

@@ -481,10 +481,24 @@ def test_token_comes_from_the_configured_variable(user_env: UserEnv, monkeypatch
 
 def test_server_token_comes_from_the_environment(user_env: UserEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QOVERY_API_KEY", TOKEN)
-    monkeypatch.setenv("QJOB_TUI_SERVER_TOKEN", "inbound-secret")
+    monkeypatch.setenv("QJOB_TUI_SERVER_TOKEN", "  inbound-secret-0123456789  ")
     write(user_env.work / "qjob-tui.yaml", "")
     server_token = load_settings().server_token
-    assert server_token is not None and server_token.get_secret_value() == "inbound-secret"
+    assert server_token is not None and server_token.get_secret_value() == "inbound-secret-0123456789"
+
+
+@pytest.mark.parametrize(
+    "weak", ["short", "has a space in it 0123", "tab\tinside-0123456789", "nön-ascii-0123456789"]
+)
+def test_a_weak_or_malformed_server_token_is_refused_without_showing_it(
+    user_env: UserEnv, monkeypatch: pytest.MonkeyPatch, weak: str
+) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", TOKEN)
+    monkeypatch.setenv("QJOB_TUI_SERVER_TOKEN", weak)
+    write(user_env.work / "qjob-tui.yaml", "")
+    with pytest.raises(ConfigError, match="QJOB_TUI_SERVER_TOKEN must be at least 16") as refused:
+        load_settings()
+    assert weak not in str(refused.value)
 
 
 def test_demo_needs_neither_config_nor_token(user_env: UserEnv) -> None:

@@ -219,3 +219,19 @@ async def test_unreachable_qovery_is_an_outcome_not_an_exception() -> None:
         outcome = await pipeline.perform("deploy", CRON_JOB, source="tui")
     assert (outcome.summary, outcome.status, outcome.ok) == ("unreachable", None, False)
     assert outcome.error is not None and outcome.error.kind == "unreachable"
+
+
+async def test_an_audit_failure_still_returns_qoverys_answer_and_says_so(
+    qovery: SimQovery, tmp_path: Path
+) -> None:
+    """Qovery has acted: the caller must see its answer (a retry would act twice), with the audit failure named."""
+    async with pipeline_on(qovery.url, tmp_path / "audit.jsonl") as pipeline:
+        assert pipeline.audit is not None
+        pipeline.audit.close()  # every append now fails
+        seen: list[ActionOutcome] = []
+        pipeline.subscribe(seen.append)
+        outcome = await pipeline.perform("deploy", CRON_JOB, source="rest")
+    assert outcome.status == 202 and outcome.ok
+    assert outcome.audit_error is not None and "audit log could not be written" in outcome.audit_error
+    assert seen == [outcome]
+    assert [r.path for r in qovery.sim.requests] == [f"/job/{CRON_JOB}/deploy"]
