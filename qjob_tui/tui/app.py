@@ -35,6 +35,7 @@ from qjob_tui.qovery import QoveryError
 from qjob_tui.tui.commands import JobCommand, JobCommands
 from qjob_tui.tui.keys import APP_KEYS, FIXED_KEYS, KEYS_BY_ID, app_bindings, check_keymap
 from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived
+from qjob_tui.tui.picker import browse_into
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.force_run import EVENT_HELP, ForceRunScreen
@@ -61,7 +62,11 @@ class QJobApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses (tests) live elsewhere
     TITLE = "qjob-tui"
     COMMANDS = App.COMMANDS | {JobCommands}
-    BINDINGS = app_bindings()
+    # `b` opens the picker of `qjob-tui init` (tui/picker.py) to add environments and jobs while running.
+    BINDINGS = [
+        *app_bindings(),
+        Binding("b", "browse", "Browse", id="browse", tooltip="Add jobs from Qovery"),
+    ]
 
     # Shown instead of each log entry's time; snapshot tests set it so that screenshots do not move.
     FROZEN_LOG_TIME: ClassVar[str | None] = None
@@ -113,6 +118,11 @@ class QJobApp(App[None]):
         self._refresh_header()
         self.set_interval(AGE_REFRESH_S, self.table.refresh_ages)
         self._install_signal_handlers()
+        board = self.runtime.board
+        if not board.jobs and not board.environments:
+            self._note(
+                "config", "no jobs to show: list them under jobs: or environments: (or run qjob-tui init)"
+            )
         self.call_after_refresh(self.watch_jobs)  # the first frame before any network work
 
     def on_unmount(self) -> None:
@@ -467,6 +477,16 @@ class QJobApp(App[None]):
         else:
             self.screen.maximize(self.log_pane)
             self.log_pane.focus()
+
+    def action_browse(self) -> None:
+        """`b`: pick environments and jobs in Qovery, add them to the board, offer to save them to the config."""
+        self.run_worker(
+            browse_into(self, self.runtime),
+            name="browse",
+            group="browse",
+            exclusive=True,
+            exit_on_error=False,
+        )
 
     # -- the command palette ------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import Hit, Hits, Provider
 from textual.content import Content
 
 
@@ -30,8 +30,9 @@ class JobCommands(Provider):
         return cast(HasJobCommands, self.app).job_commands()
 
     async def discover(self) -> Hits:
+        # Scored hits, not DiscoveryHits (all 0): the job's actions list above Textual's own commands.
         for command in self._commands():
-            yield DiscoveryHit(Content(command.title), command.run, text=command.title, help=command.help)
+            yield Hit(1.0, Content(command.title), command.run, text=command.title, help=command.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

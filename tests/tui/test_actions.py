@@ -120,3 +120,12 @@ async def test_an_unreachable_qovery_shows_in_the_log(tmp_path: Path) -> None:
             lambda: "deploy  nightly-backup  unreachable" in dash.log_text(), "the error in the log"
         )
         assert dash.app.is_running
+
+
+async def test_an_uninstall_with_nothing_deployed_shows_204_and_no_content(tmp_path: Path) -> None:
+    async with running_dashboard(tmp_path, confirm=[]) as dash:
+        await dash.select("table-vacuum")  # never deployed
+        await dash.press("u")
+        await dash.until(lambda: "uninstall  table-vacuum  204" in dash.log_text(), "the 204 in the log")
+        assert "(no content)" in dash.log_text()
+        assert dash.row("table-vacuum")["last"] == "uninstall 204"

@@ -132,3 +132,19 @@ async def test_an_unknown_binding_id_in_ui_keys_is_reported(tmp_path: Path) -> N
     async with running_dashboard(tmp_path, keys={"dploy": "x"}) as dash:
         assert "ui.keys: 'dploy' is not a binding id" in dash.log_text()
         assert dash.app.is_running
+
+
+async def test_two_actions_on_one_key_are_reported(tmp_path: Path) -> None:
+    async with running_dashboard(tmp_path, keys={"deploy": "r"}) as dash:
+        await dash.press("r")
+        await dash.until(lambda: "share a key" in dash.log_text(), "the clash in the log")
+        assert "deploy" in dash.log_text() and "redeploy" in dash.log_text()
+
+
+async def test_an_empty_config_says_how_to_add_jobs(tmp_path: Path) -> None:
+    async with running_dashboard(tmp_path, environments=[], wait=False) as dash:
+        await dash.pilot.pause()
+        assert "no jobs to show" in dash.log_text()
+        await dash.press("d")
+        assert "No job selected" in dash.notifications()
+        assert dash.actions_sent() == []

@@ -144,6 +144,7 @@ class LogPane(ScrollView, can_focus=True):
         self._dropped_lines = 0  # lines of the entries dropped at the top (entry.start is absolute)
         self._starts: dict[int, int] = {}  # entry seq -> absolute line number of its header
         self._width = 0
+        self._follow_scheduled = False
         self._strips: LRUCache[tuple[int, int, bool], Strip] = LRUCache(1024)
 
     # -- adding ------------------------------------------------------------------------------------
@@ -174,10 +175,13 @@ class LogPane(ScrollView, can_focus=True):
             self.cursor = len(self.entries) - 1
             self.scroll_end(animate=False, immediate=True, x_axis=False)
             # Again once laid out: a horizontal scrollbar that just appeared takes a line from the view.
-            self.call_after_refresh(self._keep_following)
+            if not self._follow_scheduled:
+                self._follow_scheduled = True
+                self.call_after_refresh(self._keep_following)
         self.refresh()
 
     def _keep_following(self) -> None:
+        self._follow_scheduled = False
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
