@@ -65,7 +65,7 @@ class QJobApp(App[None]):
     # `b` opens the picker of `qjob-tui init` (tui/picker.py) to add environments and jobs while running.
     BINDINGS = [
         *app_bindings(),
-        Binding("b", "browse", "Browse", id="browse", tooltip="Add jobs from Qovery"),
+        Binding("b", "browse", "Browse", id="browse", tooltip="Add jobs from Qovery", show=False),
     ]
 
     # Shown instead of each log entry's time; snapshot tests set it so that screenshots do not move.
