@@ -15,7 +15,9 @@ from textual.widgets import Static
 from qjob_tui.config import Config, JobEntry, Settings, read_config
 from qjob_tui.runtime import Runtime, open_runtime
 from qjob_tui.simulator import DEMO_TOKEN
+from qjob_tui.tui.app import QJobApp
 from qjob_tui.tui.picker import PickerScreen, SaveOfferScreen, browse_into
+from qjob_tui.tui.widgets.job_table import JobTable
 
 from .conftest import Served
 from .support import PRODUCTION, STAGING, job_id, press, rows, screen_text, settle, wait_until
@@ -168,3 +170,17 @@ async def test_without_a_config_file_a_new_one_is_written_never_over_another(
     copy = read_config(work / "qjob-tui.browse.yaml")
     assert copy.environments == [STAGING.id]
     assert [job.name for job in copy.jobs] == ["nightly-backup"]
+
+
+async def test_b_on_the_real_dashboard_adds_rows_to_its_table(runtime: Runtime, work: Path) -> None:
+    app = QJobApp(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(JobTable)
+        await wait_until(pilot, lambda: table.visible_ids() == [job_id("db-migrate")], "the configured job")
+        await pick_staging_and_nightly_backup(pilot)
+        await press(pilot, "n")
+        expected = {
+            job_id(name) for name in ("db-migrate", "nightly-backup", "cache-warmup", "seed-fixtures")
+        }
+        await wait_until(pilot, lambda: set(table.visible_ids()) == expected, "the new rows")
+    assert (work / "qjob-tui.yaml").read_text() == CONFIG
