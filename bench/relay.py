@@ -44,6 +44,25 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 from qjob_tui.simulator import DEMO_TOKEN, demo_dataset  # noqa: E402
 
 START_TIMEOUT_S = 60.0
+# A tools/call as the official client sends it in the 2026-07-28 protocol (stateless: it can be replayed),
+# for the rows that leave the client's own cost out.
+MCP_HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "Content-Type": "application/json",
+    "MCP-Protocol-Version": "2026-07-28",
+    "Mcp-Method": "tools/call",
+    "Mcp-Name": "deploy-job",
+}
+_MCP_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "0"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def mcp_call_body(job: str) -> str:
+    params = {"name": "deploy-job", "arguments": {"jobId": job}, "_meta": _MCP_META}
+    return json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
 
 
 @dataclass
@@ -173,6 +192,13 @@ async def measure(args: argparse.Namespace) -> list[Target]:
             if response.status_code != 202:
                 raise RuntimeError(f"POST {url} answered {response.status_code}: {response.text[:200]}")
 
+        async def raw_tool(url: str, job: str) -> None:
+            response = await http.post(url, content=mcp_call_body(job), headers=MCP_HEADERS)
+            if response.status_code != 200 or response.json()["result"].get("isError"):
+                raise RuntimeError(
+                    f"POST {url} tools/call answered {response.status_code}: {response.text[:200]}"
+                )
+
         async def tool(client: Any, job: str) -> None:
             result = await client.call_tool("deploy-job", {"jobId": job})
             if result.is_error:
@@ -185,12 +211,18 @@ async def measure(args: argparse.Namespace) -> list[Target]:
         ]
         if peer is not None:
             targets.append(Target("peer", "FastMCP bridge", lambda j: tool(peer, j)))
+        # The same tools/call bytes without the SDK's client: what the servers alone cost.
+        targets.append(Target("mcp-raw", "qjob-tui MCP, raw POST", lambda j: raw_tool(mcp_url, j)))
+        if peer_url is not None:
+            targets.append(Target("peer-raw", "FastMCP bridge, raw", lambda j: raw_tool(peer_url, j)))
         # Whose CPU a target's calls cost: the upstream's, plus the relay's or the bridge's.
         servers = {
             "direct": [upstream_process],
             "rest": [upstream_process, relay_process],
             "mcp": [upstream_process, relay_process],
             "peer": [upstream_process, peer_process],
+            "mcp-raw": [upstream_process, relay_process],
+            "peer-raw": [upstream_process, peer_process],
         }
         load_commands = {
             "direct": {
@@ -203,6 +235,14 @@ async def measure(args: argparse.Namespace) -> list[Target]:
             },
             "mcp": {"kind": "mcp", "url": mcp_url, "calls": [["deploy-job", {"jobId": j}] for j in jobs]},
             "peer": {"kind": "mcp", "url": peer_url, "calls": [["deploy-job", {"jobId": j}] for j in jobs]},
+            "mcp-raw": {
+                "kind": "http",
+                "requests": [["POST", mcp_url, MCP_HEADERS, mcp_call_body(j)] for j in jobs],
+            },
+            "peer-raw": {
+                "kind": "http",
+                "requests": [["POST", str(peer_url), MCP_HEADERS, mcp_call_body(j)] for j in jobs],
+            },
         }
 
         for target in targets:  # warm every path: connections, imports, caches
@@ -230,7 +270,7 @@ async def measure(args: argparse.Namespace) -> list[Target]:
                 target.throughput_calls += result["total_calls"]
                 target.throughputs.append(result["calls"] / result["elapsed_s"])
                 for outcome, count in result["outcomes"].items():
-                    if outcome not in ("202", "ok"):
+                    if outcome not in ("202", "200", "ok"):
                         target.failures[outcome] = target.failures.get(outcome, 0) + count
             print(f"  round {round_index + 1}/{args.rounds} done", file=sys.stderr, flush=True)
         audit_lines = sum(1 for _ in audit.open()) if audit.exists() else 0
@@ -279,13 +319,13 @@ def report(targets: list[Target], args: argparse.Namespace) -> tuple[str, bool]:
         f"qjob-tui relay benchmark: {args.rounds} rounds x {args.calls} calls one at a time, "
         f"{args.concurrency} concurrent for {args.duration:g} s per round; {os.cpu_count()} CPUs",
         "",
-        f"{'target':<22} {'p50 ms':>8} {'p99 ms':>8} {'calls/s @' + str(args.concurrency):>13} "
+        f"{'target':<24} {'p50 ms':>8} {'p99 ms':>8} {'calls/s @' + str(args.concurrency):>13} "
         f"{'server CPU us/call':>19}  failures",
     ]
     for t in targets:
         failures = ", ".join(f"{k}: {v}" for k, v in t.failures.items()) or "none"
         lines.append(
-            f"{t.label:<22} {t.p50_ms:>8.2f} {t.p99_ms:>8.2f} {t.per_second:>13.0f} "
+            f"{t.label:<24} {t.p50_ms:>8.2f} {t.p99_ms:>8.2f} {t.per_second:>13.0f} "
             f"{t.cpu_us_per_call:>19.0f}  {failures}"
         )
     lines.append(
@@ -310,6 +350,13 @@ def report(targets: list[Target], args: argparse.Namespace) -> tuple[str, bool]:
         )
     else:
         lines.append("(FastMCP bridge skipped: pip install -e '.[bench]' to compare with it)")
+    if "mcp-raw" in by:
+        raw = by["mcp-raw"]
+        text = f"(without the SDK's client, raw tools/call POSTs: MCP / REST at p50 {raw.p50_ms / rest.p50_ms:.2f}x"
+        if "peer-raw" in by:
+            text += f", our MCP / FastMCP bridge at p50 {raw.p50_ms / by['peer-raw'].p50_ms:.2f}x"
+        lines.append(text + ")")
+    lines.append("")
     all_met = True
     for name, value, unit, bound, met in checks:
         all_met &= met
