@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.dom import DOMNode
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -84,7 +83,6 @@ class QJobApp(App[None]):
         self._change_posted = False
         self._unsubscribe: list[Callable[[], None]] = []
         self._signals: list[signal.Signals] = []
-        self._clashes_reported: set[str] = set()
         self._poll_error: str | None = None
         self._thread_id = threading.get_ident()
 
@@ -159,14 +157,6 @@ class QJobApp(App[None]):
         """The key that runs a binding now (after `ui.keys`), as the footer shows keys."""
         keys = self.keymap.get(binding_id) or KEYS_BY_ID[binding_id].key
         return self.get_key_display(Binding(keys.split(",")[0].strip(), ""))
-
-    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
-        """Two bindings on one key after `ui.keys`: say so once, in the log (Textual keeps the first)."""
-        ids = sorted(binding.id or binding.action for binding in clashed_bindings)
-        report = ", ".join(ids)
-        if report not in self._clashes_reported:
-            self._clashes_reported.add(report)
-            self._note("keys", f"ui.keys: {report} share a key; give each its own key")
 
     def help_rows(self) -> list[tuple[str, str]]:
         rows = [(self.key_for(spec.id), spec.help) for spec in APP_KEYS]
@@ -262,7 +252,7 @@ class QJobApp(App[None]):
 
     def _main_screen_up(self) -> bool:
         """False while the app closes: messages still queued then have no widgets to update."""
-        return self.is_running and bool(self.screen_stack) and bool(self.query("#jobs"))
+        return bool(self.screen_stack) and bool(self.query("#jobs"))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.binding import Binding, BindingType
+from textual.keys import key_to_character
 
 from qjob_tui.actions import ACTIONS
 
@@ -113,6 +114,34 @@ def app_bindings() -> list[BindingType]:
     ]
 
 
+# Keys the tables and Textual keep for themselves (navigation, the palette): a remap onto them would shadow them.
+RESERVED_KEYS = frozenset(
+    {
+        "up",
+        "down",
+        "left",
+        "right",
+        "home",
+        "end",
+        "g",
+        "G",
+        "pageup",
+        "pagedown",
+        "tab",
+        "shift+tab",
+        "enter",
+        "escape",
+        "ctrl+p",
+        "ctrl+c",
+    }
+)
+
+
+def _keys(keys: str) -> list[str]:
+    # "?" and "question_mark" are one key: compare them as the character they type, when there is one.
+    return [key_to_character(key) or key for key in (part.strip() for part in keys.split(",")) if key]
+
+
 def check_keymap(keymap: dict[str, str]) -> list[str]:
     """Problems in `ui.keys`, as lines a user can act on (the keymap still applies to the good ids)."""
     problems = []
@@ -121,4 +150,13 @@ def check_keymap(keymap: dict[str, str]) -> list[str]:
             problems.append(
                 f"ui.keys: {binding_id!r} is not a binding id; use one of {', '.join(KEYS_BY_ID)}"
             )
+    owners: dict[str, list[str]] = {}
+    for spec in APP_KEYS:
+        for key in _keys(keymap.get(spec.id) or spec.key):
+            owners.setdefault(key, []).append(spec.id)
+            if spec.id in keymap and key in RESERVED_KEYS:
+                problems.append(f"ui.keys: {spec.id}: {key!r} is taken by navigation; pick another key")
+    for key, ids in owners.items():
+        if len(ids) > 1:
+            problems.append(f"ui.keys: {' and '.join(ids)} share the key {key!r}; give each its own key")
     return problems
