@@ -628,6 +628,16 @@ async def jobs_of_environments(
     return Selection(jobs=tuple(jobs))
 
 
+async def empty_environments(client: QoveryClient, selection: Selection) -> list[EnvironmentChoice]:
+    """The picked whole environments that have no job yet (worth a note: the dashboard would show none)."""
+    empty = []
+    for environment in selection.environments:
+        with contextlib.suppress(QoveryError):  # only a note: a failure here must not stop the file
+            if not await client.list_environment_jobs(environment.id):
+                empty.append(environment)
+    return empty
+
+
 async def first_organizations(client: QoveryClient, demo: bool = False) -> list[dict[str, Any]]:
     """The organizations the token sees, before any screen opens: a wrong token fails here, as a line."""
     try:
@@ -719,6 +729,7 @@ async def run_init(
         from qjob_tui.tui.picker import run_picker
 
         picker = run_picker
+    notes: list[str] = []
     async with open_client(args.demo, env) as client:
         if environment_ids:
             selection = await jobs_of_environments(client, environment_ids, args.demo)
@@ -730,6 +741,11 @@ async def run_init(
                 print("qjob-tui init: cancelled; nothing written", file=sys.stderr)
                 return EXIT_CANCELLED
             selection = picked
+            notes = [
+                f"Note: {environment.name or environment.id} has no jobs yet; they will join the dashboard "
+                "once created."
+                for environment in await empty_environments(client, selection)
+            ]
     base = Config()
     if not args.demo and env.get(API_URL_ENV):
         # The URL the jobs were picked from is the one they live on.
@@ -746,6 +762,8 @@ async def run_init(
         raise InitError(f"{path}: cannot be written ({exc.strerror or exc}); nothing written") from None
     read_config(path)  # belt and braces: what is on disk is what was checked
     print(f"Wrote {path}: {selection.describe()}.")
+    for note in notes:
+        print(note)
     print(f"Start the dashboard with: {command}")
     return EXIT_WRITTEN
 

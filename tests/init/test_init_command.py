@@ -157,6 +157,16 @@ async def test_an_existing_file_is_kept_unless_force_is_given(
     assert [job.name for job in read_config(existing).jobs] == ["cache-warmup", "seed-fixtures"]
 
 
+async def test_picking_an_environment_without_jobs_is_written_with_a_note(
+    work: Path, qovery: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await main_async([], qovery.env(), Driver("enter", "space", "ctrl+s")) == 0  # data-development
+
+    assert read_config(work / "qjob-tui.yaml").environments == [EMPTY.id]
+    out = capsys.readouterr().out
+    assert "Note: data-development has no jobs yet; they will join the dashboard once created." in out
+
+
 async def test_leaving_the_picker_writes_nothing(
     work: Path, qovery: Served, capsys: pytest.CaptureFixture[str]
 ) -> None:
