@@ -38,10 +38,15 @@ def _responses(action: JobAction) -> dict[str, Any]:
                 "description": f"Qovery's answer ({status}), relayed unchanged.",
                 "content": {"application/json": {"schema": _SUCCESS_SCHEMA.get(status, {"type": "object"})}},
             }
-    responses["400"] = _ref("responses", "InvalidInput")
-    responses["401"] = _ref("responses", "Unauthorized")
-    responses["403"] = _ref("responses", "Forbidden")
-    responses["404"] = _ref("responses", "NotFound")
+    # These the relay answers itself (problem JSON) when it refuses a request, and Qovery too (its JSON,
+    # relayed unchanged): a forceEvent the job has no hook for, an unknown job, a token Qovery refuses.
+    for code, name in (
+        ("400", "InvalidInput"),
+        ("401", "Unauthorized"),
+        ("403", "Forbidden"),
+        ("404", "NotFound"),
+    ):
+        responses[code] = _refused_or_relayed(_PROBLEM_DESCRIPTIONS[name])
     responses["409"] = {
         "description": "Qovery answered 409: an operation is already in progress on this job (relayed unchanged).",
         "content": {"application/json": {"schema": {"type": "object"}}},
@@ -74,6 +79,32 @@ def _operation(action: JobAction) -> dict[str, Any]:
     if body is not None:
         operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
     return operation
+
+
+def _refused_or_relayed(description: str) -> dict[str, Any]:
+    return {
+        "description": f"{description} Or Qovery's own answer with this status, relayed unchanged.",
+        "content": {
+            "application/problem+json": {"schema": _ref("schemas", "Problem")},
+            "application/json": {"schema": {}},
+        },
+    }
+
+
+_PROBLEM_DESCRIPTIONS = {
+    "InvalidInput": (
+        "Refused before Qovery: a job id that is not a UUID, a forceEvent outside the enum, "
+        "a body that is not JSON or of the wrong shape."
+    ),
+    "Unauthorized": "Missing or wrong Authorization: Bearer <token>.",
+    "Forbidden": "A job that is not in the relay's job list.",
+    "NotFound": "An unknown path or action.",
+    "BodyTooLarge": "A body over 64 KiB.",
+    "UpstreamUnavailable": (
+        "Qovery is unreachable, the connection was lost, or it answered something that is not JSON."
+    ),
+    "UpstreamTimeout": "Qovery did not answer within the configured timeout.",
+}
 
 
 def _problem_response(description: str) -> dict[str, Any]:
@@ -147,20 +178,7 @@ def openapi_document(*, token_required: bool) -> dict[str, Any]:
                 },
             },
             "schemas": _schemas(),
-            "responses": {
-                "InvalidInput": _problem_response(
-                    "Refused before Qovery: a job id that is not a UUID, a forceEvent outside the enum, "
-                    "a body that is not JSON or of the wrong shape."
-                ),
-                "Unauthorized": _problem_response("Missing or wrong Authorization: Bearer <token>."),
-                "Forbidden": _problem_response("A job that is not in the relay's job list."),
-                "NotFound": _problem_response("An unknown path or action."),
-                "BodyTooLarge": _problem_response("A body over 64 KiB."),
-                "UpstreamUnavailable": _problem_response(
-                    "Qovery is unreachable, the connection was lost, or it answered something that is not JSON."
-                ),
-                "UpstreamTimeout": _problem_response("Qovery did not answer within the configured timeout."),
-            },
+            "responses": {name: _problem_response(text) for name, text in _PROBLEM_DESCRIPTIONS.items()},
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
