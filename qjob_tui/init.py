@@ -475,6 +475,8 @@ def append_to_config(path: Path, selection: Selection, fallback: Config | None =
         return _write_copy(path, current, selection, f"{path} could not be edited safely ({exc})")
     mode = path.stat().st_mode & 0o777
     write_file_atomically(path, edited, overwrite=True, mode=mode)
+    if read_config(path) != entries.config(current):  # what the next start will read
+        raise OSError(f"{path} changed while it was being saved; check it")
     return SaveResult(path, copy=False)
 
 
@@ -760,7 +762,10 @@ async def run_init(
         raise InitError(f"{path} already exists: pass --force to replace it; nothing written") from None
     except OSError as exc:
         raise InitError(f"{path}: cannot be written ({exc.strerror or exc}); nothing written") from None
-    read_config(path)  # belt and braces: what is on disk is what was checked
+    try:
+        read_config(path)  # belt and braces: what is on disk is what was checked
+    except ConfigError as exc:
+        raise InitError(f"{path} was written but does not read back: {exc}") from None
     print(f"Wrote {path}: {selection.describe()}.")
     for note in notes:
         print(note)

@@ -27,6 +27,7 @@ from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from qjob_tui.actions import is_uuid
+from qjob_tui.config import ConfigError
 from qjob_tui.init import (
     EnvironmentChoice,
     JobChoice,
@@ -741,7 +742,7 @@ async def browse_into(app: App[Any], runtime: Runtime) -> None:
         return
     try:
         result = save_selection(runtime, selection)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ConfigError) as exc:
         app.notify(f"Not saved: {exc}", severity="error", markup=False)
         return
     app.notify(result.message, severity="warning" if result.copy else "information", markup=False)
