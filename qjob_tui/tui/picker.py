@@ -542,16 +542,14 @@ class PickerScreen(ModalScreen[Selection | None]):
 
     def _environment_choice(self, environment: Mapping[str, Any]) -> EnvironmentChoice:
         """The environment with the names of the project and organization it was reached through."""
-        names: dict[LevelKind, str | None] = {}
-        for level in self.levels:
-            if level.parent is not None:
-                names[_PARENT_OF[level.kind]] = _name(level.parent)
+        # The project level was opened from an organization, the environment level from a project.
+        opened_from = {level.kind: _name(level.parent) for level in self.levels if level.parent is not None}
         mode = environment.get("mode")
         return EnvironmentChoice(
             id=str(environment.get("id", "")).lower(),
             name=_name(environment),
-            project=names.get("project"),
-            organization=names.get("organization"),
+            project=opened_from.get("environment"),
+            organization=opened_from.get("project"),
             mode=mode if isinstance(mode, str) else None,
         )
 
@@ -571,15 +569,6 @@ class PickerScreen(ModalScreen[Selection | None]):
     def _cancel_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_cancel()
-
-
-# Which parent a level's `parent` item is: the jobs level's parent is an environment, and so on.
-_PARENT_OF: dict[LevelKind, LevelKind] = {
-    "project": "organization",
-    "environment": "project",
-    "job": "environment",
-    "organization": "organization",
-}
 
 
 def _count(n: int, noun: str) -> str:
