@@ -83,6 +83,7 @@ class QJobApp(App[None]):
         self._change_posted = False
         self._unsubscribe: list[Callable[[], None]] = []
         self._signals: list[signal.Signals] = []
+        self._quitting = False
         self._poll_error: str | None = None
         self._thread_id = threading.get_ident()
 
@@ -138,8 +139,32 @@ class QJobApp(App[None]):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit)
+                loop.add_signal_handler(sig, self.action_quit)
                 self._signals.append(sig)
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        """ctrl+q and SIGTERM: quit once the actions in flight have Qovery's answer (and their audit line).
+
+        Cancelling an action that Qovery already received would leave it out of the audit log; the wait is
+        bounded by the client's timeout.
+        """
+        in_flight = [worker for worker in self.workers if worker.group == "actions" and worker.is_running]
+        if not in_flight:
+            self.exit()
+            return
+        if self._quitting:
+            return
+        self._quitting = True
+        self.notify(f"Quitting once {len(in_flight)} action(s) in flight have Qovery's answer…")
+        self.run_worker(self._quit_after(in_flight), group="quit", exit_on_error=False)
+
+    async def _quit_after(self, workers: list[Worker[Any]]) -> None:
+        timeout = self.runtime.settings.config.qovery.timeout_s + 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(w.wait() for w in workers), return_exceptions=True), timeout
+            )
+        self.exit()
 
     # -- keys ---------------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from qjob_tui.init import (
     SaveResult,
     Selection,
     append_to_config,
+    count_of,
     explain,
     target_path,
     write_new_config,
@@ -307,7 +308,7 @@ class PickerScreen(ModalScreen[Selection | None]):
             status.update(Text(f"No {_PLURAL[level.kind]} in {level.title}."))
             return
         shown = len(self._visible())
-        lead = f"{shown} of {len(level.items)} shown" if self.filter_text else _count(shown, level.kind)
+        lead = f"{shown} of {len(level.items)} shown" if self.filter_text else count_of(shown, level.kind)
         picked = self.picked.selection()
         tail = f" · selected: {picked.describe()}" if picked else ""
         status.update(Text(lead + tail))
@@ -337,7 +338,7 @@ class PickerScreen(ModalScreen[Selection | None]):
         elif kind == "project":
             count = item.get("associated_environments_count")
             if isinstance(count, int):
-                details.append(_count(count, "environment"))
+                details.append(count_of(count, "environment"))
             if isinstance(item.get("description"), str) and item["description"]:
                 details.append(item["description"])
         elif kind == "environment":
@@ -569,10 +570,6 @@ class PickerScreen(ModalScreen[Selection | None]):
     def _cancel_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_cancel()
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 # -- `qjob-tui init` ------------------------------------------------------------------------------------

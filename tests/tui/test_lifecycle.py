@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import select
@@ -14,7 +15,7 @@ import termios
 import time
 from pathlib import Path
 
-from .support import Dashboard
+from .support import Dashboard, quiet_simulator, running_dashboard
 
 LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
 
@@ -24,6 +25,20 @@ async def test_ctrl_q_quits_with_exit_code_0(dash: Dashboard) -> None:
     await dash.pilot.pause()
     assert not dash.app.is_running
     assert dash.app.return_code == 0
+
+
+async def test_quitting_waits_for_an_action_in_flight_and_its_audit_line(tmp_path: Path) -> None:
+    sim = quiet_simulator()
+    async with running_dashboard(tmp_path, sim=sim) as dash:
+        sim.inject(method="POST", path="/deploy$", delay_s=0.5, status=None)  # a slow answer
+        await dash.pilot.press("d")
+        await dash.until(lambda: dash.actions_sent(), "the deploy upstream")
+        await dash.pilot.press("ctrl+q")
+        assert dash.app.is_running  # still waiting for Qovery's answer
+        await dash.until(lambda: not dash.app.is_running, "the quit")
+    assert dash.app.return_code == 0
+    [line] = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert json.loads(line)["status"] == 202
 
 
 def read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
