@@ -92,3 +92,13 @@ def test_sigterm_quits_cleanly_restores_the_terminal_and_exits_0(tmp_path: Path)
         os.close(master)
     assert LEAVE_ALTERNATE_SCREEN in rest  # the terminal is back to the shell's screen
     assert b"Traceback" not in shown + rest
+
+
+def test_the_dashboard_imports_no_server_library() -> None:
+    """The first screen waits for nothing it does not show: no MCP SDK, no uvicorn, no Starlette."""
+    probe = (
+        "import sys, qjob_tui.cli, qjob_tui.runtime, qjob_tui.tui.app; "
+        "print(' '.join(m for m in ('mcp', 'uvicorn', 'starlette') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == ""
