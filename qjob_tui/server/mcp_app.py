@@ -38,7 +38,7 @@ from qjob_tui.server.asgi import (
     replay,
     send_problem,
 )
-from qjob_tui.server.problems import problem, refusal_problem
+from qjob_tui.server.problems import problem, refusal_problem, refuse_empty_force_event
 from qjob_tui.server.schemas import MCP_PATH, body_schema, force_event_schema, job_id_schema
 from qjob_tui.server.security import BearerCheck, find_header, host_allowlist
 from qjob_tui.server.views import jobs_view
@@ -220,6 +220,7 @@ def _action_tool(runtime: Runtime, action: JobAction) -> Callable[..., Any]:
 
     async def run_action(**arguments: Any) -> CallToolResult:
         try:
+            refuse_empty_force_event(arguments.get("forceEvent"))
             request = pipeline.prepare(
                 action,
                 arguments.get("jobId"),

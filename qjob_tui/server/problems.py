@@ -57,3 +57,15 @@ def refusal_problem(refused: ActionRefused) -> dict[str, Any]:
     if refused.status == 400 and refused.field and not detail.startswith(refused.field):
         detail = f"{refused.field}: {detail}"
     return problem(refused.status, refused.title, detail, field=refused.field)
+
+
+def refuse_empty_force_event(value: object) -> None:
+    """An empty forceEvent (`?forceEvent=`, often an unset variable in a script) is refused rather than taken
+    for "none": the caller meant to force an event, and a plain deploy is not what they asked for."""
+    if value == "":
+        raise ActionRefused(
+            400,
+            "Invalid input",
+            "is empty; give one of START, STOP, DELETE, CRON, or leave it out",
+            "forceEvent",
+        )

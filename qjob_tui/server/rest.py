@@ -29,7 +29,7 @@ from qjob_tui.server.asgi import (
     send_response,
 )
 from qjob_tui.server.openapi import REST_PREFIX, openapi_document
-from qjob_tui.server.problems import problem, refusal_problem
+from qjob_tui.server.problems import problem, refusal_problem, refuse_empty_force_event
 from qjob_tui.server.security import BearerCheck, OriginCheck, find_header
 from qjob_tui.server.views import health_view, jobs_view
 
@@ -171,7 +171,10 @@ def _force_event(query_string: bytes) -> str | None:
     values = [value for _, value in pairs]
     if len(values) > 1:
         raise ActionRefused(400, "Invalid input", "give forceEvent once", "forceEvent")
-    return values[0] if values else None
+    if not values:
+        return None
+    refuse_empty_force_event(values[0])
+    return values[0]
 
 
 async def _read_json_body(action: JobAction, scope: Scope, receive: Receive) -> Any:

@@ -169,6 +169,7 @@ REFUSED = {
     "a jobId that is a number": ({"jobId": 42}, "jobId"),
     "no jobId": ({}, "jobId"),
     "a forceEvent outside the enum": ({"jobId": CRON_JOB, "forceEvent": "NOW"}, "forceEvent"),
+    "an empty forceEvent": ({"jobId": CRON_JOB, "forceEvent": ""}, "forceEvent"),
     "a body that is an array": ({"jobId": CRON_JOB, "body": ["v1"]}, "body"),
     "an image_tag that is a number": ({"jobId": CRON_JOB, "body": {"image_tag": 3}}, "body.image_tag"),
     "both image_tag and git_commit_id": (

@@ -56,6 +56,9 @@ REFUSALS = {
     "a forceEvent on stop": Refusal(
         "POST", f"/v1/job/{CRON_JOB}/stop?forceEvent=STOP", 400, field="forceEvent"
     ),
+    "an empty forceEvent": Refusal(
+        "POST", f"/v1/job/{CRON_JOB}/redeploy?forceEvent=", 400, field="forceEvent"
+    ),
     "forceEvent twice": Refusal("POST", f"/v1/job/{CRON_JOB}/deploy?forceEvent=CRON&forceEvent=START", 400),
     "a misspelt query parameter": Refusal(
         "POST", f"/v1/job/{CRON_JOB}/deploy?forceevent=CRON", 400, field="forceevent"
