@@ -122,13 +122,14 @@ class Selection:
         """`2 environments and 3 jobs`."""
         parts = []
         if self.environments:
-            parts.append(_count(len(self.environments), "environment"))
+            parts.append(count_of(len(self.environments), "environment"))
         if self.jobs:
-            parts.append(_count(len(self.jobs), "job"))
+            parts.append(count_of(len(self.jobs), "job"))
         return " and ".join(parts) or "nothing"
 
 
-def _count(n: int, noun: str) -> str:
+def count_of(n: int, noun: str) -> str:
+    """`1 job`, `2 jobs`."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
