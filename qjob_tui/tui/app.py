@@ -34,7 +34,6 @@ from qjob_tui.qovery import QoveryError
 from qjob_tui.tui.commands import JobCommand, JobCommands
 from qjob_tui.tui.keys import APP_KEYS, FIXED_KEYS, KEYS_BY_ID, app_bindings, check_keymap
 from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived
-from qjob_tui.tui.picker import browse_into
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.force_run import EVENT_HELP, ForceRunScreen
@@ -61,11 +60,7 @@ class QJobApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses (tests) live elsewhere
     TITLE = "qjob-tui"
     COMMANDS = App.COMMANDS | {JobCommands}
-    # `b` opens the picker of `qjob-tui init` (tui/picker.py) to add environments and jobs while running.
-    BINDINGS = [
-        *app_bindings(),
-        Binding("b", "browse", "Browse", id="browse", tooltip="Add jobs from Qovery", show=False),
-    ]
+    BINDINGS = app_bindings()
 
     # Shown instead of each log entry's time; snapshot tests set it so that screenshots do not move.
     FROZEN_LOG_TIME: ClassVar[str | None] = None
@@ -495,6 +490,8 @@ class QJobApp(App[None]):
 
     def action_browse(self) -> None:
         """`b`: pick environments and jobs in Qovery, add them to the board, offer to save them to the config."""
+        from qjob_tui.tui.picker import browse_into  # the picker loads when asked for, not at start-up
+
         self.run_worker(
             browse_into(self, self.runtime),
             name="browse",

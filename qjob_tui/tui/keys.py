@@ -68,6 +68,14 @@ APP_KEYS: tuple[KeySpec, ...] = (
     ),
     KeySpec("help", "question_mark", "help", "Help", "Show every key"),
     KeySpec(
+        "browse",
+        "b",
+        "browse",
+        "Browse",
+        "Add environments and jobs from Qovery (the init picker)",
+        footer=False,
+    ),
+    KeySpec(
         "copy-log",
         "y",
         "copy_log",
@@ -93,8 +101,7 @@ FIXED_KEYS: tuple[tuple[str, str], ...] = (
     ("^p", "Command palette: every action for the selected job"),
     ("tab", "Go between the jobs table and the log pane"),
     ("↑↓", "Select a job (home/end: first/last), or a log entry"),
-    ("y / enter", "In a confirmation: confirm"),
-    ("n / escape", "In a dialog: cancel"),
+    ("y n", "In a dialog: y or enter confirms, n or escape cancels"),
 )
 
 
