@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable
 from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
@@ -90,13 +89,17 @@ async def serve_headless(
             installed.append(sig)
     unsubscribe = runtime.pipeline.subscribe(lambda outcome: say(action_line(outcome)))
     try:
+        # Learn the jobs of the configured environments before the ports open: a request that arrived
+        # earlier would be refused as "not configured" for a job that is.
+        for error in await runtime.board.discover(runtime.client):
+            say(f"qjob-tui: {error}")
         async with RelayServers(runtime, log=lambda text: say(f"qjob-tui: {text}")) as servers:
             try:
                 await servers.wait_started()
             except RuntimeError as exc:
                 raise ConfigError(f"{exc}: {exc.__cause__}") from None
             say(start_line(runtime, servers))
-            poller = asyncio.create_task(_keep_jobs_fresh(runtime, say), name="qjob-tui poller")
+            poller = asyncio.create_task(_keep_jobs_fresh(runtime), name="qjob-tui poller")
             try:
                 await stop.wait()
             finally:
@@ -112,9 +115,6 @@ async def serve_headless(
     return 0
 
 
-async def _keep_jobs_fresh(runtime: Runtime, say: Callable[[str], None]) -> None:
-    """Learn the jobs once, then poll their states, so that GET /v1/jobs and list-jobs have them."""
-    board, client = runtime.board, runtime.client
-    for error in await board.discover(client):
-        say(f"qjob-tui: {error}")
-    await board.poll_forever(client, runtime.settings.config.qovery.poll_interval_s)
+async def _keep_jobs_fresh(runtime: Runtime) -> None:
+    """Poll the jobs' states, so that GET /v1/jobs and list-jobs have them."""
+    await runtime.board.poll_forever(runtime.client, runtime.settings.config.qovery.poll_interval_s)
