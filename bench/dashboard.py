@@ -1,6 +1,6 @@
 """The dashboard with 1,000 configured jobs in 10 environments, against the simulator: start-up, memory, reads.
 
-    python bench/dashboard.py [--jobs 1000] [--environments 10] [--duration 30] [--poll 10]
+    python bench/dashboard.py [--jobs 1000] [--environments 10] [--duration 30] [--poll 10] [--by-environment]
 
 This process serves the simulator (`big_dataset`) on loopback and writes a config as `qjob-tui init` does
 (every job with its id, name and environment). It launches the dashboard in a process of its own, headless,
@@ -37,7 +37,7 @@ _JOB_READ = re.compile(r"^/job/[^/]+$")
 # -- the dashboard's side (run with --child) --------------------------------------------------------
 
 
-async def run_dashboard(config: str, size: tuple[int, int]) -> int:
+async def run_dashboard(config: str, jobs: int, size: tuple[int, int]) -> int:
     """Start the dashboard as the CLI does, headless; report milestones on stdout as `<name> <time.time()>`."""
 
     def report(name: str) -> None:
@@ -64,7 +64,10 @@ async def run_dashboard(config: str, size: tuple[int, int]) -> int:
                 0.002,
             )
             app.call_after_refresh(report, "rows")
-            await until(lambda: all(job.state for job in runtime.board.jobs.values()), 0.01)
+            board = runtime.board
+            await until(
+                lambda: len(board.jobs) >= jobs and all(job.state for job in board.jobs.values()), 0.01
+            )
             app.call_after_refresh(report, "states")
             await until(lambda: not any(w.name == "discover" and w.is_running for w in app.workers), 0.05)
             report("discovered")
@@ -92,14 +95,15 @@ class RequestClock:
             await asyncio.sleep(0.01)
 
 
-def write_config(path: Path, dataset: Any, poll_s: float) -> None:
-    lines = [
-        "qovery:",
-        f"  poll_interval_s: {poll_s}",
-        "jobs:",
-    ]
-    for job in dataset.jobs:
-        lines += [f"  - id: {job.id}", f"    name: {job.name}", f"    environment: {job.environment_id}"]
+def write_config(path: Path, dataset: Any, poll_s: float, by_environment: bool = False) -> None:
+    """Every job with its id, name and environment (as `qjob-tui init` writes it), or only the environments."""
+    lines = ["qovery:", f"  poll_interval_s: {poll_s}"]
+    if by_environment:
+        lines += ["environments:", *(f"  - {env.id}" for env in dataset.environments)]
+    else:
+        lines.append("jobs:")
+        for job in dataset.jobs:
+            lines += [f"  - id: {job.id}", f"    name: {job.name}", f"    environment: {job.environment_id}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -133,7 +137,7 @@ async def bench(args: argparse.Namespace) -> None:
     sampler = asyncio.create_task(clock.run())
     with tempfile.TemporaryDirectory(prefix="qjob-bench-") as tmp:
         config = Path(tmp) / "qjob-tui.yaml"
-        write_config(config, dataset, args.poll)
+        write_config(config, dataset, args.poll, args.by_environment)
         async with serve_simulator(sim) as url:
             env = {
                 **os.environ,
@@ -147,6 +151,8 @@ async def bench(args: argparse.Namespace) -> None:
                 __file__,
                 "--child",
                 str(config),
+                "--jobs",
+                str(args.jobs),
                 env=env,
                 stdout=asyncio.subprocess.PIPE,
             )
@@ -175,9 +181,10 @@ async def bench(args: argparse.Namespace) -> None:
     def since_launch(name: str) -> str:
         return f"{marks[name] - launched:.2f} s" if name in marks else "never"
 
-    print(f"dashboard: {args.jobs} configured jobs in {args.environments} environments, poll {args.poll} s")
+    how = "environments configured" if args.by_environment else "every job configured"
+    print(f"dashboard: {args.jobs} jobs in {args.environments} environments ({how}), poll {args.poll} s")
     print(f"  launch -> imports done                 {since_launch('imported')}")
-    print(f"  launch -> config read ({args.jobs} jobs)     {since_launch('configured')}")
+    print(f"  launch -> config read                  {since_launch('configured')}")
     print(f"  launch -> first screen with job rows   {since_launch('rows')}")
     print(f"  launch -> every job's state on screen  {since_launch('states')}")
     print(
@@ -207,10 +214,15 @@ def main() -> None:
         "--duration", type=float, default=30.0, help="seconds the dashboard runs (default 30)"
     )
     parser.add_argument("--poll", type=float, default=10.0, help="poll_interval_s of the config (default 10)")
+    parser.add_argument(
+        "--by-environment",
+        action="store_true",
+        help="configure the environments instead of listing every job (the jobs come from discovery)",
+    )
     parser.add_argument("--child", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        sys.exit(asyncio.run(run_dashboard(args.child, (120, 40))))
+        sys.exit(asyncio.run(run_dashboard(args.child, args.jobs, (120, 40))))
     asyncio.run(bench(args))
 
 
