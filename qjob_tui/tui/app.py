@@ -117,7 +117,7 @@ class QJobApp(App[None]):
             self._note(
                 "config", "no jobs to show: list them under jobs: or environments: (or run qjob-tui init)"
             )
-        self.call_after_refresh(self.watch_jobs)  # the first frame before any network work
+        self.call_after_refresh(self.start_refreshing)  # the first frame before any network work
 
     def on_unmount(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -169,9 +169,7 @@ class QJobApp(App[None]):
         self.keymap = {binding_id: key for binding_id, key in keymap.items() if binding_id in KEYS_BY_ID}
         self.set_keymap(self.keymap)
         self.query_one(ActionBar).relabel()
-        self.log_pane.border_title = (
-            f"log · {self.key_for('copy-log')} copy JSON · {self.key_for('zoom-log')} zoom · tab to browse"
-        )
+        self.log_pane.border_title = f"log · {self.key_for('copy-log')} copy JSON · {self.key_for('zoom-log')} zoom · tab to pick an entry"
 
     def key_for(self, binding_id: str) -> str:
         """The key that runs a binding now (after `ui.keys`), as the footer shows keys."""
@@ -184,12 +182,16 @@ class QJobApp(App[None]):
 
     # -- live state ---------------------------------------------------------------------------------
 
-    def watch_jobs(self) -> None:
+    def start_refreshing(self) -> None:
         """Keep the states fresh from now on, and learn the jobs' names, types and environments once.
 
         The poller does not wait for discovery: the environments of configured jobs are known from the
         config, so their states show while discovery reads each job (once) for its type.
         """
+        self._start_polling()
+        self.run_worker(self._discover(), name="discover", group="board", exit_on_error=False)
+
+    def _start_polling(self) -> None:
         self.run_worker(
             self.runtime.board.poll_forever(
                 self.runtime.client, self.runtime.settings.config.qovery.poll_interval_s
@@ -198,7 +200,6 @@ class QJobApp(App[None]):
             group="board",
             exit_on_error=False,
         )
-        self.run_worker(self._discover(), name="discover", group="board", exit_on_error=False)
 
     async def _discover(self) -> None:
         board, client = self.runtime.board, self.runtime.client
@@ -275,10 +276,14 @@ class QJobApp(App[None]):
         return bool(self.screen_stack) and bool(self.query("#jobs"))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR:
-            error = event.worker.error
-            self._note(event.worker.name or "worker", f"{type(error).__name__}: {error}")
-            self.notify(f"{event.worker.name}: {error}", title="Unexpected error", severity="error")
+        if event.state is not WorkerState.ERROR:
+            return
+        worker, error = event.worker, event.worker.error
+        self._note(worker.name or "worker", f"{type(error).__name__}: {error}")
+        self.notify(f"{worker.name}: {error}", title="Unexpected error", severity="error", markup=False)
+        if worker.group == "board" and worker.name == "refresh":
+            # The states must not freeze for good: poll again after one interval.
+            self.set_timer(self.runtime.settings.config.qovery.poll_interval_s, self._start_polling)
 
     # -- choosing the jobs --------------------------------------------------------------------------
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from qjob_tui.simulator import ManualClock, Simulator, big_dataset
 from qjob_tui.tui.widgets.job_table import JobTable
@@ -107,3 +110,25 @@ async def test_hundreds_of_jobs_all_show_in_the_boards_order_with_their_states(t
         assert "250 jobs" in dash.screen_text().splitlines()[0]
         await dash.press("end")
         assert dash.app.table.selected_id == dataset.jobs[-1].id
+
+
+async def test_an_unexpected_error_in_the_poller_is_logged_and_polling_resumes(
+    dash: Dashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    board = dash.runtime.board
+    original = board.apply_statuses
+    calls = 0
+
+    def breaks_once(statuses: Any) -> set[str]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a status Qovery never sent before")
+        return original(statuses)
+
+    monkeypatch.setattr(board, "apply_statuses", breaks_once)
+    await dash.press("d")  # the fast refresh after an action runs into the error
+    await dash.until(lambda: "a status Qovery never sent before" in dash.log_text(), "the error in the log")
+    dash.advance(10)
+    await dash.until(lambda: dash.row("nightly-backup")["state"] == "DEPLOYED", "polling again")
+    assert dash.app.is_running
