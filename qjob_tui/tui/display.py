@@ -30,7 +30,7 @@ def state_text(state: str | None) -> Text:
     """The state as Qovery names it, coloured by category; an unknown state is shown as it is."""
     if not state:
         return Text("…", style="dim")
-    return Text(state, style=STATE_STYLES[state_category(state)])
+    return Text(state, style=STATE_STYLES[state_category(state)], no_wrap=True, overflow="ellipsis")
 
 
 def type_text(job_type: str | None) -> Text:
