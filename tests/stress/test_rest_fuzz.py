@@ -92,10 +92,9 @@ def check_answer(case: Any, relay: StressRelay) -> None:
 
 
 def _read_as_absent(case: Any) -> bool:
-    """The relay reads a JSON `null` body as no body and an empty `forceEvent=` as no forceEvent (so nothing
-    of them reaches Qovery, which is checked above); the document's schemas call them invalid."""
-    json_null = case.body is None and case.media_type == "application/json"
-    return json_null or (case.query or {}).get("forceEvent") == ""
+    """The relay reads a JSON `null` body as no body (nothing of it reaches Qovery, which is checked above);
+    the document's schema calls it invalid."""
+    return case.body is None and case.media_type == "application/json"
 
 
 @schema.parametrize()
