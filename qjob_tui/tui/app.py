@@ -61,6 +61,7 @@ class QJobApp(App[None]):
     TITLE = "qjob-tui"
     COMMANDS = App.COMMANDS | {JobCommands}
     BINDINGS = app_bindings()
+    ALLOW_IN_MAXIMIZED_VIEW = "StatusHeader, Footer"  # the zoomed log pane keeps the header and the keys
 
     # Shown instead of each log entry's time; snapshot tests set it so that screenshots do not move.
     FROZEN_LOG_TIME: ClassVar[str | None] = None
