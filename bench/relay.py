@@ -1,8 +1,9 @@
 """What the relay costs: deploys straight to a minimal upstream, through qjob-tui's REST face, through its
 MCP face, and through the peer a user would reach for instead (FastMCP's OpenAPI bridge), in one run.
 
-    .venv/bin/python bench/relay.py                 # about a minute
+    .venv/bin/python bench/relay.py                 # about a minute and a half
     .venv/bin/python bench/relay.py --rounds 3 --calls 100 --duration 1   # quicker, noisier
+    .venv/bin/python bench/relay.py --profile rest  # py-spy flame graph of the relay under REST load
 
 Method. Every server runs in a process of its own: the upstream (the embedded simulator with phase_s=0,
 latency_s=0, nothing recorded), qjob-tui's REST and MCP servers (`RelayServers` over `open_runtime`, the
@@ -14,7 +15,12 @@ In interleaved rounds, so that drift of the machine hits every target alike:
   client `mcp.Client(url)`; p50 and p99 over every round;
 - throughput: `--concurrency` deploys in flight for `--duration` seconds per target, from a separate
   load process (bench/load.py) so that the client's CPU is not the relay's; direct and REST with a raw
-  keep-alive HTTP/1.1 client that costs a few tens of microseconds per call, MCP with `mcp.Client`.
+  keep-alive HTTP/1.1 client that costs about 100 us per call, MCP with `mcp.Client`;
+- server CPU per call: the CPU time the server processes (upstream, plus relay or bridge) spent during
+  the throughput runs, divided by the calls (Linux /proc): the cost that does not depend on how busy the
+  machine was;
+- the "raw" rows replay the official client's tools/call request (2026-07-28, stateless) with the lean
+  client: the servers' cost without the SDK client's.
 
 The targets are ratios measured side by side, not absolute times. On a machine with few cores the
 servers and the load process share them: read the figures as relative.
