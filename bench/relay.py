@@ -34,6 +34,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -285,7 +286,11 @@ async def measure(args: argparse.Namespace) -> list[Target]:
 
 
 def start_py_spy(pid: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
-    command = ["py-spy", "record", "--pid", str(pid), "--output", str(args.profile_out)]
+    beside = Path(sys.executable).with_name("py-spy")
+    spy = str(beside) if beside.exists() else shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy (a tool, not a dependency)")
+    command = [spy, "record", "--pid", str(pid), "--output", str(args.profile_out)]
     command += ["--format", args.profile_format, "--duration", str(int(args.duration + 1)), "--rate", "250"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
