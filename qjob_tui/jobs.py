@@ -221,32 +221,60 @@ class JobBoard:
     async def discover(self, client: QoveryClient, concurrency: int = 8) -> list[str]:
         """Learn the jobs of the configured environments, and the name/type/environment of each job once.
 
+        A configured job whose environment the config gives is learnt from that environment's job list (one
+        request per environment instead of one per job); only the rest cost a `GET /job/{id}` each.
         Returns the errors as readable lines (the board stays usable with what it has)."""
         errors: list[str] = []
-        for env in self.environments:
-            try:
-                self.upstream_reads += 1
-                self.add_jobs(await client.list_environment_jobs(env))
-            except QoveryError as exc:
-                errors.append(f"environment {env}: {exc.message}")
-        missing = [job for job in self.jobs.values() if job.job_type is None]
         limit = asyncio.Semaphore(concurrency)
 
-        async def learn(job: JobInfo) -> None:
+        async def list_environment(env: str) -> list[dict[str, Any]]:
+            async with limit:
+                self.upstream_reads += 1
+                return await client.list_environment_jobs(env)
+
+        async def fetch(env: str) -> list[dict[str, Any]] | QoveryError:
+            try:
+                return await list_environment(env)
+            except QoveryError as exc:
+                return exc
+
+        configured = list(self.environments)
+        borrowed = sorted(
+            {
+                job.environment
+                for job in self.jobs.values()
+                if job.job_type is None and job.environment and job.environment not in configured
+            }
+        )
+        answers = await asyncio.gather(*(fetch(env) for env in configured + borrowed))
+        # Applied in the config's order, whatever order the answers came in: the table's order is stable.
+        for env, answer in zip(configured + borrowed, answers, strict=True):
+            if isinstance(answer, QoveryError):
+                if env in configured:
+                    errors.append(f"environment {env}: {answer.message}")
+                continue  # the jobs of a merely known environment fall back to GET /job/{id}
+            if env in configured:
+                self.add_jobs(answer)
+                continue
+            known = [
+                job for job in answer if isinstance(job.get("id"), str) and job["id"].lower() in self.jobs
+            ]
+            for data in known:
+                self._learn(self.jobs[data["id"].lower()], data)
+            self._notify({data["id"].lower() for data in known})
+
+        async def learn_job(job: JobInfo) -> None:
             async with limit:
                 try:
                     self.upstream_reads += 1
                     data = await client.get_job(job.id)
-                except QoveryHTTPError as exc:
-                    errors.append(f"job {job.label}: {exc.message}")
-                    return
                 except QoveryError as exc:
                     errors.append(f"job {job.label}: {exc.message}")
                     return
                 self._learn(job, data)
                 self._notify({job.id})
 
-        await asyncio.gather(*(learn(job) for job in missing))
+        await asyncio.gather(*(learn_job(job) for job in self.jobs.values() if job.job_type is None))
         return errors
 
     async def refresh(self, client: QoveryClient, environments: Iterable[str] | None = None) -> set[str]:

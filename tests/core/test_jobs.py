@@ -80,6 +80,28 @@ async def test_discover_lists_the_jobs_of_configured_environments(qovery: SimQov
     assert all(board.is_listed(job_id) for job_id in board.jobs)
 
 
+async def test_configured_jobs_with_their_environment_are_learnt_from_one_list_per_environment(
+    qovery: SimQovery,
+) -> None:
+    """1,000 configured jobs in 10 environments cost 10 requests, not 1,000; no unconfigured job joins."""
+    board = JobBoard(
+        [
+            JobEntry(id=CRON_JOB, environment=DEMO_ENV_STOREFRONT_PRODUCTION_ID),
+            JobEntry(id=LIFECYCLE_JOB, environment=DEMO_ENV_STOREFRONT_PRODUCTION_ID),
+            JobEntry(id=FAILED_JOB),
+        ]
+    )
+    async with client_for(qovery.url) as client:
+        assert await board.discover(client) == []
+
+    assert sorted(paths(qovery)) == sorted(
+        [f"GET /environment/{DEMO_ENV_STOREFRONT_PRODUCTION_ID}/job", f"GET /job/{FAILED_JOB}"]
+    )
+    assert list(board.jobs) == [CRON_JOB, LIFECYCLE_JOB, FAILED_JOB]  # the environment's other jobs stay out
+    assert board.jobs[CRON_JOB].job_type == "CRON" and board.jobs[LIFECYCLE_JOB].job_type == "LIFECYCLE"
+    assert board.jobs[FAILED_JOB].name == "cache-warmup"
+
+
 async def test_discover_reports_what_it_could_not_learn_and_keeps_the_rest(qovery: SimQovery) -> None:
     board = JobBoard([JobEntry(id=CRON_JOB), JobEntry(id=UNKNOWN_JOB)], environments=[UNKNOWN_JOB])
     async with client_for(qovery.url) as client:
