@@ -117,8 +117,20 @@ class ActionOutcome:
         }
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A request some face refused before Qovery: shown to the operator, not audited (nothing was sent)."""
+
+    at: datetime
+    source: Source
+    action: str
+    job_id: str  # as the caller sent it, cut short: it may be anything
+    refused: ActionRefused
+
+
 Gate = Callable[[ActionRequest], Awaitable[None]]  # raises ActionRefused to stop a request
 OutcomeListener = Callable[[ActionOutcome], None]
+RefusalListener = Callable[[Refusal], None]
 
 
 class ActionPipeline:
@@ -139,11 +151,17 @@ class ActionPipeline:
         self.allow_unlisted_jobs = allow_unlisted_jobs
         self.gate = gate
         self._listeners: list[OutcomeListener] = []
+        self._refusal_listeners: list[RefusalListener] = []
 
     def subscribe(self, listener: OutcomeListener) -> Callable[[], None]:
         """Call `listener` with every outcome; returns the function that unsubscribes it."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    def subscribe_refusals(self, listener: RefusalListener) -> Callable[[], None]:
+        """Call `listener` with every request refused by prepare() (bad input, unlisted job)."""
+        self._refusal_listeners.append(listener)
+        return lambda: self._refusal_listeners.remove(listener)
 
     def prepare(
         self,
@@ -155,6 +173,28 @@ class ActionPipeline:
         source: Source,
     ) -> ActionRequest:
         """Validate a request from any face. Raises ActionRefused (400, 403, 404) naming what is wrong."""
+        try:
+            return self._validate(action, job_id, force_event, body, source=source)
+        except ActionRefused as exc:
+            if self._refusal_listeners:
+                name = action if isinstance(action, str) else action.name
+                known = self.board.get(job_id) if isinstance(job_id, str) else None
+                shown = (known.label if known else job_id) if isinstance(job_id, str) else repr(job_id)
+                refusal = Refusal(datetime.now(UTC), source, name[:40], shown[:80], exc)
+                for listener in list(self._refusal_listeners):
+                    with contextlib.suppress(Exception):
+                        listener(refusal)
+            raise
+
+    def _validate(
+        self,
+        action: str | JobAction,
+        job_id: object,
+        force_event: object = None,
+        body: object = None,
+        *,
+        source: Source,
+    ) -> ActionRequest:
         if isinstance(action, str):
             found = ACTIONS_BY_NAME.get(action)
             if found is None:

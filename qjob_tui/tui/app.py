@@ -29,11 +29,11 @@ from textual.worker import Worker, WorkerState
 
 from qjob_tui.actions import ACTIONS, ACTIONS_BY_NAME, ForceEvent, JobAction
 from qjob_tui.jobs import JobInfo
-from qjob_tui.pipeline import ActionOutcome, ActionRefused
+from qjob_tui.pipeline import ActionOutcome, ActionRefused, Refusal
 from qjob_tui.qovery import QoveryError
 from qjob_tui.tui.commands import JobCommand, JobCommands
 from qjob_tui.tui.keys import APP_KEYS, FIXED_KEYS, KEYS_BY_ID, app_bindings, check_keymap
-from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived
+from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived, RefusalReceived
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.force_run import EVENT_HELP, ForceRunScreen
@@ -109,6 +109,7 @@ class QJobApp(App[None]):
         self._apply_keymap(self.runtime.settings.config.ui.keys)
         self._unsubscribe.append(self.runtime.board.subscribe(self._board_changed))
         self._unsubscribe.append(self.runtime.pipeline.subscribe(self._action_done))
+        self._unsubscribe.append(self.runtime.pipeline.subscribe_refusals(self._action_refused))
         self.table.focus()
         self._refresh_header()
         self.set_interval(AGE_REFRESH_S, self.table.refresh_ages)
@@ -231,7 +232,11 @@ class QJobApp(App[None]):
     def _action_done(self, outcome: ActionOutcome) -> None:
         self._post(OutcomeReceived(outcome))
 
-    def _post(self, message: JobsChanged | OutcomeReceived) -> None:
+    def _action_refused(self, refusal: Refusal) -> None:
+        if refusal.source != "tui":  # the dashboard's own dialogs already say what is wrong
+            self._post(RefusalReceived(refusal))
+
+    def _post(self, message: JobsChanged | OutcomeReceived | RefusalReceived) -> None:
         if threading.get_ident() == self._thread_id:
             self.post_message(message)
         else:  # a face serving from another thread: hand over to the app's loop
@@ -267,6 +272,11 @@ class QJobApp(App[None]):
     def _log_outcome(self, message: OutcomeReceived) -> None:
         if self._main_screen_up():
             self.log_pane.add(LogEntry.from_outcome(message.outcome))
+
+    @on(RefusalReceived)
+    def _log_refusal(self, message: RefusalReceived) -> None:
+        if self._main_screen_up():
+            self.log_pane.add(LogEntry.from_refusal(message.refusal))
 
     def _note(self, action: str, message: str, *, job: str = "-", ok: bool = False) -> None:
         if self._main_screen_up():

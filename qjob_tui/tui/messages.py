@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from qjob_tui.pipeline import ActionOutcome
+from qjob_tui.pipeline import ActionOutcome, Refusal
 
 
 class JobsChanged(Message):
@@ -17,6 +17,14 @@ class OutcomeReceived(Message):
     def __init__(self, outcome: ActionOutcome) -> None:
         super().__init__()
         self.outcome = outcome
+
+
+class RefusalReceived(Message):
+    """A REST or MCP request was refused before Qovery (bad input, unlisted job): the operator should see it."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__()
+        self.refusal = refusal
 
 
 class FilterChanged(Message):

@@ -235,3 +235,22 @@ async def test_an_audit_failure_still_returns_qoverys_answer_and_says_so(
     assert outcome.audit_error is not None and "audit log could not be written" in outcome.audit_error
     assert seen == [outcome]
     assert [r.path for r in qovery.sim.requests] == [f"/job/{CRON_JOB}/deploy"]
+
+
+async def test_refusal_listeners_hear_every_refused_request_with_its_reason(qovery: SimQovery) -> None:
+    async with pipeline_on(qovery.url, None) as pipeline:
+        heard: list[tuple[str, str, str, int]] = []
+        pipeline.subscribe_refusals(lambda r: heard.append((r.source, r.action, r.job_id, r.refused.status)))
+        with pytest.raises(ActionRefused):
+            pipeline.prepare("deploy", "../etc", source="rest")
+        with pytest.raises(ActionRefused):
+            pipeline.prepare("stop", UNKNOWN_JOB, source="mcp")
+        with pytest.raises(ActionRefused):
+            pipeline.prepare("deploy", CRON_JOB, "NOW", source="mcp")
+        pipeline.prepare("deploy", CRON_JOB, source="rest")  # accepted: nobody hears of it
+    assert heard == [
+        ("rest", "deploy", "../etc", 400),
+        ("mcp", "stop", UNKNOWN_JOB, 403),
+        ("mcp", "deploy", CRON_JOB, 400),  # the name once the board knows it
+    ]
+    assert qovery.sim.requests == []

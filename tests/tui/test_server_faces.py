@@ -50,3 +50,23 @@ async def test_a_rest_call_appears_in_the_log_pane_and_the_table(served_dash: Da
     assert answer.status_code == 202
     await dash.until(lambda: "rest stop  db-migrate  202" in dash.log_text(), "the REST call in the log")
     await dash.until(lambda: dash.row("db-migrate")["last"] == "stop 202", "the table's last action")
+
+
+async def test_a_refused_rest_or_mcp_request_shows_in_the_log_pane_with_why(served_dash: Dashboard) -> None:
+    """An agent poking at a job it may not touch is something the operator wants to see."""
+    dash = served_dash
+    assert dash.servers is not None
+    unlisted = "0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11"
+    async with httpx.AsyncClient(base_url=dash.servers.rest_url) as http:
+        answer = await http.post(f"/v1/job/{unlisted}/uninstall")
+    assert answer.status_code == 403
+    async with Client(dash.servers.mcp_url) as client:
+        result = await client.call_tool("deploy-job", {"jobId": job_id("weekly-report"), "forceEvent": "NOW"})
+    assert result.is_error
+    await dash.until(
+        lambda: f"rest uninstall  {unlisted}  403 refused" in dash.log_text(), "the 403 in the log"
+    )
+    await dash.until(
+        lambda: "mcp  deploy  weekly-report  400 refused" in dash.log_text(), "the 400 in the log"
+    )
+    assert "not in this qjob-tui's job list" in dash.log_text()

@@ -26,7 +26,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from qjob_tui.pipeline import ActionOutcome
+from qjob_tui.pipeline import ActionOutcome, Refusal
 from qjob_tui.tui.display import SOURCE_STYLES, pretty_json
 
 _seq = itertools.count()
@@ -46,6 +46,7 @@ class LogEntry:
     data: Any = None  # Qovery's JSON (None: no body)
     detail: str | None = None  # what went wrong when Qovery's JSON does not say it
     status: int | None = None
+    audit_error: str | None = None  # the action ran but its audit line could not be written
     seq: int = field(default_factory=lambda: next(_seq))
     body: list[str] = field(init=False)
 
@@ -59,6 +60,9 @@ class LogEntry:
             self.body = ["(no content)"]
         else:
             self.body = []
+        if self.audit_error:
+            self.body.append(f"AUDIT: {_printable(self.audit_error)}")
+            self.ok = False
 
     @property
     def height(self) -> int:
@@ -82,6 +86,21 @@ class LogEntry:
             data=outcome.data,
             detail=None if outcome.data is not None else outcome.error_message,
             status=outcome.status,
+            audit_error=outcome.audit_error,
+        )
+
+    @classmethod
+    def from_refusal(cls, refusal: Refusal) -> LogEntry:
+        refused = refusal.refused
+        return cls(
+            time=refusal.at,
+            source=refusal.source,
+            action=refusal.action,
+            job=refusal.job_id,
+            result=f"{refused.status} refused",
+            ok=False,
+            detail=refused.detail,
+            status=refused.status,
         )
 
     @classmethod
