@@ -174,47 +174,40 @@ class ActionPipeline:
     ) -> ActionRequest:
         """Validate a request from any face. Raises ActionRefused (400, 403, 404) naming what is wrong."""
         try:
-            return self._validate(action, job_id, force_event, body, source=source)
-        except ActionRefused as exc:
-            if self._refusal_listeners:
-                name = action if isinstance(action, str) else action.name
-                known = self.board.get(job_id) if isinstance(job_id, str) else None
-                shown = (known.label if known else job_id) if isinstance(job_id, str) else repr(job_id)
-                refusal = Refusal(datetime.now(UTC), source, name[:40], shown[:80], exc)
-                for listener in list(self._refusal_listeners):
-                    with contextlib.suppress(Exception):
-                        listener(refusal)
-            raise
-
-    def _validate(
-        self,
-        action: str | JobAction,
-        job_id: object,
-        force_event: object = None,
-        body: object = None,
-        *,
-        source: Source,
-    ) -> ActionRequest:
-        if isinstance(action, str):
-            found = ACTIONS_BY_NAME.get(action)
+            found = ACTIONS_BY_NAME.get(action) if isinstance(action, str) else action
             if found is None:
                 raise ActionRefused(404, "Unknown action", f"{action!r} is not an action")
-            action = found
-        try:
-            job = validate_job_id(job_id)
-            event = validate_force_event(action, force_event)
-            payload = validate_body(action, body)
-        except InvalidInput as exc:
-            raise ActionRefused(400, "Invalid input", exc.message, exc.field) from None
-        if not self.allow_unlisted_jobs and not self.board.is_listed(job):
-            raise ActionRefused(
-                403,
-                "Job not configured",
-                f"job {job} is not in this qjob-tui's job list; add it to the config's jobs: "
-                "(or set server.allow_unlisted_jobs: true)",
-                "jobId",
-            )
-        return ActionRequest(action, job, event, payload, source)
+            try:
+                job = validate_job_id(job_id)
+                event = validate_force_event(found, force_event)
+                payload = validate_body(found, body)
+            except InvalidInput as exc:
+                raise ActionRefused(400, "Invalid input", exc.message, exc.field) from None
+            if not self.allow_unlisted_jobs and not self.board.is_listed(job):
+                raise ActionRefused(
+                    403,
+                    "Job not configured",
+                    f"job {job} is not in this qjob-tui's job list; add it to the config's jobs: "
+                    "(or set server.allow_unlisted_jobs: true)",
+                    "jobId",
+                )
+        except ActionRefused as exc:
+            self._announce_refusal(action, job_id, source, exc)
+            raise
+        return ActionRequest(found, job, event, payload, source)
+
+    def _announce_refusal(
+        self, action: str | JobAction, job_id: object, source: Source, exc: ActionRefused
+    ) -> None:
+        if not self._refusal_listeners:
+            return
+        name = action if isinstance(action, str) else action.name
+        known = self.board.get(job_id) if isinstance(job_id, str) else None
+        shown = (known.label if known else job_id) if isinstance(job_id, str) else repr(job_id)
+        refusal = Refusal(datetime.now(UTC), source, name[:40], shown[:80], exc)
+        for listener in list(self._refusal_listeners):
+            with contextlib.suppress(Exception):
+                listener(refusal)
 
     async def run(self, request: ActionRequest) -> ActionOutcome:
         """Gate, send, audit, announce. Never raises for Qovery's errors: they are in the outcome."""
