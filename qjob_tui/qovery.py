@@ -1,6 +1,6 @@
 """The async Qovery client shared by every face: authentication, timeouts, retries of reads, typed errors.
 
-One `QoveryClient` (one `httpx2.AsyncClient`, one connection pool) per process. Actions are never retried:
+One `QoveryClient` (one `httpx.AsyncClient`, one connection pool) per process. Actions are never retried:
 they are not idempotent. Reads retry with backoff on 429, 5xx and network errors, honouring `Retry-After`.
 The client knows no face.
 """
@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
-# httpx2, the httpx fork the MCP SDK is built on (same API): its pool keeps up with hundreds of requests in
-# flight, where httpx 0.28 polls every pooled connection and retries a missing `sniffio` import on each request
-# (3x the relay's CPU per call, and 504s at 1,000 concurrent requests; see bench/relay.py).
-import httpx2
+# httpx is the stack's HTTP client. `sniffio` is a declared dependency: without it, httpcore retries the failed
+# import on every request, which tripled the relay's CPU per call (bench/relay.py).
+import httpx
 
 from qjob_tui import __version__
 from qjob_tui.actions import ForceEvent, JobAction, validate_job_id
@@ -166,21 +165,21 @@ class QoveryClient:
         auth_scheme: AuthScheme = "auto",
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
-        transport: httpx2.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 200,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
-        self._http = httpx2.AsyncClient(
+        self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={
                 "Authorization": authorization_header(token, auth_scheme),
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",
             },
-            timeout=httpx2.Timeout(timeout_s),
-            limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             transport=transport,
             follow_redirects=False,
             trust_env=False,  # the Qovery URL is the only place we go; no proxy from the environment
@@ -306,15 +305,15 @@ class QoveryClient:
         started = time.perf_counter()
         try:
             response = await self._http.request(method, path, params=params, content=content, headers=headers)
-        except httpx2.TimeoutException as exc:
+        except httpx.TimeoutException as exc:
             raise QoveryTimeout(
                 f"{method} {path}: no answer from Qovery within {self.timeout_s:g} s ({type(exc).__name__})"
             ) from None
-        except httpx2.TransportError as exc:
+        except httpx.TransportError as exc:
             raise QoveryUnreachable(
                 f"{method} {path}: Qovery is unreachable at {self.base_url} ({_why(exc)})"
             ) from None
-        except httpx2.DecodingError:
+        except httpx.DecodingError:
             raise QoveryBadResponse(
                 f"{method} {path}: Qovery's answer could not be decoded (its Content-Encoding does not match its bytes)"
             ) from None
@@ -336,9 +335,9 @@ class QoveryClient:
         return QoveryResponse(response.status_code, data, raw, elapsed, content_type or "application/json")
 
 
-def _why(exc: httpx2.TransportError) -> str:
+def _why(exc: httpx.TransportError) -> str:
     name = type(exc).__name__
-    if isinstance(exc, httpx2.LocalProtocolError):
+    if isinstance(exc, httpx.LocalProtocolError):
         # Our own request was refused before it left, and its text quotes the offending header: the token.
         return f"{name}: the request could not be sent"
     text = str(exc).strip()
