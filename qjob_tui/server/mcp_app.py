@@ -161,6 +161,11 @@ def _tool(
         "required": [key for key in inputs if key == "jobId"],
         "additionalProperties": False,
     }
+    # The SDK's argument model drops unknown keys; refuse them instead, as REST refuses unknown query
+    # parameters: a mistyped `forceevent` must not turn into a plain deploy.
+    loose = tool.fn_metadata.arg_model
+    strict = type(loose.__name__, (loose,), {"model_config": {**loose.model_config, "extra": "forbid"}})
+    tool.fn_metadata.arg_model = strict
     return tool
 
 

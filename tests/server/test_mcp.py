@@ -191,6 +191,16 @@ async def test_a_bad_input_is_an_error_result_and_nothing_reaches_qovery(
     assert relay.sim.requests == []
 
 
+@pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
+async def test_a_mistyped_argument_is_refused_not_dropped(relay: Relay, mode: str) -> None:
+    """`forceevent` for `forceEvent` must not turn a forced run into a plain deploy."""
+    async with relay.mcp(mode) as client:
+        result = await client.call_tool("deploy-job", {"jobId": CRON_JOB, "forceevent": "CRON"})
+    assert result.is_error
+    assert "forceevent" in result.content[0].text and "not permitted" in result.content[0].text
+    assert relay.sim.requests == []
+
+
 async def test_an_unlisted_job_is_an_error_result(relay: Relay) -> None:
     async with relay.mcp() as client:
         result = await client.call_tool("stop-job", {"jobId": UNLISTED_JOB})
