@@ -185,12 +185,15 @@ async def _read_json_body(action: JobAction, scope: Scope, receive: Receive) -> 
     if action.body is BodyKind.NONE:
         raise ActionRefused(400, "Invalid input", f"{action.name} takes no body; send none", "body")
     try:
-        return json.loads(raw)
+        parsed = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "unreadable"
         raise ActionRefused(
             400, "Invalid input", f"the body is not JSON ({reason}); send a JSON object", "body"
         ) from None
+    if parsed is None:  # a body that says `null` is not "no body": it is not a JSON object
+        raise ActionRefused(400, "Invalid input", "must be a JSON object, not null; or send no body", "body")
+    return parsed
 
 
 async def _send_outcome(send: Send, outcome: ActionOutcome) -> None:

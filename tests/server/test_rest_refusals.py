@@ -64,6 +64,9 @@ REFUSALS = {
         "POST", f"/v1/job/{CRON_JOB}/deploy?forceevent=CRON", 400, field="forceevent"
     ),
     "a body that is an array": Refusal("POST", f"/v1/job/{CRON_JOB}/deploy", 400, json=["v2"], field="body"),
+    "a body that is null": Refusal(
+        "POST", f"/v1/job/{CRON_JOB}/uninstall", 400, content=b"null", field="body"
+    ),
     "a body that is not JSON": Refusal(
         "POST", f"/v1/job/{CRON_JOB}/deploy", 400, content=b"image_tag=v2", field="body"
     ),
