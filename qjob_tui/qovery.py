@@ -170,6 +170,9 @@ class QoveryClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        # Requests beyond the pool's size wait here, not in httpcore's queue: httpcore rescans its whole queue
+        # against every connection on each event, which collapsed at thousands of requests in flight.
+        self._slots = asyncio.Semaphore(max_connections)
         self.retry = retry or RetryPolicy()
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -304,6 +307,15 @@ class QoveryClient:
     ) -> QoveryResponse:
         started = time.perf_counter()
         try:
+            async with asyncio.timeout(
+                self.timeout_s
+            ):  # a free connection within the timeout, as httpx's own
+                await self._slots.acquire()
+        except TimeoutError:
+            raise QoveryTimeout(
+                f"{method} {path}: no free connection to Qovery within {self.timeout_s:g} s (too many requests in flight)"
+            ) from None
+        try:
             response = await self._http.request(method, path, params=params, content=content, headers=headers)
         except httpx.TimeoutException as exc:
             raise QoveryTimeout(
@@ -317,6 +329,8 @@ class QoveryClient:
             raise QoveryBadResponse(
                 f"{method} {path}: Qovery's answer could not be decoded (its Content-Encoding does not match its bytes)"
             ) from None
+        finally:
+            self._slots.release()
         elapsed = time.perf_counter() - started
         raw = response.content
         content_type = response.headers.get("content-type", "")

@@ -60,9 +60,9 @@ def published(action: Any) -> set[str]:
 
 
 def accepted(action: Any, arguments: dict[str, Any]) -> bool:
-    """Whether the core's checks let this call through. An argument the tool does not publish is dropped by
-    the SDK before the tool runs (it never reaches Qovery: checked below), so it does not count here."""
-    if "jobId" not in arguments:
+    """Whether the relay lets this call through. An argument the tool does not publish is refused (a mistyped
+    name must not be dropped silently), so it counts as a refusal."""
+    if "jobId" not in arguments or set(arguments) - published(action):
         return False
     if "forceEvent" in published(action) and arguments.get("forceEvent") == "":
         return False  # an empty forceEvent is refused, not taken for none
