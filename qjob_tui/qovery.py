@@ -11,14 +11,18 @@ import asyncio
 import json
 import random
 import re
+import select
+import socket
+import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 # httpx is the stack's HTTP client. `sniffio` is a declared dependency: without it, httpcore retries the failed
 # import on every request, which tripled the relay's CPU per call (bench/relay.py).
+import httpcore
 import httpx
 
 from qjob_tui import __version__
@@ -183,7 +187,7 @@ class QoveryClient:
             },
             timeout=httpx.Timeout(timeout_s),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            transport=transport,
+            transport=transport or _pooled_transport(max_connections),
             follow_redirects=False,
             trust_env=False,  # the Qovery URL is the only place we go; no proxy from the environment
         )
@@ -347,6 +351,87 @@ class QoveryClient:
         if response.status_code >= 400:
             raise QoveryHTTPError(response.status_code, data, raw, response.headers)
         return QoveryResponse(response.status_code, data, raw, elapsed, content_type or "application/json")
+
+
+# -- the connection pool -----------------------------------------------------------------------------------
+#
+# httpcore asks every idle pooled connection whether its socket is readable, on every request it places. Its
+# AnyIO stream answers through anyio's table of all socket attributes, rebuilt with a getpeername() syscall
+# each time: half the relay's CPU under load (py-spy on bench/relay.py). The stream below keeps the socket
+# and answers with one poll(); everything else goes to AnyIO as before.
+
+
+def _socket_readable(sock: socket.socket | None) -> bool:
+    """httpcore's idle check: readable (or gone) means the server closed an idle connection."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+# The `timeout` parameters below are httpcore's interface (ruff ASYNC109 is off for this file).
+class _LeanStream(httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        return _LeanStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return _socket_readable(self._socket)
+        if info == "socket":
+            return self._socket
+        return self._inner.get_extra_info(info)
+
+
+class _LeanBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _LeanStream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        return _LeanStream(await self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _pooled_transport(max_connections: int) -> httpx.AsyncHTTPTransport:
+    """httpx's transport over an httpcore pool that uses the lean stream (httpx has no argument for it)."""
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=5.0,
+        network_backend=_LeanBackend(),
+    )
+    return transport
 
 
 def _why(exc: httpx.TransportError) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from qjob_tui import __version__
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent, InvalidInput
 from qjob_tui.qovery import (
     QoveryBadResponse,
+    QoveryClient,
     QoveryHTTPError,
     QoveryTimeout,
     QoveryUnreachable,
@@ -550,3 +552,34 @@ async def test_upper_case_job_id_is_sent_lower_case(qovery: SimQovery) -> None:
     async with client_for(qovery.url) as client:
         await client.run_action(ACTIONS_BY_NAME["stop"], CRON_JOB.upper())
     assert qovery.sim.requests[0].path == f"/job/{CRON_JOB}/stop"
+
+
+async def test_an_idle_connection_the_server_closed_is_not_reused_for_an_action() -> None:
+    """Qovery (or a proxy) may drop an idle keep-alive connection. The pool must notice before it sends an
+    action there: actions are never retried, so a dead connection would lose a deploy."""
+    accepted: list[int] = []
+    answer = (
+        b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+        b"Connection: keep-alive\r\n\r\n{}"
+    )
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        await reader.readuntil(b"\r\n\r\n")  # the actions below carry no body
+        writer.write(answer)
+        await writer.drain()
+        writer.close()  # then drop the connection while the client keeps it as idle
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with QoveryClient(f"http://127.0.0.1:{port}", API_TOKEN) as client:
+            first = await client.run_action(ACTIONS_BY_NAME["stop"], CRON_JOB)
+            await asyncio.sleep(0.2)  # let the close reach the client's socket
+            second = await client.run_action(ACTIONS_BY_NAME["stop"], CRON_JOB)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert (first.status, second.status) == (202, 202)
+    assert len(accepted) == 2  # the second went on a fresh connection
