@@ -22,7 +22,8 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 
 
-def _port(text: str) -> int:
+def port_argument(text: str) -> int:
+    """argparse type for a port: 0 to 65535 (0: any free port)."""
     try:
         value = int(text)
     except ValueError:
@@ -53,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--serve", action="store_true", help="headless: the REST and MCP servers only")
     mode.add_argument("--server", action="store_true", help="the dashboard and the REST and MCP servers")
     parser.add_argument("--host", help="address the servers listen on (default 127.0.0.1)")
-    parser.add_argument("--rest-port", type=_port, metavar="N", help="REST port (default 8080)")
-    parser.add_argument("--mcp-port", type=_port, metavar="N", help="MCP port (default 9090)")
+    parser.add_argument("--rest-port", type=port_argument, metavar="N", help="REST port (default 8080)")
+    parser.add_argument("--mcp-port", type=port_argument, metavar="N", help="MCP port (default 9090)")
     parser.add_argument("--version", action="version", version=f"qjob-tui {__version__}")
     return parser
 

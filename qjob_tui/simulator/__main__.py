@@ -11,18 +11,9 @@ import contextlib
 import signal
 import sys
 
+from qjob_tui.cli import port_argument
 from qjob_tui.simulator.app import Simulator
 from qjob_tui.simulator.serve import serve_simulator
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 65535")
-    return value
 
 
 def _seconds(text: str) -> float:
@@ -41,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Run qjob-tui's Qovery API simulator with the demo jobs, until Ctrl-C.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=0, help="port to listen on (default: 0, a free port)")
+    parser.add_argument(
+        "--port", type=port_argument, default=0, help="port to listen on (default: 0, a free port)"
+    )
     parser.add_argument(
         "--phase-s", type=_seconds, default=2.0, help="seconds each phase of an action lasts (default: 2)"
     )
