@@ -122,7 +122,10 @@ async def _dashboard(settings: Settings, with_servers: bool) -> int:
             return app.return_code or EXIT_OK
         from qjob_tui.server import RelayServers
 
-        async with RelayServers(runtime) as servers:
-            app = QJobApp(runtime, rest_port=servers.rest_port, mcp_port=servers.mcp_port)
+        server_log: list[str] = []  # the servers append, the app drains into its log pane
+        async with RelayServers(runtime, log=server_log.append) as servers:
+            app = QJobApp(
+                runtime, rest_port=servers.rest_port, mcp_port=servers.mcp_port, server_log=server_log
+            )
             await app.run_async()
             return app.return_code or EXIT_OK

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 BULK_CONCURRENCY = 8  # actions in flight at once for a bulk action
 LOG_LIMIT = 5000  # entries the log pane keeps
 AGE_REFRESH_S = 10.0  # how often the DEPLOYED ages are re-rendered
+SERVER_LOG_DRAIN_S = 1.0  # the servers' warnings reach the log pane within a second
 
 DEPLOY = ACTIONS_BY_NAME["deploy"]
 
@@ -67,12 +68,19 @@ class QJobApp(App[None]):
     FROZEN_LOG_TIME: ClassVar[str | None] = None
 
     def __init__(
-        self, runtime: Runtime, *, rest_port: int | None = None, mcp_port: int | None = None
+        self,
+        runtime: Runtime,
+        *,
+        rest_port: int | None = None,
+        mcp_port: int | None = None,
+        server_log: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
         self.rest_port = rest_port
         self.mcp_port = mcp_port
+        # Lines the REST/MCP servers append (from any thread): a warning, or why MCP did not start.
+        self.server_log = server_log
         self.keymap: dict[str, str] = {}
         self.confirm_actions = set(runtime.settings.config.ui.confirm)
         self._changed: set[str] = set()
@@ -113,6 +121,9 @@ class QJobApp(App[None]):
         self.table.focus()
         self._refresh_header()
         self.set_interval(AGE_REFRESH_S, self.table.refresh_ages)
+        if self.server_log is not None:
+            self.set_interval(SERVER_LOG_DRAIN_S, self._drain_server_log)
+            self.call_after_refresh(self._drain_server_log)
         self._install_signal_handlers()
         board = self.runtime.board
         if not board.jobs and not board.environments:
@@ -272,6 +283,11 @@ class QJobApp(App[None]):
     def _log_outcome(self, message: OutcomeReceived) -> None:
         if self._main_screen_up():
             self.log_pane.add(LogEntry.from_outcome(message.outcome))
+
+    def _drain_server_log(self) -> None:
+        lines = self.server_log
+        while lines:
+            self._note("server", lines.pop(0))
 
     @on(RefusalReceived)
     def _log_refusal(self, message: RefusalReceived) -> None:

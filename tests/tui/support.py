@@ -175,11 +175,16 @@ async def running_dashboard(
     async with serve_simulator(sim) as url, open_runtime(tui_settings(url, tmp_path, **settings)) as runtime:
         runtime.client.retry.sleep = no_wait  # reads retry at once: the tests need not wait out backoffs
         async with contextlib.AsyncExitStack() as stack:
-            ports: dict[str, int] = {}
+            ports: dict[str, object] = {}
             servers = None
             if with_servers:
-                servers = await stack.enter_async_context(RelayServers(runtime))
-                ports = {"rest_port": servers.rest_port, "mcp_port": servers.mcp_port}
+                server_log: list[str] = []
+                servers = await stack.enter_async_context(RelayServers(runtime, log=server_log.append))
+                ports = {
+                    "rest_port": servers.rest_port,
+                    "mcp_port": servers.mcp_port,
+                    "server_log": server_log,
+                }
             app = app_factory(runtime, **ports)
             async with app.run_test(size=size) as pilot:
                 dashboard = Dashboard(app, pilot, sim, runtime, clock, servers)

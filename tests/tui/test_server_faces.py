@@ -70,3 +70,14 @@ async def test_a_refused_rest_or_mcp_request_shows_in_the_log_pane_with_why(serv
         lambda: "mcp  deploy  weekly-report  400 refused" in dash.log_text(), "the 400 in the log"
     )
     assert "not in this qjob-tui's job list" in dash.log_text()
+
+
+async def test_what_the_servers_report_reaches_the_log_pane(served_dash: Dashboard) -> None:
+    """A relay warning (say, why MCP did not start) must not vanish behind the dashboard."""
+    dash = served_dash
+    assert dash.servers is not None and dash.servers.log is not None
+    dash.servers.log("the MCP server did not start: OSError: address in use")
+    await dash.until(
+        lambda: "the MCP server did not start: OSError: address in use" in dash.log_text(),
+        "the server's line",
+    )
