@@ -119,6 +119,7 @@ class JobBoard:
         for entry in entries:
             self.jobs[entry.id] = JobInfo(id=entry.id, name=entry.name, environment=entry.environment)
         self.last_error: str | None = None
+        self.last_error_headline: str | None = None  # a few words of last_error, for a status line
         self.backoff_s: float = 0.0
         self.refreshed_at: float | None = None
         self.upstream_reads = 0  # requests made by discover() and refresh(), for the benchmark
@@ -316,13 +317,13 @@ class JobBoard:
                         await self.refresh(client, sorted(envs))
                         answered = True
                 if answered and (self.last_error or self.backoff_s):
-                    self.last_error, self.backoff_s = None, 0.0
+                    self.last_error, self.last_error_headline, self.backoff_s = None, None, 0.0
                     self._notify({"*"})
             except QoveryError as exc:
                 self.backoff_s = min(MAX_BACKOFF_S, max(interval_s, self.backoff_s * 2 or interval_s))
                 if isinstance(exc, QoveryHTTPError) and exc.retry_after_s:
                     self.backoff_s = max(self.backoff_s, exc.retry_after_s)
-                self.last_error = exc.message
+                self.last_error, self.last_error_headline = exc.message, exc.headline
                 next_full = time.monotonic() + self.backoff_s
                 self._notify({"*"})
             wait = (

@@ -51,6 +51,15 @@ class QoveryError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def headline(self) -> str:
+        """A few words for a status line: `Qovery unreachable`, `Qovery 429`."""
+        return {
+            "unreachable": "Qovery unreachable",
+            "timeout": "Qovery timed out",
+            "bad-response": "Qovery answered non-JSON",
+        }.get(self.kind, "Qovery error")
+
 
 class QoveryHTTPError(QoveryError):
     """Qovery answered with an error status (4xx/5xx). `data` is its JSON body (None when empty)."""
@@ -65,6 +74,10 @@ class QoveryHTTPError(QoveryError):
         self.content = content
         self.headers = dict(headers or {})
         super().__init__(f"Qovery answered {status}: {qovery_message(data) or _reason(status)}")
+
+    @property
+    def headline(self) -> str:
+        return f"Qovery {self.status}"
 
     @property
     def retry_after_s(self) -> float | None:

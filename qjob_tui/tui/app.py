@@ -274,7 +274,7 @@ class QJobApp(App[None]):
             jobs=len(board.jobs),
             shown=self.table.shown_count,
             marked=len(self.table.marked),
-            error=board.last_error,
+            error=board.last_error_headline or board.last_error,  # the full message is in the log pane
             backoff_s=board.backoff_s,
             filter_text=self.table.filter_text,
         )
