@@ -190,8 +190,9 @@ def validate_job_id(value: object, field: str = "jobId") -> str:
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a string holding the job's UUID")
     if not is_uuid(value):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        raise InvalidInput(field, f"{shown!r} is not a job UUID (like 0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11)")
+        shown = repr(value)  # escapes control characters; then cut, since escaping can multiply the length
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise InvalidInput(field, f"{shown} is not a job UUID (like 0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11)")
     return value.lower()
 
 

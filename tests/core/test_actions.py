@@ -161,3 +161,11 @@ def test_validate_body_accepts() -> None:
     assert validate_body(ACTIONS_BY_NAME["deploy"], {}) == {}
     assert validate_body(ACTIONS_BY_NAME["uninstall"], {}) == {}
     assert validate_body(ACTIONS_BY_NAME["stop"], None) is None
+
+
+def test_a_job_id_full_of_control_characters_gets_a_short_readable_message() -> None:
+    """Escaping multiplies the length (one \\x1f becomes four characters): the message is cut after escaping."""
+    with pytest.raises(InvalidInput) as refused:
+        validate_job_id("0" * 24 + "\x1f" * 8 + "\U000105ba\U0001134e" * 4)
+    assert len(refused.value.message) < 200
+    assert "\x1f" not in refused.value.message and "\\x1f" in refused.value.message
