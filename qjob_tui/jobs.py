@@ -228,16 +228,13 @@ class JobBoard:
         errors: list[str] = []
         limit = asyncio.Semaphore(concurrency)
 
-        async def list_environment(env: str) -> list[dict[str, Any]]:
+        async def fetch(env: str) -> list[dict[str, Any]] | QoveryError:
             async with limit:
                 self.upstream_reads += 1
-                return await client.list_environment_jobs(env)
-
-        async def fetch(env: str) -> list[dict[str, Any]] | QoveryError:
-            try:
-                return await list_environment(env)
-            except QoveryError as exc:
-                return exc
+                try:
+                    return await client.list_environment_jobs(env)
+                except QoveryError as exc:
+                    return exc
 
         configured = list(self.environments)
         borrowed = sorted(
@@ -254,15 +251,11 @@ class JobBoard:
                 if env in configured:
                     errors.append(f"environment {env}: {answer.message}")
                 continue  # the jobs of a merely known environment fall back to GET /job/{id}
-            if env in configured:
-                self.add_jobs(answer)
-                continue
-            known = [
-                job for job in answer if isinstance(job.get("id"), str) and job["id"].lower() in self.jobs
-            ]
-            for data in known:
-                self._learn(self.jobs[data["id"].lower()], data)
-            self._notify({data["id"].lower() for data in known})
+            if env not in configured:  # only complete the jobs we have; the environment's others stay out
+                answer = [
+                    job for job in answer if isinstance(job.get("id"), str) and job["id"].lower() in self.jobs
+                ]
+            self.add_jobs(answer)
 
         async def learn_job(job: JobInfo) -> None:
             async with limit:
