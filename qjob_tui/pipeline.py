@@ -177,24 +177,32 @@ class ActionPipeline:
             found = ACTIONS_BY_NAME.get(action) if isinstance(action, str) else action
             if found is None:
                 raise ActionRefused(404, "Unknown action", f"{action!r} is not an action")
+            job = self.allowed_job(job_id)
             try:
-                job = validate_job_id(job_id)
                 event = validate_force_event(found, force_event)
                 payload = validate_body(found, body)
             except InvalidInput as exc:
                 raise ActionRefused(400, "Invalid input", exc.message, exc.field) from None
-            if not self.allow_unlisted_jobs and not self.board.is_listed(job):
-                raise ActionRefused(
-                    403,
-                    "Job not configured",
-                    f"job {job} is not in this qjob-tui's job list; add it to the config's jobs: "
-                    "(or set server.allow_unlisted_jobs: true)",
-                    "jobId",
-                )
         except ActionRefused as exc:
             self._announce_refusal(action, job_id, source, exc)
             raise
         return ActionRequest(found, job, event, payload, source)
+
+    def allowed_job(self, job_id: object) -> str:
+        """The job id, if it is a UUID this qjob-tui may touch; else ActionRefused (400, 403). Reads use it too."""
+        try:
+            job = validate_job_id(job_id)
+        except InvalidInput as exc:
+            raise ActionRefused(400, "Invalid input", exc.message, exc.field) from None
+        if not self.allow_unlisted_jobs and not self.board.is_listed(job):
+            raise ActionRefused(
+                403,
+                "Job not configured",
+                f"job {job} is not in this qjob-tui's job list; add it to the config's jobs: "
+                "(or set server.allow_unlisted_jobs: true)",
+                "jobId",
+            )
+        return job
 
     def _announce_refusal(
         self, action: str | JobAction, job_id: object, source: Source, exc: ActionRefused

@@ -23,7 +23,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import WithJsonSchema
 
 from qjob_tui import __version__
-from qjob_tui.actions import ACTIONS, BODY_LIMIT_BYTES, InvalidInput, JobAction, validate_job_id
+from qjob_tui.actions import ACTIONS, BODY_LIMIT_BYTES, JobAction
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
 from qjob_tui.qovery import QoveryError, QoveryHTTPError, QoveryTimeout, qovery_message
 from qjob_tui.runtime import Runtime
@@ -255,15 +255,9 @@ def _job_status_tool(runtime: Runtime) -> Callable[..., Any]:
 
     async def get_job_status(**arguments: Any) -> CallToolResult:
         try:
-            job_id = validate_job_id(arguments.get("jobId"))
-        except InvalidInput as exc:
-            return _refused(ActionRefused(400, "Invalid input", exc.message, exc.field))
-        if not pipeline.allow_unlisted_jobs and not board.is_listed(job_id):
-            return _refused(
-                ActionRefused(
-                    403, "Job not configured", f"job {job_id} is not in this relay's job list", "jobId"
-                )
-            )
+            job_id = pipeline.allowed_job(arguments.get("jobId"))
+        except ActionRefused as exc:
+            return _refused(exc)
         try:
             status = await runtime.client.get_job_status(job_id)
         except QoveryError as exc:
