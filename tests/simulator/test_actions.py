@@ -244,27 +244,54 @@ async def test_a_force_event_the_job_has_is_accepted(
     assert sim.job(job_id).last_force_event == event
 
 
+# Each refusal names what is wrong and what the job accepts, so that a caller can correct the request.
+NOT_AN_EVENT = "is not one of CRON, DELETE, START, STOP"
+
+
 @pytest.mark.parametrize(
-    ("job_id", "event"),
+    ("job_id", "event", "message"),
     [
-        (BACKUP, "START"),
-        (BACKUP, "STOP"),
-        (MIGRATE, "CRON"),
-        (MIGRATE, "STOP"),
-        (SEED, "STOP"),
-        (BACKUP, "NOPE"),
-        (BACKUP, "cron"),
-        (BACKUP, ""),
+        (
+            BACKUP,
+            "START",
+            "job nightly-backup is a cron job without a START event (it accepts forceEvent CRON)",
+        ),
+        (
+            BACKUP,
+            "STOP",
+            "job nightly-backup is a cron job without a STOP event (it accepts forceEvent CRON)",
+        ),
+        (
+            MIGRATE,
+            "CRON",
+            "job db-migrate is a lifecycle job without a CRON event (it accepts forceEvent START)",
+        ),
+        (
+            MIGRATE,
+            "STOP",
+            "job db-migrate is a lifecycle job without a STOP event (it accepts forceEvent START)",
+        ),
+        (
+            SEED,
+            "STOP",
+            "job seed-fixtures is a lifecycle job without a STOP event (it accepts forceEvent START, DELETE)",
+        ),
+        (BACKUP, "NOPE", f"forceEvent 'NOPE' {NOT_AN_EVENT}"),
+        (BACKUP, "cron", f"forceEvent 'cron' {NOT_AN_EVENT}"),
+        (BACKUP, "", f"forceEvent '' {NOT_AN_EVENT}"),
     ],
 )
 @pytest.mark.parametrize("action", ["deploy", "redeploy"])
 async def test_a_force_event_the_job_lacks_is_400(
-    api: httpx.AsyncClient, sim: Simulator, action: str, job_id: str, event: str
+    api: httpx.AsyncClient, sim: Simulator, action: str, job_id: str, event: str, message: str
 ) -> None:
+    before = sim.state_of(job_id)
     answer = await api.post(f"/job/{job_id}/{action}", params={"forceEvent": event})
     assert answer.status_code == 400
-    assert "forceEvent" in answer.json()["message"] or "event" in answer.json()["message"]
+    assert answer.json()["message"] == message
     assert not sim.job(job_id).in_progress
+    assert sim.job(job_id).accepted_actions == 0
+    assert sim.state_of(job_id) == before
 
 
 @pytest.mark.parametrize(
@@ -344,3 +371,15 @@ async def test_latency_delays_but_does_not_change_answers() -> None:
         assert (await client.post(f"/job/{BACKUP}/deploy")).status_code == 202
     with pytest.raises(ValueError):
         Simulator(latency_s=-1)
+
+
+async def test_latency_holds_the_answer_back() -> None:
+    # A latency far beyond the client's timeout: an answer that came early would mean latency is ignored.
+    sim = Simulator(phase_s=0, latency_s=600)
+    async with (
+        serve_simulator(sim) as url,
+        httpx.AsyncClient(base_url=url, headers=AUTH, timeout=0.3) as client,
+    ):
+        with pytest.raises(httpx.ReadTimeout):
+            await client.get("/organization")
+    assert [request.path for request in sim.requests] == ["/organization"]

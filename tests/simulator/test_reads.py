@@ -76,26 +76,28 @@ async def test_an_empty_environment_lists_no_jobs(api: httpx.AsyncClient) -> Non
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "message"),
     [
-        ("GET", f"/job/{UNKNOWN}"),
-        ("GET", f"/job/{UNKNOWN}/status"),
-        ("GET", "/job/not-a-uuid"),
-        ("GET", f"/environment/{UNKNOWN}/job"),
-        ("GET", f"/environment/{UNKNOWN}/job/status"),
-        ("GET", f"/organization/{UNKNOWN}/project"),
-        ("GET", f"/project/{UNKNOWN}/environment"),
-        ("POST", f"/job/{UNKNOWN}/deploy"),
-        ("POST", f"/job/{UNKNOWN}/redeploy"),
-        ("POST", f"/job/{UNKNOWN}/stop"),
-        ("POST", f"/job/{UNKNOWN}/uninstall"),
-        ("POST", f"/job/{UNKNOWN}/cleanFailedJob"),
+        ("GET", f"/job/{UNKNOWN}", f"job {UNKNOWN} not found"),
+        ("GET", f"/job/{UNKNOWN}/status", f"job {UNKNOWN} not found"),
+        ("GET", "/job/not-a-uuid", "job not-a-uuid not found"),
+        ("GET", f"/environment/{UNKNOWN}/job", f"environment {UNKNOWN} not found"),
+        ("GET", f"/environment/{UNKNOWN}/job/status", f"environment {UNKNOWN} not found"),
+        ("GET", f"/organization/{UNKNOWN}/project", f"organization {UNKNOWN} not found"),
+        ("GET", f"/project/{UNKNOWN}/environment", f"project {UNKNOWN} not found"),
+        ("POST", f"/job/{UNKNOWN}/deploy", f"job {UNKNOWN} not found"),
+        ("POST", f"/job/{UNKNOWN}/redeploy", f"job {UNKNOWN} not found"),
+        ("POST", f"/job/{UNKNOWN}/stop", f"job {UNKNOWN} not found"),
+        ("POST", f"/job/{UNKNOWN}/uninstall", f"job {UNKNOWN} not found"),
+        ("POST", f"/job/{UNKNOWN}/cleanFailedJob", f"job {UNKNOWN} not found"),
     ],
 )
-async def test_unknown_ids_are_404(api: httpx.AsyncClient, method: str, path: str) -> None:
+async def test_unknown_ids_are_404_naming_what_is_missing(
+    api: httpx.AsyncClient, sim: Simulator, method: str, path: str, message: str
+) -> None:
     answer = await api.request(method, path)
-    assert answer.status_code == 404
-    assert UNKNOWN in answer.json()["message"] or "not-a-uuid" in answer.json()["message"]
+    assert (answer.status_code, answer.json()["message"]) == (404, message)
+    assert all(job.accepted_actions == 0 for job in sim.jobs.values())
 
 
 async def test_an_unknown_path_is_a_json_404(raw: httpx.AsyncClient) -> None:
