@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from qjob_tui import __version__
 from qjob_tui.audit import AuditError
 from qjob_tui.config import ConfigError, Settings, check_server_exposure, load_settings
+from qjob_tui.lines import note_line
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -76,14 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.serve or args.server:
             check_server_exposure(settings.config.server.host, settings.server_token)
     except ConfigError as exc:
-        print(f"qjob-tui: {exc}", file=sys.stderr)
+        print(note_line(str(exc)), file=sys.stderr)
         return EXIT_USAGE
     try:
         if args.serve:
             return asyncio.run(_serve(settings))
         return asyncio.run(_dashboard(settings, with_servers=args.server))
     except (ConfigError, AuditError) as exc:
-        print(f"qjob-tui: {exc}", file=sys.stderr)
+        print(note_line(str(exc)), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_OK

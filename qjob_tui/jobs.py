@@ -122,7 +122,6 @@ class JobBoard:
         self.last_error_headline: str | None = None  # a few words of last_error, for a status line
         self.backoff_s: float = 0.0
         self.refreshed_at: float | None = None
-        self.upstream_reads = 0  # requests made by discover() and refresh(), for the benchmark
         self._listeners: list[ChangeListener] = []
         self._wake = asyncio.Event()
 
@@ -230,7 +229,6 @@ class JobBoard:
 
         async def fetch(env: str) -> list[dict[str, Any]] | QoveryError:
             async with limit:
-                self.upstream_reads += 1
                 try:
                     return await client.list_environment_jobs(env)
                 except QoveryError as exc:
@@ -260,7 +258,6 @@ class JobBoard:
         async def learn_job(job: JobInfo) -> None:
             async with limit:
                 try:
-                    self.upstream_reads += 1
                     data = await client.get_job(job.id)
                 except QoveryError as exc:
                     errors.append(f"job {job.label}: {exc.message}")
@@ -280,7 +277,6 @@ class JobBoard:
         async def one(env: str) -> None:
             nonlocal first_error
             try:
-                self.upstream_reads += 1
                 changed.update(self.apply_statuses(await client.environment_job_statuses(env)))
             except QoveryError as exc:
                 first_error = first_error or exc

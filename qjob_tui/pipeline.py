@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from qjob_tui.actions import (
     ACTIONS_BY_NAME,
@@ -26,9 +26,12 @@ from qjob_tui.actions import (
 )
 from qjob_tui.audit import AuditError, AuditLog
 from qjob_tui.jobs import JobBoard
+from qjob_tui.lines import iso_utc
 from qjob_tui.qovery import QoveryClient, QoveryError, QoveryHTTPError, qovery_message
 
-Source = Literal["tui", "rest", "mcp"]
+# The face that asked, as the audit log's `source` names it: `tui`, `rest` and `mcp` today (MCP over stdio is
+# `mcp` too), `cli` for the one-shot commands. Open: a new face names itself, nothing here changes.
+Source = str
 
 
 class ActionRefused(Exception):
@@ -67,7 +70,6 @@ class ActionOutcome:
     refused: ActionRefused | None = None
     job_name: str | None = None
     audit_error: str | None = None  # set when the audit line could not be written
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -103,7 +105,7 @@ class ActionOutcome:
     def audit_record(self) -> dict[str, Any]:
         request = self.request
         return {
-            "time": self.started_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": iso_utc(self.started_at),
             "source": request.source,
             "job_id": request.job_id,
             "job_name": self.job_name,

@@ -1,4 +1,4 @@
-"""The composition root: the one Qovery client, job board, audit log and action pipeline of a process.
+"""The composition root: the one Qovery client, job board, audit log, action pipeline and reads of a process.
 
 Every face (dashboard, REST, MCP) receives the same `Runtime`. In `--demo` it also runs the embedded
 Qovery simulator on a loopback port and points the client at it.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from qjob_tui.audit import AuditLog
@@ -16,6 +16,7 @@ from qjob_tui.config import Settings
 from qjob_tui.jobs import JobBoard
 from qjob_tui.pipeline import ActionPipeline
 from qjob_tui.qovery import QoveryClient
+from qjob_tui.reads import JobReads
 
 
 @dataclass
@@ -28,6 +29,10 @@ class Runtime:
     audit: AuditLog
     pipeline: ActionPipeline
     api_url: str  # where the client talks to (the simulator's loopback URL in --demo)
+    reads: JobReads = field(init=False)  # a job's Status (and next its facts, runs, logs) for every face
+
+    def __post_init__(self) -> None:
+        self.reads = JobReads(self.client, self.board, self.pipeline.allowed_job)
 
     @property
     def demo(self) -> bool:

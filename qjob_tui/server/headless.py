@@ -8,32 +8,17 @@ are answered, the audit log is flushed, and the exit code is 0. A second signal 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
 from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from qjob_tui import __version__
 from qjob_tui.config import ConfigError
-from qjob_tui.pipeline import ActionOutcome
+from qjob_tui.lines import PROGRAM, action_line, note_line
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.openapi import REST_PREFIX
 from qjob_tui.server.serving import RelayServers
-
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def action_line(outcome: ActionOutcome) -> str:
-    """`2026-05-19T10:00:00.123Z rest deploy nightly-backup 202 45ms`."""
-    request = outcome.request
-    when = outcome.started_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    job = outcome.job_name or request.job_id
-    event = f" {request.force_event.value}" if request.force_event else ""
-    return (
-        f"{when} {request.source} {request.action.name}{event} {job} {outcome.summary} "
-        f"{outcome.elapsed_s * 1000:.0f}ms"
-    )
+from qjob_tui.signals import STOP_SIGNALS, on_signals
 
 
 def start_line(runtime: Runtime, servers: RelayServers) -> str:
@@ -49,7 +34,7 @@ def start_line(runtime: Runtime, servers: RelayServers) -> str:
         else "no inbound token (loopback)"
     )
     return (
-        f"qjob-tui {__version__} serving REST {servers.rest_url}{REST_PREFIX} and MCP {servers.mcp_url} "
+        f"{PROGRAM} {__version__} serving REST {servers.rest_url}{REST_PREFIX} and MCP {servers.mcp_url} "
         f"against {_shown_api(runtime)}; {jobs}; {token}; audit {runtime.audit.path}; Ctrl+C to stop"
     )
 
@@ -79,21 +64,14 @@ async def serve_headless(
             servers.force_stop()
         stop.set()
 
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in _SIGNALS:
-        with contextlib.suppress(
-            NotImplementedError, RuntimeError, ValueError
-        ):  # not main thread / no support
-            loop.add_signal_handler(sig, on_signal)
-            installed.append(sig)
+    restore_signals = on_signals(STOP_SIGNALS, on_signal)
     unsubscribe = runtime.pipeline.subscribe(lambda outcome: say(action_line(outcome)))
     try:
         # Learn the jobs of the configured environments before the ports open: a request that arrived
         # earlier would be refused as "not configured" for a job that is.
         for error in await runtime.board.discover(runtime.client):
-            say(f"qjob-tui: {error}")
-        async with RelayServers(runtime, log=lambda text: say(f"qjob-tui: {text}")) as servers:
+            say(note_line(error))
+        async with RelayServers(runtime, log=lambda text: say(note_line(text))) as servers:
             try:
                 await servers.wait_started()
             except RuntimeError as exc:
@@ -105,13 +83,12 @@ async def serve_headless(
             finally:
                 poller.cancel()
                 await asyncio.gather(poller, return_exceptions=True)
-            say("qjob-tui: stopping; answering the requests in flight")
+            say(note_line("stopping; answering the requests in flight"))
     finally:
         unsubscribe()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        restore_signals()
     runtime.audit.flush()
-    say("qjob-tui: stopped")
+    say(note_line("stopped"))
     return 0
 
 

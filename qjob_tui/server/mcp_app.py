@@ -250,19 +250,15 @@ def _list_jobs_tool(runtime: Runtime) -> Callable[..., Any]:
 
 
 def _job_status_tool(runtime: Runtime) -> Callable[..., Any]:
-    pipeline = runtime.pipeline
-    board = runtime.board
+    reads = runtime.reads
 
     async def get_job_status(**arguments: Any) -> CallToolResult:
         try:
-            job_id = pipeline.allowed_job(arguments.get("jobId"))
+            status = await reads.status(arguments.get("jobId"))
         except ActionRefused as exc:
             return _refused(exc)
-        try:
-            status = await runtime.client.get_job_status(job_id)
         except QoveryError as exc:
             return _upstream_error(exc)
-        board.apply_statuses([status])
         return CallToolResult(content=[_text(json.dumps(status, indent=2))], structured_content=status)
 
     return get_job_status

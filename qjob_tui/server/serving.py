@@ -193,10 +193,6 @@ class RelayServers:
         if self._mcp_error is not None:
             raise RuntimeError("the MCP server did not start") from self._mcp_error
 
-    @property
-    def mcp_running(self) -> bool:
-        return self._mcp_started.is_set() and self._mcp_error is None
-
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:

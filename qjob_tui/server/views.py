@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from qjob_tui import __version__
+from qjob_tui.lines import iso_utc
 from qjob_tui.runtime import Runtime
 
 
@@ -15,7 +15,7 @@ def jobs_view(runtime: Runtime) -> dict[str, Any]:
     refreshed = board.refreshed_at
     return {
         "jobs": [job.as_dict() for job in board.jobs.values() if job.listed],
-        "refreshed_at": _iso(refreshed) if refreshed else None,
+        "refreshed_at": iso_utc(refreshed, "seconds") if refreshed else None,
         "error": board.last_error,
     }
 
@@ -28,7 +28,3 @@ def health_view(runtime: Runtime, started_at: float, now: float) -> dict[str, An
         "jobs": len(runtime.board.jobs),
         "uptime_s": round(now - started_at, 1),
     }
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

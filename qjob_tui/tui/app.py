@@ -31,6 +31,7 @@ from qjob_tui.actions import ACTIONS, ACTIONS_BY_NAME, ForceEvent, JobAction
 from qjob_tui.jobs import JobInfo
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, Refusal
 from qjob_tui.qovery import QoveryError
+from qjob_tui.signals import on_signals
 from qjob_tui.tui.commands import JobCommand, JobCommands
 from qjob_tui.tui.keys import APP_KEYS, FIXED_KEYS, KEYS_BY_ID, app_bindings, check_keymap
 from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived, RefusalReceived
@@ -86,7 +87,7 @@ class QJobApp(App[None]):
         self._changed: set[str] = set()
         self._change_posted = False
         self._unsubscribe: list[Callable[[], None]] = []
-        self._signals: list[signal.Signals] = []
+        self._restore_signals: Callable[[], None] | None = None
         self._quitting = False
         self._poll_error: str | None = None
         self._thread_id = threading.get_ident()
@@ -137,18 +138,12 @@ class QJobApp(App[None]):
             with contextlib.suppress(ValueError):
                 unsubscribe()
         self._unsubscribe.clear()
-        loop = asyncio.get_running_loop()
-        for sig in self._signals:
-            with contextlib.suppress(Exception):
-                loop.remove_signal_handler(sig)
+        if self._restore_signals is not None:
+            self._restore_signals()
 
     def _install_signal_handlers(self) -> None:
         """SIGTERM (and SIGHUP) quit like ctrl+q: the terminal is restored, the servers stop, exit code 0."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.action_quit)
-                self._signals.append(sig)
+        self._restore_signals = on_signals((signal.SIGTERM, signal.SIGHUP), self.action_quit)
 
     def action_quit(self) -> None:  # type: ignore[override]
         """ctrl+q and SIGTERM: quit once the actions in flight have Qovery's answer (and their audit line).
