@@ -15,23 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from qjob_tui import __version__
+from qjob_tui.argtypes import port_argument
 from qjob_tui.audit import AuditError
 from qjob_tui.config import ConfigError, Settings, check_server_exposure, load_settings
 from qjob_tui.lines import note_line
 
 EXIT_OK = 0
 EXIT_USAGE = 2
-
-
-def port_argument(text: str) -> int:
-    """argparse type for a port: 0 to 65535 (0: any free port)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is out of range; a port is 1 to 65535 (0: any free port)")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):

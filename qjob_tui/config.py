@@ -235,7 +235,8 @@ class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
                     key_node.start_mark,
                 )
             seen.add(key)
-        return super().construct_mapping(node, deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep)  # typed Any by the yaml stubs
+        return mapping
 
 
 def read_config(path: Path) -> Config:

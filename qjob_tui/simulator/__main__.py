@@ -11,7 +11,7 @@ import contextlib
 import signal
 import sys
 
-from qjob_tui.cli import port_argument
+from qjob_tui.argtypes import port_argument
 from qjob_tui.simulator.app import Simulator
 from qjob_tui.simulator.serve import serve_simulator
 
