@@ -1,19 +1,17 @@
-"""The few ASGI pieces both faces share: types, sending a response or a problem, reading a bounded body."""
+"""The few ASGI pieces both surfaces share: sending a response or a problem, reading a bounded body.
+
+The types are Starlette's (`starlette.types`): raw ASGI, no framework on the relay's hot path.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from starlette.types import Message, Receive, Scope, Send
 
 from qjob_tui.actions import BODY_LIMIT_BYTES
 from qjob_tui.server.problems import PROBLEM_CONTENT_TYPE, encode_problem, problem
 from qjob_tui.server.security import find_header
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Past the limit the body is still read (and dropped) up to here, so that the client, which sends all of
 # it before it reads an answer, gets the 413 rather than a reset connection. Beyond it, the connection is cut.
@@ -26,6 +24,11 @@ class BodyTooLarge(Exception):
 
 def body_too_large_problem() -> dict[str, Any]:
     return problem(413, "Body too large", f"the request body is over {BODY_LIMIT_BYTES // 1024} KiB")
+
+
+async def send_body_too_large(send: Send) -> None:
+    """The 413, on a connection that closes after it: what is left of the body will not be read."""
+    await send_problem(send, body_too_large_problem(), extra_headers=[(b"connection", b"close")])
 
 
 async def read_body(scope: Scope, receive: Receive) -> bytes:

@@ -21,26 +21,17 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import WithJsonSchema
+from starlette.types import ASGIApp
 
 from qjob_tui import __version__
 from qjob_tui.actions import ACTIONS, BODY_LIMIT_BYTES, JobAction
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
-from qjob_tui.qovery import QoveryError, QoveryHTTPError, QoveryTimeout, qovery_message
+from qjob_tui.qovery import QoveryError, QoveryHTTPError, qovery_message
 from qjob_tui.runtime import Runtime
-from qjob_tui.server.asgi import (
-    ASGIApp,
-    BodyTooLarge,
-    Receive,
-    Scope,
-    Send,
-    body_too_large_problem,
-    read_body,
-    replay,
-    send_problem,
-)
-from qjob_tui.server.problems import problem, refusal_problem, refuse_empty_force_event
+from qjob_tui.server.guard import Guard
+from qjob_tui.server.problems import refusal_problem, refuse_empty_force_event, upstream_problem
 from qjob_tui.server.schemas import MCP_PATH, body_schema, force_event_schema, job_id_schema
-from qjob_tui.server.security import BearerCheck, find_header, host_allowlist
+from qjob_tui.server.security import host_allowlist
 from qjob_tui.server.views import jobs_view
 
 INSTRUCTIONS = (
@@ -66,7 +57,7 @@ def build_mcp_app(runtime: Runtime, host: str) -> ASGIApp:
             enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
         ),
     )
-    return RequireToken(app, BearerCheck(runtime.settings.server_token))
+    return Guard(app, runtime.settings, check_origin=False, whole_body=True)
 
 
 def build_tools(runtime: Runtime) -> list[Tool]:
@@ -169,34 +160,6 @@ def _tool(
     return tool
 
 
-class RequireToken:
-    """In front of the SDK: refuses a request without the relay's bearer token (when one is configured), and
-    reads the body with the relay's limit, so that an oversized one gets a clean 413 problem."""
-
-    def __init__(self, app: ASGIApp, bearer: BearerCheck) -> None:
-        self.app = app
-        self.bearer = bearer
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if not self.bearer.allows(find_header(scope["headers"], b"authorization")):
-            detail = "send Authorization: Bearer <token> with the relay's QJOB_TUI_SERVER_TOKEN"
-            await send_problem(
-                send, problem(401, "Unauthorized", detail), extra_headers=[(b"www-authenticate", b"Bearer")]
-            )
-            return
-        if scope["method"] == "POST":
-            try:
-                body = await read_body(scope, receive)
-            except BodyTooLarge:
-                await send_problem(send, body_too_large_problem(), extra_headers=[(b"connection", b"close")])
-                return
-            receive = replay(body, receive)
-        await self.app(scope, receive, send)
-
-
 def _quiet_mcp_server(tools: list[Tool]) -> MCPServer:
     """An MCPServer that leaves the process's logging alone (its constructor would otherwise install a
     handler on the root logger, which would print over the dashboard)."""
@@ -294,7 +257,7 @@ def _upstream_error(error: QoveryError) -> CallToolResult:
             text += " (an operation is in progress: wait for the state to settle, then try again)"
         structured: dict[str, Any] = {"status": error.status, "message": message, "qovery": error.data}
     else:
-        status = 504 if isinstance(error, QoveryTimeout) else 502
+        status = int(upstream_problem(error)["status"])
         text = f"{status} {_phrase(status)}: {error.message}"
         structured = {"status": status, "message": error.message}
     return CallToolResult(content=[_text(text)], structured_content=structured, is_error=True)

@@ -2,7 +2,8 @@
 
 Every refusal made before Qovery (bad input, missing token, unknown path, ...) and every upstream failure is
 one small JSON object with `type`, `title`, `status` and `detail` (plus `field` when one input is at fault),
-served as `application/problem+json`. Never a traceback.
+served as `application/problem+json`. Never a traceback. The mapping to a status lives here once: REST sends
+these objects, MCP turns the same ones into its error results.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from typing import Any
 
 from qjob_tui.pipeline import ActionRefused
+from qjob_tui.qovery import QoveryError, QoveryTimeout
 
 PROBLEM_CONTENT_TYPE = b"application/problem+json"
 _TYPE_PREFIX = "urn:qjob-tui:problem:"
@@ -57,6 +59,15 @@ def refusal_problem(refused: ActionRefused) -> dict[str, Any]:
     if refused.status == 400 and refused.field and not detail.startswith(refused.field):
         detail = f"{refused.field}: {detail}"
     return problem(refused.status, refused.title, detail, field=refused.field)
+
+
+def upstream_problem(error: QoveryError) -> dict[str, Any]:
+    """The problem for a Qovery that gave no answer: 504 when it took longer than `timeout_s`, else 502
+    (unreachable, connection lost, an answer that is not JSON). An answer with an error status is Qovery's
+    own, and each surface relays it as it is."""
+    if isinstance(error, QoveryTimeout):
+        return problem(504, "Qovery timeout", error.message)
+    return problem(502, "Qovery unavailable", error.message)
 
 
 def refuse_empty_force_event(value: object) -> None:

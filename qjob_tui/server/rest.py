@@ -1,7 +1,7 @@
 """The REST face: the capability's five `POST /v1/job/{jobid}/<action>` routes, plus jobs, health and OpenAPI.
 
 A small raw ASGI router, no framework and no middleware stack: this is the relay's hot path. Routes are
-generated from the action table. Every action goes through the shared pipeline with source "rest";
+generated from the action table. `build_rest_app` puts the relay's guard (Host/Origin, token) in front. Every action goes through the shared pipeline with source "rest";
 Qovery's status and bytes are relayed unchanged, and everything refused before Qovery is problem JSON.
 """
 
@@ -14,23 +14,16 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from qjob_tui.actions import ACTIONS_BY_REST, BodyKind, JobAction
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
-from qjob_tui.qovery import QoveryHTTPError, QoveryTimeout
+from qjob_tui.qovery import QoveryHTTPError
 from qjob_tui.runtime import Runtime
-from qjob_tui.server.asgi import (
-    BodyTooLarge,
-    Receive,
-    Scope,
-    Send,
-    body_too_large_problem,
-    read_body,
-    send_problem,
-    send_response,
-)
+from qjob_tui.server.asgi import BodyTooLarge, read_body, send_body_too_large, send_problem, send_response
+from qjob_tui.server.guard import Guard
 from qjob_tui.server.openapi import REST_PREFIX, openapi_document
-from qjob_tui.server.problems import problem, refusal_problem, refuse_empty_force_event
-from qjob_tui.server.security import BearerCheck, OriginCheck, find_header
+from qjob_tui.server.problems import problem, refusal_problem, refuse_empty_force_event, upstream_problem
 from qjob_tui.server.views import health_view, jobs_view
 
 log = logging.getLogger("qjob_tui.server")
@@ -41,15 +34,19 @@ _QUERY_NAMES = {"forceEvent"}
 _GET_PATHS = {b"/v1/jobs", b"/v1/health", b"/v1/openapi.json"}
 
 
+def build_rest_app(runtime: Runtime) -> ASGIApp:
+    """The REST adapter behind the relay's guard: what uvicorn serves on the REST port."""
+    return Guard(RestApp(runtime), runtime.settings, check_origin=True, whole_body=False)
+
+
 class RestApp:
-    """The REST adapter as an ASGI application."""
+    """The REST adapter's routes as an ASGI application (the guard in front has let the request in)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.pipeline = runtime.pipeline
-        self.bearer = BearerCheck(runtime.settings.server_token)
-        self.origins = OriginCheck(runtime.settings.config.server.host)
-        self._openapi = json.dumps(openapi_document(token_required=self.bearer.required)).encode()
+        token_required = runtime.settings.server_token is not None
+        self._openapi = json.dumps(openapi_document(token_required=token_required)).encode()
         self._started = time.time()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,30 +68,6 @@ class RestApp:
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         raw_path = raw_path.split(b"?", 1)[0]
-        headers = scope["headers"]
-        if not self.origins.allows(find_header(headers, b"host"), find_header(headers, b"origin")):
-            await send_problem(
-                send,
-                problem(
-                    403,
-                    "Foreign origin",
-                    "requests from web pages (an Origin header) or for another Host name are refused; "
-                    "call the relay from a script or an agent, by the name it listens on",
-                    slug="foreign-origin",
-                ),
-            )
-            return
-        if not self.bearer.allows(find_header(headers, b"authorization")):
-            await send_problem(
-                send,
-                problem(
-                    401,
-                    "Unauthorized",
-                    "send Authorization: Bearer <token> with the relay's QJOB_TUI_SERVER_TOKEN",
-                ),
-                extra_headers=[(b"www-authenticate", b"Bearer")],
-            )
-            return
         if raw_path in _GET_PATHS:
             if method not in ("GET", "HEAD"):
                 await _method_not_allowed(send, method, "GET, HEAD")
@@ -139,7 +112,7 @@ class RestApp:
             await send_problem(send, refusal_problem(exc))
             return
         except BodyTooLarge:
-            await send_problem(send, body_too_large_problem(), extra_headers=[(b"connection", b"close")])
+            await send_body_too_large(send)
             return
         outcome = await self.pipeline.run(request)
         await _send_outcome(send, outcome)
@@ -210,10 +183,7 @@ async def _send_outcome(send: Send, outcome: ActionOutcome) -> None:
         content = outcome.content if outcome.status not in (204, 304) else b""
         await send_response(send, outcome.status, content, JSON_CONTENT_TYPE if content else None, headers)
         return
-    if isinstance(error, QoveryTimeout):
-        await send_problem(send, problem(504, "Qovery timeout", error.message))
-    else:
-        await send_problem(send, problem(502, "Qovery unavailable", error.message))
+    await send_problem(send, upstream_problem(error))
 
 
 async def _method_not_allowed(send: Send, method: str, allow: str) -> None:

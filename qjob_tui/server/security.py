@@ -2,7 +2,8 @@
 
 The token (`QJOB_TUI_SERVER_TOKEN`) is compared in constant time. The Host/Origin allowlist protects both
 surfaces against DNS rebinding and cross-site requests: a web page the operator happens to open cannot make
-the relay deploy or uninstall a job. The MCP SDK enforces it on /mcp; `OriginCheck` does on REST.
+the relay deploy or uninstall a job. The MCP SDK enforces it on /mcp; the relay's guard (`guard.py`) does on
+REST with `OriginCheck`.
 """
 
 from __future__ import annotations

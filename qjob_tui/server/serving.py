@@ -26,7 +26,7 @@ import uvicorn
 
 from qjob_tui.config import ConfigError
 from qjob_tui.runtime import Runtime
-from qjob_tui.server.rest import RestApp
+from qjob_tui.server.rest import build_rest_app
 from qjob_tui.server.schemas import MCP_PATH
 
 LogLine = Callable[[str], None]
@@ -156,7 +156,7 @@ class RelayServers:
         self.mcp_port = mcp_socket.getsockname()[1]
         self._quiet_loggers()
         try:
-            rest = _RelayServer(self._config(RestApp(self.runtime), "off"))
+            rest = _RelayServer(self._config(build_rest_app(self.runtime), "off"))
             await self._start(rest, rest_socket)
         except BaseException:
             await self._close()

@@ -6,6 +6,7 @@ import socket
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -183,3 +184,34 @@ def test_the_origin_check_of_a_named_host() -> None:
     v6 = OriginCheck("fd00::7")
     assert v6.allows(b"[fd00::7]:8080", b"http://[fd00::7]:8080")
     assert not v6.allows(b"[fd00::8]:8080", None)
+
+
+# -- one guard in front of both surfaces -------------------------------------------------------------------
+
+
+async def test_both_surfaces_refuse_a_missing_token_in_the_same_words(guarded_relay: Relay) -> None:
+    relay = guarded_relay
+    async with httpx.AsyncClient() as client:
+        rest = await client.post(f"{relay.rest_url}/v1/job/{CRON_JOB}/stop")
+        mcp = await client.post(relay.mcp_url, json={}, headers={"Accept": "application/json"})
+    for response in (rest, mcp):
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.headers["content-type"] == "application/problem+json"
+    assert rest.json() == mcp.json()
+    assert relay.sim.requests == []
+
+
+async def test_both_surfaces_refuse_a_body_over_64_kib_in_the_same_words(relay: Relay) -> None:
+    oversized = b"{" + b" " * (65 * 1024) + b"}"
+    async with httpx.AsyncClient() as client:
+        rest = await client.post(f"{relay.rest_url}/v1/job/{CRON_JOB}/deploy", content=oversized)
+        mcp = await client.post(
+            relay.mcp_url, content=oversized, headers={"Content-Type": "application/json"}
+        )
+    for response in (rest, mcp):
+        assert response.status_code == 413
+        assert response.headers["connection"] == "close"  # the rest of the body is not read
+    assert rest.json() == mcp.json()
+    assert "64 KiB" in rest.json()["detail"]
+    assert relay.sim.requests == []

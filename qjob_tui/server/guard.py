@@ -1,0 +1,72 @@
+"""What every request to the relay passes before its surface sees it: one guard, in front of REST and of MCP.
+
+In order: the Host/Origin allowlist (on REST; on /mcp the SDK's transport security still checks them, and
+answers 421/403 itself), the bearer token (401), then, for a surface that takes its body whole (MCP: the SDK
+reads it), the body with the relay's limit (413). REST reads its body itself, after routing, with the same
+limit (`read_body`) and the same 413. Every refusal is problem JSON, in the same words on both surfaces.
+
+Whatever the surfaces must check alike goes here: one exact Host/Origin rule for both (then the SDK's check is
+turned off), the caller's client name (User-Agent; MCP's clientInfo is the SDK's) and the watch on a caller
+that goes away, which the operator's approval gate will need.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from qjob_tui.config import Settings
+from qjob_tui.server.asgi import BodyTooLarge, read_body, replay, send_body_too_large, send_problem
+from qjob_tui.server.problems import problem
+from qjob_tui.server.security import BearerCheck, OriginCheck, find_header
+
+
+def foreign_origin_problem() -> dict[str, Any]:
+    return problem(
+        403,
+        "Foreign origin",
+        "requests from web pages (an Origin header) or for another Host name are refused; "
+        "call the relay from a script or an agent, by the name it listens on",
+        slug="foreign-origin",
+    )
+
+
+def unauthorized_problem() -> dict[str, Any]:
+    return problem(
+        401, "Unauthorized", "send Authorization: Bearer <token> with the relay's QJOB_TUI_SERVER_TOKEN"
+    )
+
+
+class Guard:
+    """An ASGI app in front of one surface: lets through only the requests the relay's settings allow."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, *, check_origin: bool, whole_body: bool) -> None:
+        """`check_origin`: check Host/Origin here (REST; the SDK does for MCP, for now). `whole_body`: read a
+        POST's body before the app, with the relay's limit (MCP, whose SDK would read any size)."""
+        self.app = app
+        self.bearer = BearerCheck(settings.server_token)
+        self.origins = OriginCheck(settings.config.server.host) if check_origin else None
+        self.whole_body = whole_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope["headers"]
+        if self.origins is not None and not self.origins.allows(
+            find_header(headers, b"host"), find_header(headers, b"origin")
+        ):
+            await send_problem(send, foreign_origin_problem())
+            return
+        if not self.bearer.allows(find_header(headers, b"authorization")):
+            await send_problem(send, unauthorized_problem(), extra_headers=[(b"www-authenticate", b"Bearer")])
+            return
+        if self.whole_body and scope["method"] == "POST":
+            try:
+                body = await read_body(scope, receive)
+            except BodyTooLarge:
+                await send_body_too_large(send)
+                return
+            receive = replay(body, receive)
+        await self.app(scope, receive, send)
