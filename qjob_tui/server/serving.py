@@ -176,7 +176,7 @@ class RelayServers:
 
     async def _start_mcp(self, sock: socket.socket) -> None:
         try:
-            module = await asyncio.to_thread(importlib.import_module, "qjob_tui.server.mcp_app")
+            module = await asyncio.to_thread(importlib.import_module, "qjob_tui.server.mcp_http")
             app = module.build_mcp_app(self.runtime, self.host)
             await self._start(_RelayServer(self._config(app, "on")), sock)
         except Exception as exc:  # the dashboard keeps running; the log says why MCP is not there

@@ -9,6 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from mcp import Client
+
+from qjob_tui.server.mcp_tools import build_mcp_server
 
 from .support import (
     API_TOKEN,
@@ -160,6 +163,20 @@ async def test_every_tool_call_is_audited_with_source_mcp(relay: Relay) -> None:
     [line] = relay.audit_lines()
     assert (line["source"], line["action"], line["job_id"], line["status"]) == ("mcp", "stop", CRON_JOB, 202)
     assert seen == ["mcp"]
+
+
+async def test_the_tools_are_built_apart_from_http(relay: Relay) -> None:
+    """The same server, tools and pipeline without Streamable HTTP (as MCP over stdio will serve them)."""
+    async with Client(build_mcp_server(relay.runtime)) as memory, relay.mcp() as http:
+        in_memory = [tool.model_dump() for tool in (await memory.list_tools()).tools]
+        over_http = [tool.model_dump() for tool in (await http.list_tools()).tools]
+        result = await memory.call_tool("stop-job", {"jobId": LIFECYCLE_JOB})
+    assert in_memory == over_http
+    assert not result.is_error
+    [sent] = relay.upstream_actions
+    assert sent.path == f"/job/{LIFECYCLE_JOB}/stop"
+    [line] = relay.audit_lines()
+    assert (line["source"], line["action"], line["job_id"]) == ("mcp", "stop", LIFECYCLE_JOB)
 
 
 REFUSED = {

@@ -1,9 +1,11 @@
-"""The MCP face: the capability's five tools (plus list-jobs and get-job-status) over Streamable HTTP at /mcp.
+"""The MCP face's tools, apart from any transport: the capability's five actions, list-jobs and get-job-status.
 
-Built on the official SDK's `MCPServer`, stateless with JSON responses, generated from the action table.
-Importing this module imports the SDK (about half a second): only the relay's start does it, never the
-dashboard alone. Every action goes through the shared pipeline with source "mcp"; the tools validate with
-the same checks as REST (`qjob_tui.actions`), so the schemas below describe and the pipeline decides.
+`build_mcp_server(runtime)` is the official SDK's `MCPServer` with its tools, generated from the action table.
+A transport serves it: Streamable HTTP at /mcp (`mcp_http.py`) today, stdio (`qjob-tui mcp`) next, with the
+same tools. Importing this module imports the SDK (about half a second): only the relay's start does it,
+never the dashboard alone. Every action goes through the shared pipeline with source "mcp", every read
+through `runtime.reads`; the tools validate with the same checks as REST (`qjob_tui.actions`), so the schemas
+below describe and the pipeline decides.
 """
 
 from __future__ import annotations
@@ -18,20 +20,16 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import WithJsonSchema
-from starlette.types import ASGIApp
 
 from qjob_tui import __version__
-from qjob_tui.actions import ACTIONS, BODY_LIMIT_BYTES, JobAction
+from qjob_tui.actions import ACTIONS, JobAction
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
 from qjob_tui.qovery import QoveryError, QoveryHTTPError, qovery_message
 from qjob_tui.runtime import Runtime
-from qjob_tui.server.guard import Guard
 from qjob_tui.server.problems import refusal_problem, refuse_empty_force_event, upstream_problem
-from qjob_tui.server.schemas import MCP_PATH, body_schema, force_event_schema, job_id_schema
-from qjob_tui.server.security import host_allowlist
+from qjob_tui.server.schemas import body_schema, force_event_schema, job_id_schema
 from qjob_tui.server.views import jobs_view
 
 INSTRUCTIONS = (
@@ -44,20 +42,9 @@ INSTRUCTIONS = (
 _ACTION_NOTE = " Only the jobs that list-jobs shows can be acted on."
 
 
-def build_mcp_app(runtime: Runtime, host: str) -> ASGIApp:
-    """The MCP ASGI application (with its lifespan), behind the relay's bearer check."""
-    server = _quiet_mcp_server(build_tools(runtime))
-    hosts, origins = host_allowlist(host)
-    app = server.streamable_http_app(
-        streamable_http_path=MCP_PATH,
-        stateless_http=True,
-        json_response=True,
-        max_request_body_size=BODY_LIMIT_BYTES,
-        transport_security=TransportSecuritySettings(
-            enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
-        ),
-    )
-    return Guard(app, runtime.settings, check_origin=False, whole_body=True)
+def build_mcp_server(runtime: Runtime) -> MCPServer:
+    """The MCP server with every tool, for any transport to serve."""
+    return _quiet_mcp_server(build_tools(runtime))
 
 
 def build_tools(runtime: Runtime) -> list[Tool]:
