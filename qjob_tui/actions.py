@@ -185,14 +185,20 @@ def is_uuid(value: object) -> bool:
     return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
+def quoted_excerpt(value: str, limit: int = 60) -> str:
+    """`value` quoted for a message, at most `limit` characters: whatever a user typed, one safe line."""
+    shown = repr(value)  # escapes control characters; then cut, since escaping can multiply the length
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
 def validate_job_id(value: object, field: str = "jobId") -> str:
     """The job id, lower-cased, if it is a UUID; else InvalidInput. Runs before any URL is built from it."""
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a string holding the job's UUID")
     if not is_uuid(value):
-        shown = repr(value)  # escapes control characters; then cut, since escaping can multiply the length
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        raise InvalidInput(field, f"{shown} is not a job UUID (like 0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11)")
+        raise InvalidInput(
+            field, f"{quoted_excerpt(value)} is not a job UUID (like 0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11)"
+        )
     return value.lower()
 
 

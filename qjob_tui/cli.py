@@ -13,12 +13,18 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from qjob_tui import __version__
 from qjob_tui.argtypes import port_argument
 from qjob_tui.audit import AuditError
 from qjob_tui.config import ConfigError, Settings, check_server_exposure, load_settings
 from qjob_tui.lines import note_line
+
+if TYPE_CHECKING:
+    from qjob_tui.configfile import Selection
+    from qjob_tui.qovery import QoveryClient
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -56,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["init"]:
         from qjob_tui.init import main as init_main
 
-        return init_main(args_list[1:])
+        return init_main(args_list[1:], picker=_init_picker)
     try:
         args = build_parser().parse_args(args_list)
     except SystemExit as exc:
@@ -78,6 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+async def _init_picker(
+    client: QoveryClient, organizations: list[dict[str, Any]], path: Path, settings: Settings
+) -> Selection | None:
+    """`init`'s terminal picker, a screen of the dashboard's face: loaded only when the picker is asked for."""
+    from qjob_tui.tui.screens.picker import run_picker
+
+    return await run_picker(client, organizations, path, settings)
 
 
 def with_server_overrides(

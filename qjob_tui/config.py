@@ -33,6 +33,7 @@ DEFAULT_API_URL = "https://api.qovery.com"
 CONFIG_ENV = "QJOB_TUI_CONFIG"
 API_URL_ENV = "QOVERY_API_URL"
 SERVER_TOKEN_ENV = "QJOB_TUI_SERVER_TOKEN"
+DEFAULT_TOKEN_ENV = "QOVERY_API_KEY"
 LOCAL_CONFIG = Path("qjob-tui.yaml")
 APP_NAME = "qjob-tui"
 
@@ -75,12 +76,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Every key carries its description: `configfile` writes them as the comments of config.example.yaml and of
+# the files `qjob-tui init` writes, so a key and its explanation cannot drift apart.
+
+
 class QoverySettings(_Strict):
-    api_url: str = DEFAULT_API_URL
-    token_env: str = "QOVERY_API_KEY"
-    auth_scheme: Literal["auto", "token", "bearer"] = "auto"
-    timeout_s: float = Field(default=30.0, gt=0, le=600)
-    poll_interval_s: float = Field(default=10.0, ge=1, le=3600)
+    """How to reach Qovery."""
+
+    api_url: str = Field(
+        default=DEFAULT_API_URL, description=f"Qovery's API; the {API_URL_ENV} variable overrides it"
+    )
+    token_env: str = Field(
+        default=DEFAULT_TOKEN_ENV,
+        description="the environment variable that holds your Qovery token (never the token itself)",
+    )
+    auth_scheme: Literal["auto", "token", "bearer"] = Field(
+        default="auto",
+        description='auto | token | bearer — API tokens go as "Token <t>", JWTs as "Bearer <t>"; auto picks '
+        "by shape",
+    )
+    timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="seconds to wait for Qovery on each request"
+    )
+    poll_interval_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=3600,
+        description="seconds between status refreshes (one request per environment)",
+    )
 
     @field_validator("api_url")
     @classmethod
@@ -99,9 +122,13 @@ class QoverySettings(_Strict):
 
 
 class JobEntry(_Strict):
-    id: str
-    name: str | None = None
-    environment: str | None = None
+    """One job on the dashboard."""
+
+    id: str = Field(description="required: the job's UUID (Qovery console URL, or `qjob-tui init`)")
+    name: str | None = Field(default=None, description="optional label; else taken once from GET /job/{id}")
+    environment: str | None = Field(
+        default=None, description="optional environment UUID; else taken once from GET /job/{id}"
+    )
 
     @field_validator("id", "environment")
     @classmethod
@@ -114,17 +141,36 @@ class JobEntry(_Strict):
 
 
 class ServerSettings(_Strict):
-    host: str = "127.0.0.1"
-    rest_port: int = Field(default=8080, ge=1, le=65535)
-    mcp_port: int = Field(default=9090, ge=1, le=65535)
-    allow_unlisted_jobs: bool = False
+    """The REST and MCP servers."""
+
+    host: str = Field(
+        default="127.0.0.1",
+        description=f"loopback by default; others need {SERVER_TOKEN_ENV} (--host overrides)",
+    )
+    rest_port: int = Field(
+        default=8080, ge=1, le=65535, description="REST adapter port (--rest-port overrides)"
+    )
+    mcp_port: int = Field(
+        default=9090, ge=1, le=65535, description="MCP adapter port, endpoint /mcp (--mcp-port overrides)"
+    )
+    allow_unlisted_jobs: bool = Field(
+        default=False, description="true: the relay acts on any job id, not only the listed ones"
+    )
     # `approve:` (actions that wait for the operator) comes with the pipeline's gate; until it is built, the
     # key is refused as unknown rather than accepted and silently ignored.
 
 
 class UISettings(_Strict):
-    confirm: list[str] = Field(default_factory=lambda: ["stop", "uninstall"])
-    keys: dict[str, str] = Field(default_factory=dict)
+    """The dashboard."""
+
+    confirm: list[str] = Field(
+        default_factory=lambda: ["stop", "uninstall"],
+        description="actions that ask before they run (bulk actions always ask); names: "
+        + ", ".join(ACTION_NAMES),
+    )
+    keys: dict[str, str] = Field(
+        default_factory=dict, description="remap keys by binding id, e.g. {deploy: x, uninstall: U}"
+    )
 
     @field_validator("confirm")
     @classmethod
@@ -141,18 +187,37 @@ class UISettings(_Strict):
 
 
 class AuditSettings(_Strict):
-    path: Path | None = None
+    """The append-only action log."""
+
+    path: Path | None = Field(
+        default=None,
+        description="the JSON-lines action log; default: audit.jsonl in the user state dir "
+        "(~/.local/state/qjob-tui/audit.jsonl on Linux)",
+    )
 
 
 class Config(_Strict):
     """The config file, as PRODUCT.md documents it."""
 
-    qovery: QoverySettings = Field(default_factory=QoverySettings)
-    jobs: list[JobEntry] = Field(default_factory=list)
-    environments: list[str] = Field(default_factory=list)
-    server: ServerSettings = Field(default_factory=ServerSettings)
-    ui: UISettings = Field(default_factory=UISettings)
-    audit: AuditSettings = Field(default_factory=AuditSettings)
+    qovery: QoverySettings = Field(default_factory=QoverySettings, description="How to reach Qovery.")
+    jobs: list[JobEntry] = Field(
+        default_factory=list,
+        description="The jobs on the dashboard, and the only ones the REST/MCP relay acts on.",
+    )
+    environments: list[str] = Field(
+        default_factory=list,
+        description="Optional environment UUIDs: every job of these environments joins the list, including "
+        "jobs added later.",
+    )
+    server: ServerSettings = Field(
+        default_factory=ServerSettings,
+        description="The REST and MCP servers (qjob-tui --serve, or --server beside the dashboard).",
+    )
+    ui: UISettings = Field(default_factory=UISettings, description="The dashboard.")
+    audit: AuditSettings = Field(
+        default_factory=AuditSettings,
+        description="Every action from every face is appended to the audit log.",
+    )
 
     @field_validator("environments")
     @classmethod
@@ -333,19 +398,29 @@ def load_settings(
     env = os.environ if env is None else env
     if demo and config_path is None:
         # The demo's jobs live in the simulator: a config found on the way (with real job ids) has no place here.
-        path: Path | None = None
-        config = Config()
-    else:
-        path, looked = find_config(config_path, env)
-        if path is None:
-            raise ConfigError(
-                f"no config file found (looked at {', '.join(looked)}); start with `qjob-tui --demo`, "
-                "run `qjob-tui init`, or copy config.example.yaml to qjob-tui.yaml"
-            )
-        if config_path is None and env.get(CONFIG_ENV) and not path.is_file():
-            raise ConfigError(f"{path}: no such config file (named by ${CONFIG_ENV})")
-        config = read_config(path)
+        return apply_environment(Config(), None, env, demo=True)
+    path, looked = find_config(config_path, env)
+    if path is None:
+        raise ConfigError(
+            f"no config file found (looked at {', '.join(looked)}); start with `qjob-tui --demo`, "
+            "run `qjob-tui init`, or copy config.example.yaml to qjob-tui.yaml"
+        )
+    if config_path is None and env.get(CONFIG_ENV) and not path.is_file():
+        raise ConfigError(f"{path}: no such config file (named by ${CONFIG_ENV})")
+    return apply_environment(read_config(path), path, env, demo=demo)
 
+
+def apply_environment(
+    config: Config,
+    path: Path | None,
+    env: Mapping[str, str],
+    *,
+    demo: bool = False,
+    demo_command: str = "qjob-tui --demo",
+) -> Settings:
+    """The settings of a run on `config` (read from `path`, if from a file): the API URL, the Qovery token from
+    the variable `qovery.token_env` names, and the inbound server token. Raises ConfigError; `demo_command`
+    is the command its messages suggest to try without a token."""
     server_token_value = (env.get(SERVER_TOKEN_ENV) or "").strip() or None
     if server_token_value is not None and (
         len(server_token_value) < 16
@@ -360,24 +435,23 @@ def load_settings(
     if demo:
         return Settings(config, path, "", SecretStr(""), server_token, demo=True)
 
+    token_env = config.qovery.token_env
+    token = env.get(token_env, "").strip()
     api_url = env.get(API_URL_ENV) or config.qovery.api_url
     problem = api_url_problem(api_url) if env.get(API_URL_ENV) else None
     if problem:
         raise ConfigError(f"${API_URL_ENV}: {api_url!r} {problem}")
     api_url = api_url.rstrip("/")
-    token = env.get(config.qovery.token_env, "").strip()
     if not token:
-        named_by = (
-            f" (named by qovery.token_env in {path})" if config.qovery.token_env != "QOVERY_API_KEY" else ""
-        )
+        named_by = f" (named by qovery.token_env in {path})" if token_env != DEFAULT_TOKEN_ENV else ""
         raise ConfigError(
-            f"{config.qovery.token_env} is not set{named_by}: export your Qovery API token in it "
-            "(Qovery console > Organization settings > API tokens), or try `qjob-tui --demo`"
+            f"${token_env} is not set{named_by}: export your Qovery API token in it "
+            f"(Qovery console > Organization settings > API tokens), or try `{demo_command}`"
         )
     if not (token.isascii() and token.isprintable() and " " not in token):
         # Never shown: an HTTP header cannot carry it, and httpx would quote it back in its error.
         raise ConfigError(
-            f"{config.qovery.token_env} holds a character no Qovery token has (a space, a line break or a "
+            f"${token_env} holds a character no Qovery token has (a space, a line break or a "
             "non-ASCII character); export the token alone, exactly as Qovery shows it"
         )
     return Settings(config, path, api_url, SecretStr(token), server_token)

@@ -13,11 +13,14 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qjob_tui.actions import ForceEvent, is_uuid
 from qjob_tui.config import JobEntry
 from qjob_tui.qovery import QoveryClient, QoveryError, QoveryHTTPError
+
+if TYPE_CHECKING:
+    from qjob_tui.configfile import Selection
 
 FAST_INTERVAL_S = 1.5
 MAX_BACKOFF_S = 300.0
@@ -266,6 +269,31 @@ class JobBoard:
                 self._notify({job.id})
 
         await asyncio.gather(*(learn_job(job) for job in self.jobs.values() if job.job_type is None))
+        return errors
+
+    async def add_selection(self, client: QoveryClient, selection: Selection) -> list[str]:
+        """Put picked environments and jobs (the dashboard's browse) on the board with their states now; from
+        then on they are refreshed with the rest. Returns the errors as readable lines."""
+        errors: list[str] = []
+        jobs = [dict(job.data) for job in selection.jobs if self.get(job.id) is None]
+        if jobs:
+            self.add_jobs(jobs)
+        for environment in selection.environments:
+            if environment.id in self.environments:
+                continue
+            self.environments.append(environment.id)
+            try:
+                self.add_jobs(await client.list_environment_jobs(environment.id))
+            except QoveryError as exc:
+                errors.append(f"environment {environment.name or environment.id}: {exc.message}")
+        touched = sorted(
+            {*(env.id for env in selection.environments), *(job.environment.id for job in selection.jobs)}
+        )
+        if touched:
+            try:
+                await self.refresh(client, touched)
+            except QoveryError as exc:
+                errors.append(f"states: {exc.message}")
         return errors
 
     async def refresh(self, client: QoveryClient, environments: Iterable[str] | None = None) -> set[str]:

@@ -53,19 +53,16 @@ def demo_audit_path(settings: Settings) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """Build the shared parts (starting the simulator in --demo) and close them all on exit."""
+async def open_qovery(settings: Settings) -> AsyncIterator[QoveryClient]:
+    """The process's Qovery client: the settings' URL, token, auth scheme and timeout; in --demo, the embedded
+    simulator started on a loopback port for as long as the block runs. The one wiring every command uses."""
     async with contextlib.AsyncExitStack() as stack:
         api_url, token = settings.api_url, settings.qovery_token.get_secret_value()
-        board = JobBoard(settings.config.jobs, settings.config.environments)
         if settings.demo:
             from qjob_tui.simulator import DEMO_TOKEN, Simulator, demo_dataset, serve_simulator
 
-            dataset = demo_dataset()
-            api_url = await stack.enter_async_context(serve_simulator(Simulator(dataset=dataset)))
+            api_url = await stack.enter_async_context(serve_simulator(Simulator(dataset=demo_dataset())))
             token = DEMO_TOKEN
-            if not board.jobs and not board.environments:
-                board.environments = [env.id for env in dataset.environments]
         client = QoveryClient(
             api_url,
             token,
@@ -73,9 +70,22 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             timeout_s=settings.config.qovery.timeout_s,
         )
         stack.push_async_callback(client.aclose)
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Build the shared parts (starting the simulator in --demo) and close them all on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(open_qovery(settings))
+        board = JobBoard(settings.config.jobs, settings.config.environments)
+        if settings.demo and not board.jobs and not board.environments:
+            from qjob_tui.simulator import demo_dataset
+
+            board.environments = [env.id for env in demo_dataset().environments]
         audit = AuditLog(demo_audit_path(settings) if settings.demo else settings.audit_path)
         stack.push_async_callback(audit.aclose)
         pipeline = ActionPipeline(
             client, board, audit, allow_unlisted_jobs=settings.config.server.allow_unlisted_jobs
         )
-        yield Runtime(settings, client, board, audit, pipeline, api_url)
+        yield Runtime(settings, client, board, audit, pipeline, client.base_url)

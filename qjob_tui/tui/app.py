@@ -517,7 +517,7 @@ class QJobApp(App[None]):
 
     def action_browse(self) -> None:
         """`b`: pick environments and jobs in Qovery, add them to the board, offer to save them to the config."""
-        from qjob_tui.tui.picker import browse_into  # the picker loads when asked for, not at start-up
+        from qjob_tui.tui.browse import browse_into  # the picker loads when asked for, not at start-up
 
         self.run_worker(
             browse_into(self, self.runtime),

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
 from qjob_tui.simulator import demo_dataset
-from qjob_tui.tui.picker import PickerScreen
+from qjob_tui.tui.screens.picker import PickerScreen
 
 DEMO = demo_dataset()
 PRODUCTION = DEMO.environment_named("production")  # storefront: nightly-backup, db-migrate

@@ -16,7 +16,9 @@ from qjob_tui.config import Config, JobEntry, Settings, read_config
 from qjob_tui.runtime import Runtime, open_runtime
 from qjob_tui.simulator import DEMO_TOKEN
 from qjob_tui.tui.app import QJobApp
-from qjob_tui.tui.picker import PickerScreen, SaveOfferScreen, browse_into
+from qjob_tui.tui.browse import browse_into
+from qjob_tui.tui.screens.picker import PickerScreen
+from qjob_tui.tui.screens.save_offer import SaveOfferScreen
 from qjob_tui.tui.widgets.job_table import JobTable
 
 from .conftest import Served

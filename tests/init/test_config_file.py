@@ -11,15 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qjob_tui.config import Config, JobEntry, read_config
-from qjob_tui.init import (
+from qjob_tui.configfile import (
     EnvironmentChoice,
     JobChoice,
     Selection,
     comment_text,
-    main_async,
     render_config,
     yaml_scalar,
 )
+from qjob_tui.init import main_async
 from qjob_tui.simulator import Dataset, JobSpec, Simulator, demo_dataset, serve_simulator
 
 from .support import PRODUCTION

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from qjob_tui.config import JobEntry, load_settings, read_config
+from qjob_tui.config import JobEntry, Settings, load_settings, read_config
+from qjob_tui.configfile import Selection, credential_of
 from qjob_tui.init import main_async
 from qjob_tui.qovery import QoveryClient
 from qjob_tui.simulator import DEMO_TOKEN, Dataset, Simulator, serve_simulator
-from qjob_tui.tui.picker import PickerApp
+from qjob_tui.tui.screens.picker import PickerApp
 
 from .conftest import Served
 from .support import DATA_PRODUCTION, EMPTY, PRODUCTION, STAGING, UNKNOWN, job_id, press, settle
-
-Picker = Callable[[QoveryClient, list[dict[str, Any]], Path, bool], Awaitable[Any]]
 
 
 class Driver:
@@ -30,12 +29,13 @@ class Driver:
     def __init__(self, *keys: str) -> None:
         self.keys = keys
         self.opened = False
+        self.settings: Settings | None = None
 
     async def __call__(
-        self, client: QoveryClient, organizations: list[dict[str, Any]], path: Path, demo: bool
-    ) -> Any:
-        self.opened = True
-        app = PickerApp(client, organizations, path, demo)
+        self, client: QoveryClient, organizations: list[dict[str, Any]], path: Path, settings: Settings
+    ) -> Selection | None:
+        self.opened, self.settings = True, settings
+        app = PickerApp(client, organizations, path, demo=settings.demo, credential=credential_of(settings))
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
             for key in self.keys:
@@ -44,6 +44,7 @@ class Driver:
 
 
 # storefront > production as a whole; staging > cache-warmup alone; done.
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
 PICK_PRODUCTION_AND_CACHE_WARMUP = ("down", "enter", "space", "down", "enter", "enter", "ctrl+s")
 
 
@@ -90,6 +91,24 @@ async def test_every_key_of_the_written_file_is_explained(work: Path, qovery: Se
     assert lines[0].startswith("# qjob-tui configuration, written by `qjob-tui init`")
     assert "token_env: QOVERY_API_KEY" in "\n".join(lines)
     assert DEMO_TOKEN not in "\n".join(lines)  # the token itself is never written
+
+
+async def test_the_written_file_explains_its_settings_in_the_words_of_config_example(
+    work: Path, qovery: Served
+) -> None:
+    await main_async(["--environment", PRODUCTION.id], qovery.env(), None)
+
+    def paragraphs(text: str) -> list[str]:
+        """The file but its header, by paragraph; the API's URL left out (init writes the one it picked from)."""
+        text = re.sub(r"^  api_url: \S+ +#", "  api_url: URL #", text, flags=re.MULTILINE)
+        return [p for p in text.split("\n\n") if not p.startswith("# qjob-tui configuration")]
+
+    written = paragraphs((work / "qjob-tui.yaml").read_text())
+    example = paragraphs(EXAMPLE.read_text())
+    assert f"  api_url: {qovery.url} " in (work / "qjob-tui.yaml").read_text()
+    settings = [p for p in written if "\njobs:" not in p]
+    assert len(settings) == 5 and settings == [p for p in example if "\njobs:" not in p]
+    assert written[1].split("\njobs:")[0] == example[1].split("\njobs:")[0]  # what each key of a job means
 
 
 async def test_config_flag_writes_elsewhere_making_directories_and_says_how_to_start(
@@ -173,6 +192,63 @@ async def test_leaving_the_picker_writes_nothing(
     assert await main_async([], qovery.env(), Driver("escape", "escape")) == 1
     assert files_in(work) == []
     assert "cancelled; nothing written" in capsys.readouterr().err
+
+
+async def test_a_file_replaced_with_force_keeps_its_settings_and_its_token_variable(
+    work: Path, qovery: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "qjob-tui.yaml").write_text(
+        "qovery:\n  token_env: ACME_QOVERY_TOKEN\n  auth_scheme: bearer\n  timeout_s: 12\n"
+        "server:\n  rest_port: 18080\n"
+        f"jobs:\n  - id: {UNKNOWN}\n"
+    )
+    env = {"ACME_QOVERY_TOKEN": DEMO_TOKEN, "QOVERY_API_URL": qovery.url}
+
+    assert await main_async(["--environment", STAGING.id, "--force"], env, None) == 0
+
+    # Qovery was asked with the file's variable and scheme, as the dashboard will ask on this file.
+    assert {r.headers["authorization"] for r in qovery.sim.requests} == {f"Bearer {DEMO_TOKEN}"}
+    config = read_config(work / "qjob-tui.yaml")
+    assert (config.qovery.token_env, config.qovery.auth_scheme, config.qovery.timeout_s) == (
+        "ACME_QOVERY_TOKEN",
+        "bearer",
+        12,
+    )
+    assert config.server.rest_port == 18080
+    assert [job.name for job in config.jobs] == ["cache-warmup", "seed-fixtures"]  # the old job is replaced
+    assert load_settings(None, env=env).qovery_token.get_secret_value() == DEMO_TOKEN
+    assert "Wrote qjob-tui.yaml: 2 jobs." in capsys.readouterr().out
+
+
+async def test_the_token_variable_of_the_file_being_replaced_is_named_when_unset(
+    work: Path, qovery: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "qjob-tui.yaml").write_text("qovery:\n  token_env: ACME_QOVERY_TOKEN\n")
+    code = await main_async(["--force"], qovery.env(), Driver())
+
+    err = capsys.readouterr().err
+    assert code == 2 and qovery.paths() == []
+    assert err == (
+        "qjob-tui init: $ACME_QOVERY_TOKEN is not set (named by qovery.token_env in qjob-tui.yaml): export "
+        "your Qovery API token in it (Qovery console > Organization settings > API tokens), or try "
+        "`qjob-tui init --demo`; nothing written\n"
+    )
+    assert (work / "qjob-tui.yaml").read_text() == "qovery:\n  token_env: ACME_QOVERY_TOKEN\n"
+
+
+async def test_a_broken_file_replaced_with_force_gets_the_defaults_and_a_note(
+    work: Path, qovery: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "qjob-tui.yaml").write_text("qovery:\n  timout_s: 5\n")
+
+    assert await main_async(["--environment", STAGING.id, "--force"], qovery.env(), None) == 0
+
+    config = read_config(work / "qjob-tui.yaml")
+    assert config.qovery.timeout_s == 30 and len(config.jobs) == 2
+    assert (
+        "Note: the settings of the file it replaced were not kept (qjob-tui.yaml: qovery.timout_s: unknown key"
+        in capsys.readouterr().out
+    )
 
 
 def files_in(directory: Path) -> list[str]:
@@ -279,6 +355,24 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+def test_the_command_line_asks_for_a_terminal_before_the_picker(work: Path) -> None:
+    done = run_cli("init", "--demo", cwd=work)  # stdin is no terminal here
+    assert done.returncode == 2
+    assert done.stderr == (
+        "qjob-tui init: the picker needs a terminal; in a script name the environments instead: "
+        "qjob-tui init --environment ID [--environment ID ...]; nothing written\n"
+    )
+    assert files_in(work) == []
+
+
+def test_the_init_face_loads_no_terminal_ui() -> None:
+    # The entry hands init its picker; init itself must not reach into the dashboard's face (no cycle).
+    code = "import sys, qjob_tui.init; print(sorted(m for m in sys.modules if m.startswith(('qjob_tui.tui', 'textual'))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_qjob_tui_init_demo_runs_from_the_command_line(work: Path) -> None:

@@ -9,7 +9,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from qjob_tui.init import Selection
+from qjob_tui.configfile import Selection
 from qjob_tui.qovery import QoveryClient
 from qjob_tui.simulator import (
     DEMO_ORGANIZATION_ID,
@@ -20,7 +20,7 @@ from qjob_tui.simulator import (
     Simulator,
     serve_simulator,
 )
-from qjob_tui.tui.picker import PickerApp, PickerScreen
+from qjob_tui.tui.screens.picker import PickerApp, PickerScreen
 
 from .conftest import Served
 from .support import DEMO, PRODUCTION, STAGING, job_id, names, press, rows, screen_text, settle

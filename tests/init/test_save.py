@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qjob_tui.config import Config, JobEntry, read_config
-from qjob_tui.init import EnvironmentChoice, JobChoice, Selection, append_to_config
+from qjob_tui.configfile import EnvironmentChoice, JobChoice, Selection, append_to_config
 
 from .support import DATA_PRODUCTION, PRODUCTION, STAGING, job_id
 

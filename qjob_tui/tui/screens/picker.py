@@ -1,8 +1,8 @@
 """The picker: walk organization -> project -> environment -> jobs, and pick environments and jobs.
 
-`PickerScreen(client)` is a reusable modal screen that dismisses with a `Selection` (or None when the user
-backs out). `qjob-tui init` runs it in a tiny app of its own (`run_picker`); the dashboard opens it with `b`
-(`browse_into`), adds what was picked to the running board and offers to save it to the config file.
+`PickerScreen(client)` is a modal screen that dismisses with a `Selection` (or None when the user backs
+out). The dashboard opens it with `b` (`tui.browse`); `qjob-tui init` runs it in a tiny app of its own
+(`run_picker`, which the entry hands to the init face).
 
 Keys: type to filter the level shown; up/down move; enter or right opens the highlighted item (on a job,
 enter selects it); space selects an environment or a job; ctrl+a selects every shown item; escape clears
@@ -11,38 +11,23 @@ the filter, else goes back (backspace and left go back too); ctrl+s is done.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from qjob_tui.actions import is_uuid
-from qjob_tui.config import ConfigError
-from qjob_tui.init import (
-    EnvironmentChoice,
-    JobChoice,
-    SaveResult,
-    Selection,
-    append_to_config,
-    count_of,
-    explain,
-    target_path,
-    write_new_config,
-)
+from qjob_tui.config import Settings
+from qjob_tui.configfile import EnvironmentChoice, JobChoice, Selection, count_of, credential_of, explain
 from qjob_tui.qovery import QoveryClient, QoveryError
-
-if TYPE_CHECKING:
-    from qjob_tui.runtime import Runtime
 
 LevelKind = Literal["organization", "project", "environment", "job"]
 
@@ -159,16 +144,16 @@ class PickerScreen(ModalScreen[Selection | None]):
         title: str = "Pick the jobs for the dashboard",
         done_label: str = "Done",
         present: Collection[str] = (),
-        demo: bool = False,
+        credential: str = "the token",
     ) -> None:
         """`organizations`: already listed (init does that first, to fail early); `present`: ids of jobs and
-        environments already on the dashboard, marked as such."""
+        environments already on the dashboard, marked as such; `credential`: how errors name the token."""
         super().__init__()
         self.client = client
         self.picker_title = title
         self.done_label = done_label
         self.present = {item.lower() for item in present}
-        self.demo = demo
+        self.credential = credential
         self.levels: list[Level] = [
             Level("organization", items=list(organizations) if organizations is not None else None)
         ]
@@ -236,7 +221,7 @@ class PickerScreen(ModalScreen[Selection | None]):
             try:
                 listed = await self._fetch(level)
             except QoveryError as exc:
-                level.items, level.error = [], explain(exc, self._what(level), self.demo)
+                level.items, level.error = [], explain(exc, self._what(level), self.credential)
                 self._show()
                 return
             cached = [item for item in listed if is_uuid(item.get("id"))]
@@ -581,13 +566,20 @@ class PickerApp(App[Selection | None]):
     TITLE = "qjob-tui init"
 
     def __init__(
-        self, client: QoveryClient, organizations: Sequence[dict[str, Any]], path: Path, demo: bool = False
+        self,
+        client: QoveryClient,
+        organizations: Sequence[dict[str, Any]],
+        path: Path,
+        *,
+        demo: bool = False,
+        credential: str = "the token",
     ) -> None:
         super().__init__()
         self.client = client
         self.organizations = list(organizations)
         self.path = path
         self.demo = demo
+        self.credential = credential
 
     def on_mount(self) -> None:
         title = f"qjob-tui init{' (DEMO)' if self.demo else ''}: pick the jobs to write to {self.path}"
@@ -597,138 +589,16 @@ class PickerApp(App[Selection | None]):
                 organizations=self.organizations,
                 title=title,
                 done_label="Write",
-                demo=self.demo,
+                credential=self.credential,
             ),
             callback=self.exit,
         )
 
 
 async def run_picker(
-    client: QoveryClient, organizations: Sequence[dict[str, Any]], path: Path, demo: bool = False
+    client: QoveryClient, organizations: list[dict[str, Any]], path: Path, settings: Settings
 ) -> Selection | None:
-    app = PickerApp(client, organizations, path, demo)
+    """The terminal picker of `qjob-tui init` (its `PickerRunner`)."""
+    app = PickerApp(client, organizations, path, demo=settings.demo, credential=credential_of(settings))
     await app.run_async()
     return app.return_value
-
-
-# -- the dashboard's browse key -------------------------------------------------------------------------
-
-
-class SaveOfferScreen(ModalScreen[bool]):
-    """Ask whether to save what was just added to the dashboard; y/enter saves, n/escape does not."""
-
-    DEFAULT_CSS = """
-    SaveOfferScreen {
-        align: center middle;
-    }
-    SaveOfferScreen > #offer {
-        width: 80;
-        max-width: 100%;
-        height: auto;
-        border: thick $primary 80%;
-        background: $surface;
-        padding: 1 2;
-    }
-    SaveOfferScreen #offer-buttons {
-        height: auto;
-        margin-top: 1;
-        align-horizontal: right;
-    }
-    SaveOfferScreen #offer-buttons Button {
-        margin-left: 2;
-    }
-    """
-
-    BINDINGS = [
-        Binding("y,enter", "answer(True)", "Save"),
-        Binding("n,escape", "answer(False)", "Not now"),
-    ]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="offer"):
-            yield Static(self.question, id="question", markup=False)
-            with Horizontal(id="offer-buttons"):
-                yield Button("Save (y)", id="save", variant="primary", compact=True)
-                yield Button("Not now (n)", id="skip", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#save", Button).focus()
-
-    def action_answer(self, save: bool) -> None:
-        self.dismiss(save)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "save")
-
-
-async def add_to_board(runtime: Runtime, selection: Selection) -> list[str]:
-    """Put the picked environments and jobs on the running board, with their states; returns the errors.
-
-    The poller then keeps them fresh with the rest: a new environment is one more status request per refresh."""
-    board, client = runtime.board, runtime.client
-    errors: list[str] = []
-    jobs = [dict(job.data) for job in selection.jobs if board.get(job.id) is None]
-    if jobs:
-        board.add_jobs(jobs)
-    for environment in selection.environments:
-        if environment.id in board.environments:
-            continue
-        board.environments.append(environment.id)
-        try:
-            board.add_jobs(await client.list_environment_jobs(environment.id))
-        except QoveryError as exc:
-            errors.append(f"environment {environment.name or environment.id}: {exc.message}")
-    touched = sorted(
-        {*(env.id for env in selection.environments), *(job.environment.id for job in selection.jobs)}
-    )
-    if touched:
-        try:
-            await board.refresh(client, touched)
-        except QoveryError as exc:
-            errors.append(f"states: {exc.message}")
-    return errors
-
-
-def save_selection(runtime: Runtime, selection: Selection) -> SaveResult:
-    """Save to the config file in use (keeping its comments); without one, write a new file, never over another."""
-    path = runtime.settings.path
-    if path is not None:
-        return append_to_config(path, selection, fallback=runtime.settings.config)
-    # --demo without --config ignores ./qjob-tui.yaml, so that file may hold real jobs: never edit it here.
-    target = target_path(None, os.environ)
-    return write_new_config(target, runtime.settings.config, selection, demo=runtime.demo)
-
-
-async def browse_into(app: App[Any], runtime: Runtime) -> None:
-    """The dashboard's `b`: pick, add to the board, offer to save. Run it in a worker (it waits on screens)."""
-    present = {*runtime.board.jobs, *runtime.board.environments}
-    selection = await app.push_screen_wait(
-        PickerScreen(
-            runtime.client,
-            title="Browse Qovery: add environments and jobs to the dashboard",
-            done_label="Add",
-            present=present,
-            demo=runtime.demo,
-        )
-    )
-    if not selection:
-        return
-    errors = await add_to_board(runtime, selection)
-    app.notify(f"Added {selection.describe()} to the dashboard.")
-    for error in errors:
-        app.notify(error, severity="error", markup=False)
-    path = runtime.settings.path
-    where = f"the config file {path} (your comments in it are kept)" if path else "a new config file"
-    if not await app.push_screen_wait(SaveOfferScreen(f"Save {selection.describe()} to {where}?")):
-        return
-    try:
-        result = save_selection(runtime, selection)
-    except (OSError, ValueError, ConfigError) as exc:
-        app.notify(f"Not saved: {exc}", severity="error", markup=False)
-        return
-    app.notify(result.message, severity="warning" if result.copy else "information", markup=False)
