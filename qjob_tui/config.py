@@ -440,7 +440,9 @@ def apply_environment(
     api_url = env.get(API_URL_ENV) or config.qovery.api_url
     problem = api_url_problem(api_url) if env.get(API_URL_ENV) else None
     if problem:
-        raise ConfigError(f"${API_URL_ENV}: {api_url!r} {problem}")
+        # The two variables sit side by side: a token pasted into the URL's must not be shown back.
+        shown = "its value" if token and token in api_url else repr(api_url)
+        raise ConfigError(f"${API_URL_ENV}: {shown} {problem}")
     api_url = api_url.rstrip("/")
     if not token:
         named_by = f" (named by qovery.token_env in {path})" if token_env != DEFAULT_TOKEN_ENV else ""
