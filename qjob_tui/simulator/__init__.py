@@ -21,6 +21,7 @@ from qjob_tui.simulator.dataset import (
     JobSpec,
     OrganizationSpec,
     ProjectSpec,
+    RunSpec,
     big_dataset,
     demo_dataset,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "OrganizationSpec",
     "ProjectSpec",
     "RecordedRequest",
+    "RunSpec",
     "SimJob",
     "SimulatedConnectionError",
     "Simulator",

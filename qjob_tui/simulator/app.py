@@ -15,6 +15,11 @@ How it answers, in the order it checks:
 - uninstall of a job with nothing deployed (READY or DELETED): 204, no body;
 - deploy, redeploy, stop, uninstall: 202 with the queued `Status`; cleanFailedJob: 200.
 Error bodies: `{"status": N, "error": "<reason>", "message": "..."}`.
+
+Every 202 starts a run (`jobs.Run`): a row of `GET /job/{jobId}/deploymentHistoryV2` (newest first,
+`pageSize` of them, default 20; 400 for a `pageSize` that is not a whole number of at least 1) and an
+execution in `GET /environment/{environmentId}/logs?version=<execution_id>` (see `logs.py`). The job's
+`Status` carries the `execution_id` of its newest run.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from qjob_tui.simulator import payloads
+from qjob_tui.simulator import logs, payloads
 from qjob_tui.simulator.dataset import Dataset, EnvironmentSpec, JobSpec, demo_dataset
 from qjob_tui.simulator.faults import (
     UNSET,
@@ -51,9 +56,9 @@ from qjob_tui.simulator.jobs import (
     DEPLOY,
     STOP,
     UNINSTALL,
-    Operation,
     OperationInProgress,
     OperationKind,
+    Run,
     SimJob,
     Timing,
 )
@@ -63,6 +68,9 @@ DEMO_TOKEN = "qov-demo-token"
 
 #: Qovery's JobForceEvent enum.
 FORCE_EVENTS = frozenset({"START", "STOP", "DELETE", "CRON"})
+
+#: How many runs `deploymentHistoryV2` answers when `pageSize` is not given.
+DEFAULT_PAGE_SIZE = 20
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,9 @@ class Simulator:
 
     `clock` drives the job states (inject a `ManualClock` for deterministic tests); each phase of an action
     lasts `phase_s` seconds (0: actions settle at once); every answer waits `latency_s` first. With
-    `record=False` requests are not kept in `requests` (long benchmarks).
+    `record=False` requests are not kept in `requests` (long benchmarks). `wall_start` is the Unix time the
+    clock's first value stands for (default: now): fix it and every date and execution id is the same on
+    every run.
     """
 
     def __init__(
@@ -130,6 +140,7 @@ class Simulator:
         latency_s: float = 0.0,
         dataset: Dataset | None = None,
         record: bool = True,
+        wall_start: float | None = None,
     ) -> None:
         if latency_s < 0:
             raise ValueError("latency_s must not be negative")
@@ -138,7 +149,7 @@ class Simulator:
         self.record = record
         #: every request received, in order, including the refused ones (while `record` is true)
         self.requests: list[RecordedRequest] = []
-        self._timing = Timing(clock, phase_s)
+        self._timing = Timing(clock, phase_s, wall_start)
         self.dataset = dataset if dataset is not None else demo_dataset()
         self._organizations = {org.id: org for org in self.dataset.organizations}
         self._projects = {project.id: project for project in self.dataset.projects}
@@ -300,6 +311,8 @@ class Simulator:
             ("/environment/{environmentId}/job/status", {"GET": self._list_job_statuses}),
             ("/job/{jobId}", {"GET": self._get_job}),
             ("/job/{jobId}/status", {"GET": self._get_job_status}),
+            ("/job/{jobId}/deploymentHistoryV2", {"GET": self._list_runs}),
+            ("/environment/{environmentId}/logs", {"GET": self._list_environment_logs}),
             ("/job/{jobId}/deploy", {"POST": self._deploy}),
             ("/job/{jobId}/redeploy", {"POST": self._redeploy}),
             ("/job/{jobId}/stop", {"POST": self._stop}),
@@ -413,9 +426,29 @@ class Simulator:
         return value
 
     @staticmethod
-    def _start(job: SimJob, kind: OperationKind, force_event: str | None = None) -> Operation:
+    def _page_size(query: dict[str, str]) -> int:
+        text = query.get("pageSize")
+        if text is None:
+            return DEFAULT_PAGE_SIZE
         try:
-            return job.start(kind, force_event=force_event)
+            value = float(text)
+        except ValueError:
+            value = 0.0
+        # Qovery's parameter is a number: 20 and 20.0 are the same page size, 2.5 or 0 is none.
+        if not (1 <= value < float("inf")) or value != int(value):
+            raise Refusal(400, f"pageSize {text!r} is not a whole number of at least 1")
+        return int(value)
+
+    @staticmethod
+    def _start(
+        job: SimJob,
+        kind: OperationKind,
+        force_event: str | None = None,
+        image_tag: str | None = None,
+        git_commit_id: str | None = None,
+    ) -> Run:
+        try:
+            return job.start(kind, force_event=force_event, image_tag=image_tag, git_commit_id=git_commit_id)
         except OperationInProgress as busy:
             raise Refusal(409, str(busy)) from None
 
@@ -466,6 +499,23 @@ class Simulator:
     def _get_job_status(self, params: Params, query: dict[str, str], body: bytes) -> Response:
         return JSONResponse(payloads.status_json(self._job_or_404(params["jobId"])))
 
+    def _list_runs(self, params: Params, query: dict[str, str], body: bytes) -> Response:
+        page_size = self._page_size(query)
+        job = self._job_or_404(params["jobId"])
+        return JSONResponse(payloads.history_json(job, page_size, self._timing))
+
+    def _list_environment_logs(self, params: Params, query: dict[str, str], body: bytes) -> Response:
+        env = self._environment_or_404(params["environmentId"])
+        lines = self.environment_log(env.id, query.get("version") or None)
+        organization_id = self._projects[env.project_id].organization_id
+        return JSONResponse([payloads.log_json(line, env, organization_id, self._timing) for line in lines])
+
+    def environment_log(self, environment_id: str, version: str | None = None) -> list[logs.LogLine]:
+        """The lines `GET /environment/{environmentId}/logs?version=...` answers now (KeyError if unknown)."""
+        env = self._environments[environment_id]
+        found = logs.executions(env, self._environment_jobs[env.id])
+        return logs.environment_log(found, version, self._timing.clock())
+
     def _deploy(self, params: Params, query: dict[str, str], body: bytes) -> Response:
         event = self._force_event(query)
         request = self._json_object(body, "deploy") or {}
@@ -478,27 +528,22 @@ class Simulator:
             raise Refusal(400, "give image_tag or git_commit_id, not both")
         job = self._job_or_404(params["jobId"])
         self._check_job_has_event(job, event)
-        operation = self._start(job, DEPLOY, event)
-        # The version to deploy becomes the job's configured one, as in Qovery.
-        if image_tag is not None:
-            job.image_tag = image_tag
-        if git_commit_id is not None:
-            job.git_commit_id = git_commit_id
-        return JSONResponse(payloads.accepted_status_json(job, operation), status_code=202)
+        run = self._start(job, DEPLOY, event, image_tag=image_tag, git_commit_id=git_commit_id)
+        return JSONResponse(payloads.accepted_status_json(job, run), status_code=202)
 
     def _redeploy(self, params: Params, query: dict[str, str], body: bytes) -> Response:
         event = self._force_event(query)
         job = self._job_or_404(params["jobId"])
         self._check_job_has_event(job, event)
-        operation = self._start(job, DEPLOY, event)
-        return JSONResponse(payloads.accepted_status_json(job, operation), status_code=202)
+        run = self._start(job, DEPLOY, event)
+        return JSONResponse(payloads.accepted_status_json(job, run), status_code=202)
 
     def _stop(self, params: Params, query: dict[str, str], body: bytes) -> Response:
         job = self._job_or_404(params["jobId"])
-        if not job.in_progress and job.state in ("STOPPED", "READY", "DELETED"):
+        if job.is_stopped:
             raise Refusal(409, f"job {job.name} is already stopped ({job.state})")
-        operation = self._start(job, STOP)
-        return JSONResponse(payloads.accepted_status_json(job, operation), status_code=202)
+        run = self._start(job, STOP)
+        return JSONResponse(payloads.accepted_status_json(job, run), status_code=202)
 
     def _uninstall(self, params: Params, query: dict[str, str], body: bytes) -> Response:
         self._json_object(body, "uninstall")
@@ -506,8 +551,8 @@ class Simulator:
         if not job.in_progress and not job.has_something_deployed:
             # Qovery: "No deployment has been triggered".
             return Response(status_code=204)
-        operation = self._start(job, UNINSTALL)
-        return JSONResponse(payloads.accepted_status_json(job, operation), status_code=202)
+        run = self._start(job, UNINSTALL)
+        return JSONResponse(payloads.accepted_status_json(job, run), status_code=202)
 
     def _clean_failed_job(self, params: Params, query: dict[str, str], body: bytes) -> Response:
         job = self._job_or_404(params["jobId"])

@@ -1,4 +1,4 @@
-"""What the simulator knows at start: organizations, projects, environments and jobs.
+"""What the simulator knows at start: organizations, projects, environments, jobs and their past runs.
 
 A `Dataset` is immutable; a `Simulator` copies it into its own mutable job states, so one dataset can
 seed any number of simulators. `demo_dataset()` is the sample shown by `qjob-tui --demo`;
@@ -13,6 +13,10 @@ from typing import Literal
 
 JobType = Literal["CRON", "LIFECYCLE"]
 LifecycleEvent = Literal["START", "STOP", "DELETE"]
+#: the Qovery actions (ServiceActionEnum) a run can be: deploy and redeploy are both DEPLOY
+RunAction = Literal["DEPLOY", "STOP", "DELETE"]
+#: Qovery's OrganizationEventOrigin: where the request that started a run came from
+Origin = Literal["API", "CLI", "CONSOLE", "GIT", "QOVERY_INTERNAL", "SKILL", "TERRAFORM_PROVIDER"]
 
 #: The states a job can be in when a dataset starts it (the settled ones; in-progress states come from actions).
 SETTLED_STATES = frozenset({"READY", "DEPLOYED", "DEPLOYMENT_ERROR", "STOPPED", "DELETED"})
@@ -60,6 +64,48 @@ class EnvironmentSpec:
     created_at: str = _CREATED_AT
 
 
+# The settled state each kind of finished run leaves a job in.
+_RUN_OUTCOME: dict[tuple[RunAction, bool], str] = {
+    ("DEPLOY", False): "DEPLOYED",
+    ("DEPLOY", True): "DEPLOYMENT_ERROR",
+    ("STOP", False): "STOPPED",
+    ("DELETE", False): "DELETED",
+}
+# The kind of run a job without a history was last put in its state by (READY: none).
+_LAST_RUN_OF_STATE: dict[str, tuple[RunAction, bool]] = {state: kind for kind, state in _RUN_OUTCOME.items()}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One finished past run of a job (a row of its `deploymentHistoryV2`), as a dataset starts it.
+
+    The run was queued `ago_s` seconds before the simulator starts, waited `queued_s`, then ran for
+    `running_s`. `failed` (deploys only) ends it in DEPLOYMENT_ERROR. Runs of jobs of one environment
+    with the same `execution` name were one deployment of that environment: they share its deployment
+    request and execution id, and its log holds every one of those jobs' lines.
+    """
+
+    ago_s: float
+    action: RunAction = "DEPLOY"
+    failed: bool = False
+    triggered_by: str = "Demo User"
+    origin: Origin = "CONSOLE"
+    queued_s: float = 4.0
+    running_s: float = 38.0
+    execution: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.failed and self.action != "DEPLOY":
+            raise ValueError(f"run {self.ago_s}s ago: only a deploy can fail, not a {self.action}")
+        if min(self.queued_s, self.running_s) < 0 or self.ago_s < self.queued_s + self.running_s:
+            raise ValueError(f"run {self.ago_s}s ago: must have ended when the simulator starts")
+
+    @property
+    def outcome(self) -> str:
+        """The state the run left its job in."""
+        return _RUN_OUTCOME[(self.action, self.failed)]
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One job as a dataset starts it.
@@ -67,6 +113,10 @@ class JobSpec:
     `state` is the settled state at start: READY (never deployed), DEPLOYED, DEPLOYMENT_ERROR (its last
     deploy failed), STOPPED or DELETED (uninstalled). `fails` makes every deploy of the job end in
     DEPLOYMENT_ERROR; `fail_next` only the next one.
+
+    `history` is the job's past runs, newest first: the newest one put the job in `state` and was queued
+    `deployed_ago_s` ago. Without one, a job that is not READY gets a single past run that explains its
+    state (see `past_runs`).
     """
 
     id: str
@@ -92,6 +142,7 @@ class JobSpec:
     fail_next: bool = False
     #: how long before the simulator starts the job was last deployed (jobs that are not READY)
     deployed_ago_s: float = 3600.0
+    history: tuple[RunSpec, ...] = ()
     created_at: str = _CREATED_AT
     updated_at: str = _UPDATED_AT
 
@@ -100,11 +151,33 @@ class JobSpec:
             raise ValueError(f"job {self.name}: state {self.state!r} is not one of {sorted(SETTLED_STATES)}")
         if self.job_type == "LIFECYCLE" and not self.lifecycle_events:
             raise ValueError(f"lifecycle job {self.name}: needs at least one of START, STOP, DELETE")
+        if not self.history:
+            return
+        newest = self.history[0]
+        if self.state == "READY":
+            raise ValueError(f"job {self.name}: a READY job has never run, yet it has a history")
+        if (newest.outcome, newest.ago_s) != (self.state, self.deployed_ago_s):
+            raise ValueError(
+                f"job {self.name}: its newest run must be the one that left it {self.state}, "
+                f"{self.deployed_ago_s}s ago (it left it {newest.outcome}, {newest.ago_s}s ago)"
+            )
+        for newer, older in zip(self.history, self.history[1:], strict=False):
+            if older.ago_s - older.queued_s - older.running_s < newer.ago_s:
+                raise ValueError(f"job {self.name}: its runs overlap or are not newest first")
 
     @property
     def force_events(self) -> tuple[str, ...]:
         """The `forceEvent` values this job accepts: CRON for a cron job, its hooks for a lifecycle job."""
         return ("CRON",) if self.job_type == "CRON" else tuple(self.lifecycle_events)
+
+    @property
+    def past_runs(self) -> tuple[RunSpec, ...]:
+        """The job's runs before the simulator starts, newest first: its `history`, or else the one run
+        that left it in its `state` `deployed_ago_s` ago (none for a READY job)."""
+        if self.history or self.state == "READY":
+            return self.history
+        action, failed = _LAST_RUN_OF_STATE[self.state]
+        return (RunSpec(ago_s=self.deployed_ago_s, action=action, failed=failed),)
 
 
 @dataclass(frozen=True)
@@ -139,6 +212,16 @@ class Dataset:
         for job in self.jobs:
             if job.environment_id not in env_ids:
                 raise ValueError(f"job {job.name}: unknown environment {job.environment_id}")
+        # One deployment of an environment started every run that shares its name, all at one instant.
+        started: dict[tuple[str, str], float] = {}
+        for job in self.jobs:
+            for run in job.history:
+                if run.execution is not None:
+                    key = (job.environment_id, run.execution)
+                    if started.setdefault(key, run.ago_s) != run.ago_s:
+                        raise ValueError(
+                            f"job {job.name}: execution {run.execution!r} started at another time"
+                        )
 
     def job_named(self, name: str) -> JobSpec:
         """The job called `name` (KeyError if there is none): handy for tests that read like the demo."""
@@ -163,6 +246,9 @@ DEMO_ENV_STOREFRONT_PRODUCTION_ID = "d1fc7f1e-0f90-43a9-91db-4f6ef8006f41"
 DEMO_ENV_STOREFRONT_STAGING_ID = "7a1248dd-d2de-446e-830d-e56ba99efd28"
 DEMO_ENV_DATA_PRODUCTION_ID = "f5134787-2fbc-4d83-8c22-e81080bef19a"
 DEMO_ENV_DATA_DEVELOPMENT_ID = "ededaa4b-ef74-497d-8e8e-bbe42cb2b44e"
+
+_HOUR = 3600.0
+_DAY = 24 * _HOUR
 
 _DEMO = Dataset(
     organizations=(OrganizationSpec(id=DEMO_ORGANIZATION_ID, name="Acme Robotics"),),
@@ -218,7 +304,14 @@ _DEMO = Dataset(
             image_name="acme/pg-backup",
             image_tag="2.4.1",
             arguments=("--bucket", "acme-backups"),
-            deployed_ago_s=26 * 3600,
+            deployed_ago_s=26 * _HOUR,
+            history=(
+                RunSpec(ago_s=26 * _HOUR, triggered_by="Alice Martin", running_s=46),
+                RunSpec(
+                    ago_s=3 * _DAY, triggered_by="Bob Chen", origin="GIT", execution="storefront-release"
+                ),
+                RunSpec(ago_s=6 * _DAY, failed=True, origin="API", triggered_by="Demo User", running_s=31),
+            ),
         ),
         JobSpec(
             id="b6983637-2ca7-4a51-be28-5a0bf84fd6ec",
@@ -231,7 +324,17 @@ _DEMO = Dataset(
             git_url="https://github.com/acme/storefront",
             arguments=("migrate", "--no-input"),
             entrypoint="/app/manage.py",
-            deployed_ago_s=5 * 3600,
+            deployed_ago_s=5 * _HOUR,
+            history=(
+                RunSpec(ago_s=5 * _HOUR, triggered_by="Alice Martin", running_s=95),
+                RunSpec(
+                    ago_s=3 * _DAY,
+                    triggered_by="Bob Chen",
+                    origin="GIT",
+                    running_s=88,
+                    execution="storefront-release",
+                ),
+            ),
         ),
         JobSpec(
             id="cb343927-578e-48b9-9787-7f7ef267151a",
@@ -244,6 +347,10 @@ _DEMO = Dataset(
             image_name="acme/cache-warmer",
             image_tag="0.9.3",
             deployed_ago_s=40 * 60,
+            history=(
+                RunSpec(ago_s=40 * 60, failed=True, origin="API", triggered_by="Demo User", running_s=27),
+                RunSpec(ago_s=2 * _DAY, triggered_by="Alice Martin"),
+            ),
         ),
         JobSpec(
             id="7b114132-4974-44ae-ad8a-ce695f5fa07f",
@@ -256,7 +363,8 @@ _DEMO = Dataset(
             image_name="acme/fixtures",
             image_tag="1.2.0",
             fail_next=True,
-            deployed_ago_s=3 * 3600,
+            deployed_ago_s=3 * _HOUR,
+            history=(RunSpec(ago_s=3 * _HOUR, triggered_by="Bob Chen", origin="GIT"),),
         ),
         JobSpec(
             id="ce2d5b97-8699-4fae-bd53-e4e4f089b9eb",
@@ -269,7 +377,11 @@ _DEMO = Dataset(
             timezone="Europe/Paris",
             image_name="acme/reports",
             image_tag="3.0.0",
-            deployed_ago_s=4 * 24 * 3600,
+            deployed_ago_s=4 * _DAY,
+            history=(
+                RunSpec(ago_s=4 * _DAY, action="STOP", triggered_by="Carla Diaz", running_s=12),
+                RunSpec(ago_s=9 * _DAY, triggered_by="Carla Diaz", origin="GIT", execution="data-release"),
+            ),
         ),
         JobSpec(
             id="555fce29-c8dc-4f64-b734-11471c3800ef",
@@ -281,7 +393,19 @@ _DEMO = Dataset(
             lifecycle_events=("START", "STOP", "DELETE"),
             git_url="https://github.com/acme/warehouse",
             git_commit_id="9d1e4b7a2c6f08e35b1a7d9c4e2f60b8a3c5d712",
-            deployed_ago_s=2 * 24 * 3600,
+            deployed_ago_s=2 * _DAY,
+            history=(
+                RunSpec(
+                    ago_s=2 * _DAY, triggered_by="terraform-ci", origin="TERRAFORM_PROVIDER", running_s=71
+                ),
+                RunSpec(
+                    ago_s=9 * _DAY,
+                    triggered_by="Carla Diaz",
+                    origin="GIT",
+                    running_s=64,
+                    execution="data-release",
+                ),
+            ),
         ),
         JobSpec(
             id="c67fb55d-8be2-4a4e-a6e8-9f44c2cb78a5",
@@ -305,6 +429,12 @@ def demo_dataset() -> Dataset:
     DEPLOYMENT_ERROR), seed-fixtures (lifecycle START/DELETE, DEPLOYED, its next deploy fails),
     weekly-report (cron, STOPPED), warehouse-schema (lifecycle START/STOP/DELETE, DEPLOYED),
     table-vacuum (cron, READY: never deployed, so an uninstall answers 204).
+
+    Their histories: every job but table-vacuum has one to three past runs; cache-warmup's newest run is
+    the failed one (with its error line and hint in the log), nightly-backup also failed six days ago;
+    weekly-report's newest run is a stop. Two environment deployments ran several jobs at once (one
+    execution id, one log): "storefront-release" (nightly-backup and db-migrate, 3 days ago) and
+    "data-release" (weekly-report and warehouse-schema, 9 days ago).
     """
     return _DEMO
 

@@ -2,8 +2,11 @@
 
 OpenAPI 3.0 schemas are almost JSON Schema; the differences handled here: `nullable` (turned into a
 `null` type), `discriminator` (turned into if/then on the discriminating property, since both job
-branches would otherwise match a `oneOf`), and formats (`uuid` and `date-time` are checked here, without
-optional packages).
+branches would otherwise match a `oneOf`), a `oneOf` without one (its inline object branches admit only
+the properties they name, as the clients generated from the description decode them: otherwise a branch
+with no required property, like `HelmDeploymentHistoryDetails`, matches every object and no answer could
+fit exactly one branch), and formats (`uuid`, `date-time` and ISO 8601 `duration` are checked here,
+without optional packages). An answer documented with `content: {}` has no body.
 """
 
 from __future__ import annotations
@@ -37,6 +40,19 @@ def _is_uuid(value: object) -> bool:
     return str(uuid.UUID(value)) == value.lower()
 
 
+# ISO 8601 durations as Qovery's `format: duration` means them: PT4S, PT1M12.5S, P1DT2H.
+_DURATION = re.compile(r"P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?")
+
+
+@FORMATS.checks("duration", raises=ValueError)
+def _is_duration(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if value in ("P", "PT") or value.endswith("T") or not _DURATION.fullmatch(value):
+        raise ValueError(f"{value!r} is not an ISO 8601 duration")
+    return True
+
+
 @FORMATS.checks("date-time", raises=ValueError)
 def _is_date_time(value: object) -> bool:
     if not isinstance(value, str):
@@ -57,6 +73,8 @@ def to_json_schema(node: Any) -> Any:
             continue
         if key == "properties":
             out[key] = {name: to_json_schema(schema) for name, schema in value.items()}
+        elif key == "oneOf" and not node.get("discriminator"):
+            out[key] = [_closed(to_json_schema(branch)) for branch in value]
         else:
             out[key] = to_json_schema(value)
     discriminator = node.get("discriminator")
@@ -79,6 +97,13 @@ def to_json_schema(node: Any) -> Any:
         else:
             out = {"anyOf": [{"type": "null"}, out]}
     return out
+
+
+def _closed(branch: Any) -> Any:
+    """A `oneOf` branch that admits only the properties it names (inline object branches only)."""
+    if isinstance(branch, dict) and "properties" in branch and "additionalProperties" not in branch:
+        return {**branch, "additionalProperties": False}
+    return branch
 
 
 class OpenAPI:
@@ -141,7 +166,7 @@ class OpenAPI:
         if "$ref" in entry:
             entry = self.document["components"]["responses"][entry["$ref"].rsplit("/", 1)[1]]
         content = entry.get("content")
-        if content is None:
+        if not content:
             if status < 300:
                 assert response.content == b"", f"{method.upper()} {template}: {status} must have no body"
             else:

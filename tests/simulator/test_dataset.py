@@ -15,6 +15,7 @@ from qjob_tui.simulator import (
     JobSpec,
     OrganizationSpec,
     ProjectSpec,
+    RunSpec,
     Simulator,
     big_dataset,
     demo_dataset,
@@ -100,3 +101,58 @@ def test_a_job_spec_refuses_impossible_states() -> None:
         JobSpec(id="j", environment_id="e", name="j", state="DEPLOYING")
     with pytest.raises(ValueError):
         JobSpec(id="j", environment_id="e", name="j", job_type="LIFECYCLE", lifecycle_events=())
+
+
+def test_a_job_without_history_gets_the_one_run_that_explains_its_state() -> None:
+    runs = {
+        state: JobSpec(id="j", environment_id="e", name="j", state=state, deployed_ago_s=600).past_runs
+        for state in ("READY", "DEPLOYED", "DEPLOYMENT_ERROR", "STOPPED", "DELETED")
+    }
+    assert runs["READY"] == ()
+    assert {
+        state: [(run.action, run.failed, run.ago_s) for run in found] for state, found in runs.items()
+    } == {
+        "READY": [],
+        "DEPLOYED": [("DEPLOY", False, 600)],
+        "DEPLOYMENT_ERROR": [("DEPLOY", True, 600)],
+        "STOPPED": [("STOP", False, 600)],
+        "DELETED": [("DELETE", False, 600)],
+    }
+    assert all(run.outcome == state for state, found in runs.items() for run in found)
+
+
+@pytest.mark.parametrize(
+    ("state", "history", "message"),
+    [
+        ("READY", (RunSpec(ago_s=600),), "a READY job has never run"),
+        ("STOPPED", (RunSpec(ago_s=600),), "its newest run must be the one that left it STOPPED, 600s ago"),
+        ("DEPLOYED", (RunSpec(ago_s=900),), r"\(it left it DEPLOYED, 900s ago\)"),
+        ("DEPLOYED", (RunSpec(ago_s=600), RunSpec(ago_s=620)), "overlap or are not newest first"),
+        ("DEPLOYED", (RunSpec(ago_s=600), RunSpec(ago_s=300)), "overlap or are not newest first"),
+    ],
+)
+def test_a_job_history_must_explain_its_state(state: str, history: tuple[RunSpec, ...], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        JobSpec(id="j", environment_id="e", name="j", state=state, deployed_ago_s=600, history=history)
+
+
+def test_a_past_run_is_over_and_only_a_deploy_fails() -> None:
+    with pytest.raises(ValueError, match="only a deploy can fail"):
+        RunSpec(ago_s=600, action="STOP", failed=True)
+    with pytest.raises(ValueError, match="must have ended when the simulator starts"):
+        RunSpec(ago_s=10, queued_s=5, running_s=6)
+    assert RunSpec(ago_s=11, queued_s=5, running_s=6).outcome == "DEPLOYED"
+
+
+def test_the_runs_of_one_environment_deployment_start_together() -> None:
+    org = OrganizationSpec(id="o", name="o")
+    project = ProjectSpec(id="p", organization_id="o", name="p")
+    env = EnvironmentSpec(id="e", project_id="p", name="e")
+
+    def job(name: str, ago_s: float) -> JobSpec:
+        run = RunSpec(ago_s=ago_s, execution="release")
+        return JobSpec(id=name, environment_id="e", name=name, deployed_ago_s=ago_s, history=(run,))
+
+    Dataset((org,), (project,), (env,), (job("a", 600), job("b", 600)))
+    with pytest.raises(ValueError, match="job b: execution 'release' started at another time"):
+        Dataset((org,), (project,), (env,), (job("a", 600), job("b", 700)))

@@ -123,3 +123,56 @@ def test_undocumented_statuses_and_paths_are_rejected(spec: OpenAPI) -> None:
     with pytest.raises(AssertionError):
         spec.check(_response("POST", "/job/x/deploy", 409, text="busy"))
     spec.check(_response("POST", "/job/x/deploy", 409, json={"status": 409, "message": "busy"}))
+
+
+JOB_RUN_DETAILS: dict[str, Any] = {
+    "job_type": "CRON",
+    "image_name": "acme/pg-backup",
+    "tag": "2.4.1",
+    "schedule": {"cron_job": {"arguments": [], "scheduled_at": "0 3 * * *", "timezone": "Etc/UTC"}},
+    "build_pod_name": None,
+}
+
+
+def test_a_one_of_without_discriminator_takes_exactly_one_branch(spec: OpenAPI) -> None:
+    # HelmDeploymentHistoryDetails requires nothing: were branches open, it would match every object too.
+    validator = spec.validator(spec.schema("DeploymentHistoryServiceDetails"))
+    validator.validate(JOB_RUN_DETAILS)
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**JOB_RUN_DETAILS, "arguments": []})  # now also a container's: two branches
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**JOB_RUN_DETAILS, "job_type": "BATCH"})
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"unknown": 1})
+
+
+@pytest.mark.parametrize("value", ["PT4S", "PT1M12.5S", "PT2H0M3S", "P1D", "P1DT2H"])
+def test_an_iso_duration_passes(spec: OpenAPI, value: str) -> None:
+    spec.validator({"type": "string", "format": "duration"}).validate(value)
+
+
+@pytest.mark.parametrize("value", ["4s", "PT", "P", "PT4", "00:00:04", "P1DT", "PTS", "4"])
+def test_a_duration_that_is_not_iso_is_rejected(spec: OpenAPI, value: str) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        spec.validator({"type": "string", "format": "duration"}).validate(value)
+
+
+def test_an_answer_documented_without_content_has_no_body(spec: OpenAPI) -> None:
+    path = "/deploymentQueue/cbc600f8-fdbd-4cda-a6e0-9f5ef9412584/cancelDeployment"
+    spec.check(_response("POST", path, 202))
+    with pytest.raises(AssertionError):
+        spec.check(_response("POST", path, 202, json={"id": "x"}))
+
+
+def test_log_lines_are_checked(spec: OpenAPI) -> None:
+    validator = spec.validator(spec.schema("EnvironmentLogsResponseList"))
+    line = {
+        "type": "info",
+        "timestamp": "2025-03-14T16:20:00.000000Z",
+        "details": {"execution_id": "x", "transmitter": {"id": "cbc600f8-fdbd-4cda-a6e0-9f5ef9412584"}},
+        "message": {"safe_message": "ok"},
+    }
+    validator.validate([line, {**line, "message": None, "error": {"hint_message": "h"}}])
+    for broken in ({**line, "timestamp": "now"}, {k: v for k, v in line.items() if k != "details"}):
+        with pytest.raises(jsonschema.ValidationError):
+            validator.validate([broken])
