@@ -552,15 +552,9 @@ def write_new_config(
     env: Mapping[str, str] | None = None,
 ) -> SaveResult:
     """A new commented config at `path`; if a file is there already, a copy beside it (never over it)."""
-    env = os.environ if env is None else env
-    text = render_config(
-        base, selection, start_hint=start_command(path, demo, env), written_by="qjob-tui (browse)"
+    return _write_copy(
+        path, base, selection, f"{path} exists already", demo=demo, env=env, at_path_first=True
     )
-    try:
-        write_file_atomically(path, text, overwrite=False)
-    except FileExists:
-        return _write_copy(path, base, selection, f"{path} exists already", demo=demo, env=env)
-    return SaveResult(path, copy=False)
 
 
 def _write_copy(
@@ -571,19 +565,26 @@ def _write_copy(
     *,
     demo: bool = False,
     env: Mapping[str, str] | None = None,
+    at_path_first: bool = False,
 ) -> SaveResult:
+    """A new file beside `path` (`qjob-tui.browse.yaml`, `-2`, ...), or at `path` itself if it is free and
+    `at_path_first`; never over an existing file. `reason`: why not at `path`."""
     env = os.environ if env is None else env
-    for n in range(1, 1000):
-        suffix = "" if n == 1 else f"-{n}"
-        copy = path.with_name(f"{path.stem}.browse{suffix}{path.suffix or '.yaml'}")
+    names = [
+        path.with_name(f"{path.stem}.browse{'' if n == 1 else f'-{n}'}{path.suffix or '.yaml'}")
+        for n in range(1, 1000)
+    ]
+    for candidate in [path, *names] if at_path_first else names:
         text = render_config(
-            base, selection, start_hint=start_command(copy, demo, env), written_by="qjob-tui (browse)"
+            base, selection, start_hint=start_command(candidate, demo, env), written_by="qjob-tui (browse)"
         )
         try:
-            write_file_atomically(copy, text, overwrite=False)
+            write_file_atomically(candidate, text, overwrite=False)
         except FileExists:
             continue
-        return SaveResult(copy, copy=True, reason=reason)
+        if candidate == path:
+            return SaveResult(path, copy=False)
+        return SaveResult(candidate, copy=True, reason=reason)
     raise OSError(f"no free name for a copy of {path}")
 
 

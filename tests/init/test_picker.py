@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from qjob_tui.configfile import Selection
 from qjob_tui.qovery import QoveryClient
 from qjob_tui.simulator import (
     DEMO_ORGANIZATION_ID,
+    DEMO_TOKEN,
     Dataset,
     EnvironmentSpec,
     OrganizationSpec,
@@ -32,6 +36,16 @@ async def picker_app(client: QoveryClient) -> PickerApp:
     return PickerApp(client, await client.list_organizations(), Path("qjob-tui.yaml"))
 
 
+@contextlib.asynccontextmanager
+async def picker_on(dataset: Dataset) -> AsyncIterator[tuple[PickerApp, Pilot[Selection | None]]]:
+    """The picker on a Qovery that holds `dataset`, its first level listed and drawn."""
+    async with serve_simulator(Simulator(dataset=dataset)) as url, QoveryClient(url, DEMO_TOKEN) as client:
+        app = await picker_app(client)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            yield app, pilot
+
+
 async def test_one_organization_opens_at_once_on_its_projects(client: QoveryClient) -> None:
     app = await picker_app(client)
     async with app.run_test(size=SIZE) as pilot:
@@ -43,7 +57,7 @@ async def test_one_organization_opens_at_once_on_its_projects(client: QoveryClie
         assert "2 environments · The online shop" in text
 
 
-async def test_several_organizations_are_listed_first_and_filtered(qovery: Served) -> None:
+async def test_several_organizations_are_listed_first_and_filtered() -> None:
     second = OrganizationSpec(id="5b0a86c5-6a1e-4cf0-8f55-8f0c1d2e3f40", name="Globex")
     dataset = Dataset(
         organizations=(*DEMO.organizations, second),
@@ -54,22 +68,16 @@ async def test_several_organizations_are_listed_first_and_filtered(qovery: Serve
         environments=DEMO.environments,
         jobs=DEMO.jobs,
     )
-    async with (
-        serve_simulator(Simulator(dataset=dataset)) as url,
-        QoveryClient(url, qovery.sim.token) as client,
-    ):
-        app = await picker_app(client)
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            assert names(app) == ["Acme Robotics", "Globex"]
-            await press(pilot, *"glo")
-            assert names(app) == ["Globex"]
-            assert "filter: glo" in screen_text(app)
-            await press(pilot, "enter")
-            assert names(app) == ["ops"]
-            assert "Organizations > Globex" in screen_text(app)
-            await press(pilot, "escape")  # back to the organizations, the filter gone
-            assert names(app) == ["Acme Robotics", "Globex"]
+    async with picker_on(dataset) as (app, pilot):
+        assert names(app) == ["Acme Robotics", "Globex"]
+        await press(pilot, *"glo")
+        assert names(app) == ["Globex"]
+        assert "filter: glo" in screen_text(app)
+        await press(pilot, "enter")
+        assert names(app) == ["ops"]
+        assert "Organizations > Globex" in screen_text(app)
+        await press(pilot, "escape")  # back to the organizations, the filter gone
+        assert names(app) == ["Acme Robotics", "Globex"]
 
 
 async def test_typing_filters_the_level_and_escape_clears_the_filter(client: QoveryClient) -> None:
@@ -289,7 +297,7 @@ async def test_typing_a_filter_over_the_dashboard_fires_none_of_its_keys(client:
         assert app.deploys == 1
 
 
-async def test_environments_of_a_new_dataset_level_show_mode_and_cluster(qovery: Served) -> None:
+async def test_environments_of_a_new_dataset_level_show_mode_and_cluster() -> None:
     env = EnvironmentSpec(
         id="2f4e6a8c-1b3d-4f5a-8c7e-9d0b1a2c3e4f",
         project_id=DEMO.projects[0].id,
@@ -298,12 +306,6 @@ async def test_environments_of_a_new_dataset_level_show_mode_and_cluster(qovery:
         cluster_name="k8s-eu",
     )
     dataset = Dataset(DEMO.organizations, DEMO.projects, (*DEMO.environments, env), DEMO.jobs)
-    async with (
-        serve_simulator(Simulator(dataset=dataset)) as url,
-        QoveryClient(url, qovery.sim.token) as client,
-    ):
-        app = await picker_app(client)
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await press(pilot, "down", "enter")
-            assert 'prod: "eu" # main  staging · k8s-eu' in rows(app)[0]
+    async with picker_on(dataset) as (app, pilot):
+        await press(pilot, "down", "enter")
+        assert 'prod: "eu" # main  staging · k8s-eu' in rows(app)[0]
