@@ -1,7 +1,13 @@
-"""The table of the five Qovery job actions, and the validation of their inputs.
+"""The table of the Qovery actions, and the validation of their inputs.
 
-Every face is generated from `ACTIONS`: the dashboard's keys and buttons, the REST routes, the MCP tools,
-the OpenAPI document of the REST adapter. A sixth action is one more row here.
+Every per-action fact lives in a row of `ACTIONS`, and every face is generated from it: the dashboard's
+keys, buttons, palette entries, help lines and confirmation dialog, the REST routes and their OpenAPI
+operations (with Qovery's answer schemas, read from the reference document by the row's upstream path),
+the MCP tools with their annotations and the server's instructions, the audit log's action name and
+`ui.confirm`'s default. A sixth action is one more row here.
+
+An action targets a job today; `Target` says what else it could act on (Qovery's environment actions, such
+as `POST /environment/{environmentId}/cancelDeployment`), and how each face names that id.
 """
 
 from __future__ import annotations
@@ -33,38 +39,80 @@ class BodyKind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Target:
+    """What an action acts on, and how each face names the id of it."""
+
+    kind: str  # "job": the REST collection (/v1/<kind>/{id}/...) and the OpenAPI tag ("Job actions")
+    upstream_param: str  # the placeholder of Qovery's path: /job/{jobId}/deploy
+    rest_param: str  # the REST path parameter, as the capability spells it: /v1/job/{jobid}/deploy
+    tool_input: str  # the MCP tools' argument that carries the id
+    id_help: str  # where a caller finds the id: the schemas' description of it
+    scope_note: str  # which ones may be acted on: the end of every such MCP tool's description
+
+
+JOB = Target(
+    kind="job",
+    upstream_param="jobId",
+    rest_param="jobid",
+    tool_input="jobId",
+    id_help="The Qovery job's id (a UUID, as in the Qovery console or GET /v1/jobs).",
+    scope_note="Only the jobs that list-jobs shows can be acted on.",
+)
+
+# Not used by any row yet: the shape an environment action (Qovery's cancelDeployment) takes in the table.
+# Exposing one needs, beyond its row, what is new for environments: the pipeline's allowlist and audit field
+# for an environment id, the board's record of it, and which environment the dashboard's selection means.
+ENVIRONMENT = Target(
+    kind="environment",
+    upstream_param="environmentId",
+    rest_param="environmentid",
+    tool_input="environmentId",
+    id_help="The Qovery environment's id (a UUID, as in the Qovery console or the environment of a job in GET /v1/jobs).",
+    scope_note="Only the environments of the jobs that list-jobs shows can be acted on.",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobAction:
-    """One Qovery job action, as every face sees it."""
+    """One Qovery action, with every fact a face shows or sends for it."""
 
-    name: str  # the id used everywhere: config (ui.confirm, ui.keys), audit log, REST and MCP names derive from it
-    title: str  # human label: "Clean failed"
-    upstream_path: str  # Qovery's path template, "{jobId}" placeholder
-    rest_segment: str  # the capability's REST path segment: /v1/job/{jobid}/<rest_segment>
-    operation: str  # the capability's operation name (consumes.operations[].name)
-    tool: str  # the capability's MCP tool name
-    summary: str  # one line for buttons, the help screen and the OpenAPI summary
+    name: str  # the id everywhere: config (ui.confirm, ui.keys), audit log, the dashboard's binding id
+    title: str  # human label: "Clean failed" (buttons, palette, dialogs)
+    summary: str  # one line: button tooltips, palette help, OpenAPI summary, MCP tool title
+    verb: str  # how a sentence lists it: "clean a failed job" (the MCP server's instructions)
     description: str  # what it does and when to use it, for agents and the OpenAPI document
-    force_event: bool  # accepts the forceEvent query parameter
-    body: BodyKind
-    destructive: bool  # deletes something: MCP destructiveHint, asks first by default
-    confirm: bool  # asks before it runs in the dashboard by default
+    upstream_path: str  # Qovery's path template, with the target's placeholder ("{jobId}")
+    rest_segment: str  # the capability's REST path segment: /v1/job/{jobid}/<rest_segment>
+    operation: str  # the capability's operation name (consumes.operations[].name): the OpenAPI operationId
+    tool: str  # the capability's MCP tool name
     key: str  # default dashboard key
-    success_status: tuple[int, ...]  # what Qovery answers on success
+    success_status: tuple[int, ...]  # what Qovery answers on success; the schemas are Qovery's for each
+    target: Target = JOB
+    force_event: bool = False  # accepts the forceEvent query parameter
+    body: BodyKind = BodyKind.NONE
+    no_content: str | None = None  # what Qovery's 204 (no body) means, when it answers one
+    destructive: bool = False  # deletes something: MCP destructiveHint, a red button
+    confirm: bool = False  # in `ui.confirm` by default: the dashboard asks before it runs
+    warning: str | None = None  # the confirmation dialog's warning, under the question
+    key_help: str | None = None  # the help screen's line, when it must say more than the summary
+    agent_note: str | None = None  # its sentence in the MCP server's instructions, after its tool name
 
-    def upstream_url(self, job_id: str) -> str:
-        """The upstream path for a job id that has already been validated."""
-        return self.upstream_path.replace("{jobId}", job_id)
+    @property
+    def help_line(self) -> str:
+        """The help screen's line for its key."""
+        return self.key_help or self.summary
+
+    def upstream_url(self, target_id: str) -> str:
+        """The upstream path for a target id that has already been validated."""
+        return self.upstream_path.replace(f"{{{self.target.upstream_param}}}", target_id)
 
 
 ACTIONS: tuple[JobAction, ...] = (
     JobAction(
         name="deploy",
         title="Deploy",
-        upstream_path="/job/{jobId}/deploy",
-        rest_segment="deploy",
-        operation="deployjob",
-        tool="deploy-job",
         summary="Deploy job",
+        verb="deploy",
         description=(
             "Deploy a Qovery job. Optionally force one of its events with forceEvent (CRON runs a cron job now; "
             "START, STOP or DELETE run a lifecycle job's hook; a job without that event is not run), and pick "
@@ -72,88 +120,88 @@ ACTIONS: tuple[JobAction, ...] = (
             "Answers Qovery's Status object (state, deployment_request_id). 409 means an operation is already "
             "in progress: wait for the job's state to settle, then try again."
         ),
-        force_event=True,
-        body=BodyKind.DEPLOY,
-        destructive=False,
-        confirm=False,
+        upstream_path="/job/{jobId}/deploy",
+        rest_segment="deploy",
+        operation="deployjob",
+        tool="deploy-job",
         key="d",
         success_status=(202,),
+        force_event=True,
+        body=BodyKind.DEPLOY,
     ),
     JobAction(
         name="redeploy",
         title="Redeploy",
-        upstream_path="/job/{jobId}/redeploy",
-        rest_segment="redeploy",
-        operation="redeployjob",
-        tool="redeploy-job",
         summary="Redeploy job",
+        verb="redeploy",
         description=(
             "Redeploy a Qovery job with its current version. Optionally force one of its events with forceEvent "
             "(CRON for a cron job; START, STOP or DELETE for a lifecycle job). Answers Qovery's Status object. "
             "409 means an operation is already in progress."
         ),
-        force_event=True,
-        body=BodyKind.NONE,
-        destructive=False,
-        confirm=False,
+        upstream_path="/job/{jobId}/redeploy",
+        rest_segment="redeploy",
+        operation="redeployjob",
+        tool="redeploy-job",
         key="r",
         success_status=(202,),
+        force_event=True,
     ),
     JobAction(
         name="stop",
         title="Stop",
-        upstream_path="/job/{jobId}/stop",
-        rest_segment="stop",
-        operation="stopjob",
-        tool="stop-job",
         summary="Stop job",
+        verb="stop",
         description=(
             "Stop a running Qovery job. Answers Qovery's Status object. 409 means the job is already stopped "
             "or an operation is in progress."
         ),
-        force_event=False,
-        body=BodyKind.NONE,
-        destructive=False,
-        confirm=True,
+        upstream_path="/job/{jobId}/stop",
+        rest_segment="stop",
+        operation="stopjob",
+        tool="stop-job",
         key="s",
         success_status=(202,),
+        confirm=True,
     ),
     JobAction(
         name="uninstall",
         title="Uninstall",
-        upstream_path="/job/{jobId}/uninstall",
-        rest_segment="uninstall",
-        operation="uninstalljob",
-        tool="uninstall-job",
         summary="Uninstall job",
+        verb="uninstall",
         description=(
             "Uninstall a Qovery job: DELETES the job's compute and data resources, keeping only its Qovery "
             "configuration. Ask a human before you run it. Answers Qovery's Status object, or nothing (204) "
             "when there was nothing deployed. 409 means an operation is already in progress."
         ),
-        force_event=False,
-        body=BodyKind.OBJECT,
-        destructive=True,
-        confirm=True,
+        upstream_path="/job/{jobId}/uninstall",
+        rest_segment="uninstall",
+        operation="uninstalljob",
+        tool="uninstall-job",
         key="u",
         success_status=(202, 204),
+        body=BodyKind.OBJECT,
+        no_content="no deployment was triggered (nothing was deployed)",
+        # The capability says destructive: false; it deletes the job's resources (reference/README.md).
+        destructive=True,
+        confirm=True,
+        warning="This deletes the job's compute and data resources; only its Qovery configuration stays.",
+        key_help="Uninstall job (deletes its resources)",
+        agent_note="deletes the job's resources: ask a human first.",
     ),
     JobAction(
         name="clean-failed",
         title="Clean failed",
-        upstream_path="/job/{jobId}/cleanFailedJob",
-        rest_segment="cleanfailedjob",
-        operation="cleanfailedjob",
-        tool="clean-failed-job",
         summary="Clean a failed job",
+        verb="clean a failed job",
         description=(
             "Clean up a failed Qovery job: removes the Kubernetes jobs a failed run left behind, so the job "
             'can be deployed again. Answers {"clean_kubernetes_jobs": [names]}.'
         ),
-        force_event=False,
-        body=BodyKind.NONE,
-        destructive=False,
-        confirm=False,
+        upstream_path="/job/{jobId}/cleanFailedJob",
+        rest_segment="cleanfailedjob",
+        operation="cleanfailedjob",
+        tool="clean-failed-job",
         key="c",
         success_status=(200,),
     ),
@@ -161,10 +209,12 @@ ACTIONS: tuple[JobAction, ...] = (
 
 ACTIONS_BY_NAME: dict[str, JobAction] = {a.name: a for a in ACTIONS}
 ACTIONS_BY_REST: dict[str, JobAction] = {a.rest_segment: a for a in ACTIONS}
-ACTIONS_BY_TOOL: dict[str, JobAction] = {a.tool: a for a in ACTIONS}
 
 # The dashboard's confirmation list and keys name actions by `name`; these are the valid names.
 ACTION_NAMES: tuple[str, ...] = tuple(ACTIONS_BY_NAME)
+
+# `ui.confirm` when the config file does not say: the actions whose row asks first.
+CONFIRM_BY_DEFAULT: tuple[str, ...] = tuple(a.name for a in ACTIONS if a.confirm)
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

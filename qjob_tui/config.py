@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from qjob_tui.actions import ACTION_NAMES, is_uuid
+from qjob_tui.actions import ACTION_NAMES, CONFIRM_BY_DEFAULT, is_uuid
 
 DEFAULT_API_URL = "https://api.qovery.com"
 CONFIG_ENV = "QJOB_TUI_CONFIG"
@@ -164,7 +164,7 @@ class UISettings(_Strict):
     """The dashboard."""
 
     confirm: list[str] = Field(
-        default_factory=lambda: ["stop", "uninstall"],
+        default_factory=lambda: list(CONFIRM_BY_DEFAULT),
         description="actions that ask before they run (bulk actions always ask); names: "
         + ", ".join(ACTION_NAMES),
     )

@@ -14,7 +14,7 @@ import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -29,22 +29,26 @@ from qjob_tui.pipeline import ActionOutcome, ActionRefused
 from qjob_tui.qovery import QoveryError, QoveryHTTPError, qovery_message
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.problems import refusal_problem, refuse_empty_force_event, upstream_problem
-from qjob_tui.server.schemas import body_schema, force_event_schema, job_id_schema
+from qjob_tui.server.schemas import body_schema, force_event_schema, job_id_schema, target_id_schema
 from qjob_tui.server.views import jobs_view
 
-INSTRUCTIONS = (
-    "Tools for the Qovery job actions: deploy, redeploy, stop, uninstall and clean a failed job. Call list-jobs "
-    "first: it gives the job ids (jobId) you may act on, their type (CRON or LIFECYCLE), the events they have "
-    "(forceEvent) and their last known state. After an action, call get-job-status until the state settles. "
-    "Qovery answers 409 while an operation is in progress: wait, then try again. uninstall-job deletes the "
-    "job's resources: ask a human first."
-)
-_ACTION_NOTE = " Only the jobs that list-jobs shows can be acted on."
+
+def instructions(actions: Sequence[JobAction] = ACTIONS) -> str:
+    """The server's instructions to agents: what the tools do, how to use them, and each action's own caution."""
+    verbs = [action.verb for action in actions]
+    listed = ", ".join(verbs[:-1]) + f" and {verbs[-1]}" if len(verbs) > 1 else "".join(verbs)
+    notes = "".join(f" {action.tool} {action.agent_note}" for action in actions if action.agent_note)
+    return (
+        f"Tools for the Qovery job actions: {listed}. Call list-jobs "
+        "first: it gives the job ids (jobId) you may act on, their type (CRON or LIFECYCLE), the events they have "
+        "(forceEvent) and their last known state. After an action, call get-job-status until the state settles. "
+        f"Qovery answers 409 while an operation is in progress: wait, then try again.{notes}"
+    )
 
 
 def build_mcp_server(runtime: Runtime) -> MCPServer:
     """The MCP server with every tool, for any transport to serve."""
-    return _quiet_mcp_server(build_tools(runtime))
+    return _quiet_mcp_server(build_tools(runtime), instructions(ACTIONS))
 
 
 def build_tools(runtime: Runtime) -> list[Tool]:
@@ -53,8 +57,9 @@ def build_tools(runtime: Runtime) -> list[Tool]:
         _tool(
             _action_tool(runtime, action),
             _action_inputs(action),
+            required=(action.target.tool_input,),
             name=action.tool,
-            description=action.description + _ACTION_NOTE,
+            description=f"{action.description} {action.target.scope_note}",
             annotations=ToolAnnotations(
                 title=action.summary,
                 read_only_hint=False,
@@ -84,6 +89,7 @@ def build_tools(runtime: Runtime) -> list[Tool]:
         _tool(
             _job_status_tool(runtime),
             {"jobId": job_id_schema()},
+            required=("jobId",),
             name="get-job-status",
             description=(
                 "Ask Qovery for one job's current Status (state, last_deployment_date, deployment_request_id). "
@@ -99,8 +105,9 @@ def build_tools(runtime: Runtime) -> list[Tool]:
 
 
 def _action_inputs(action: JobAction) -> dict[str, dict[str, Any]]:
-    """The inputs of an action's tool: jobId (the capability spec forgot it), then what the action takes."""
-    inputs = {"jobId": job_id_schema()}
+    """The inputs of an action's tool: its target's id (jobId: the capability spec forgot it), then what the
+    action takes."""
+    inputs = {action.target.tool_input: target_id_schema(action.target)}
     if action.force_event:
         inputs["forceEvent"] = force_event_schema()
     body = body_schema(action)
@@ -113,12 +120,13 @@ def _tool(
     fn: Callable[..., Any],
     inputs: dict[str, dict[str, Any]],
     *,
+    required: Sequence[str] = (),
     name: str,
     description: str,
     annotations: ToolAnnotations,
 ) -> Tool:
     """A tool whose arguments the SDK hands over as they came; it publishes `inputs` as the schema, with
-    jobId required. The pipeline validates the values, so that a bad input (a missing jobId too) gets the
+    `required` (the id of what it acts on) required. The pipeline validates the values, so that a bad input (a missing jobId too) gets the
     same message on MCP as on REST."""
     parameters = [
         inspect.Parameter(
@@ -136,7 +144,7 @@ def _tool(
     tool.parameters = {
         "type": "object",
         "properties": {key: {**schema, "title": key} for key, schema in inputs.items()},
-        "required": [key for key in inputs if key == "jobId"],
+        "required": list(required),
         "additionalProperties": False,
     }
     # The SDK's argument model drops unknown keys; refuse them instead, as REST refuses unknown query
@@ -147,14 +155,14 @@ def _tool(
     return tool
 
 
-def _quiet_mcp_server(tools: list[Tool]) -> MCPServer:
+def _quiet_mcp_server(tools: list[Tool], instructions: str) -> MCPServer:
     """An MCPServer that leaves the process's logging alone (its constructor would otherwise install a
     handler on the root logger, which would print over the dashboard)."""
     root = logging.getLogger()
     placeholder = logging.NullHandler()
     with _temporarily_added(root, placeholder):
         return MCPServer(
-            "qjob-tui", version=__version__, instructions=INSTRUCTIONS, tools=tools, log_level="WARNING"
+            "qjob-tui", version=__version__, instructions=instructions, tools=tools, log_level="WARNING"
         )
 
 
@@ -178,7 +186,7 @@ def _action_tool(runtime: Runtime, action: JobAction) -> Callable[..., Any]:
             refuse_empty_force_event(arguments.get("forceEvent"))
             request = pipeline.prepare(
                 action,
-                arguments.get("jobId"),
+                arguments.get(action.target.tool_input),
                 arguments.get("forceEvent"),
                 arguments.get("body"),
                 source="mcp",
@@ -227,8 +235,9 @@ def outcome_result(outcome: ActionOutcome) -> CallToolResult:
     status = outcome.status
     if not outcome.content.strip():
         text = f"Qovery answered {status} {_phrase(status)} with no body"
-        if status == 204:
-            text += ": no deployment was triggered (nothing was deployed)"
+        meaning = outcome.request.action.no_content
+        if status == 204 and meaning:
+            text += f": {meaning}"
         return CallToolResult(content=[_text(text)])
     structured = outcome.data if isinstance(outcome.data, dict) else {"result": outcome.data}
     return CallToolResult(

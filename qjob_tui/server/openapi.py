@@ -1,42 +1,47 @@
-"""The OpenAPI 3.1 document of the REST adapter, generated from the action table (served at /v1/openapi.json)."""
+"""The OpenAPI 3.1 document of the REST adapter, generated from the action table (served at /v1/openapi.json).
+
+Each action's operation comes from its row; its answers' schemas are Qovery's (`schemas.qovery_answer`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from qjob_tui import __version__
-from qjob_tui.actions import ACTIONS, BodyKind, JobAction
-from qjob_tui.server.schemas import body_schema, force_event_schema, job_id_schema
+from qjob_tui.actions import ACTIONS, BodyKind, JobAction, Target
+from qjob_tui.server.schemas import (
+    body_schema,
+    force_event_schema,
+    qovery_answer,
+    qovery_components,
+    target_id_schema,
+)
 
 REST_PREFIX = "/v1"
 
 
 def action_path(action: JobAction) -> str:
     """The capability's REST path of an action: `/v1/job/{jobid}/<segment>`."""
-    return f"{REST_PREFIX}/job/{{jobid}}/{action.rest_segment}"
+    target = action.target
+    return f"{REST_PREFIX}/{target.kind}/{{{target.rest_param}}}/{action.rest_segment}"
 
 
 def _ref(kind: str, name: str) -> dict[str, str]:
     return {"$ref": f"#/components/{kind}/{name}"}
 
 
-_SUCCESS_SCHEMA = {
-    200: _ref("schemas", "CleanFailedJobResponse"),
-    202: _ref("schemas", "Status"),
-}
-
-
 def _responses(action: JobAction) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status in action.success_status:
+        _, schema = qovery_answer(action, status)
         if status == 204:
-            responses["204"] = {
-                "description": "Qovery answered 204: nothing was deployed, so nothing to uninstall."
-            }
+            meaning = action.no_content or "no content"
+            responses["204"] = {"description": f"Qovery answered 204: {meaning}."}
         else:
             responses[str(status)] = {
                 "description": f"Qovery's answer ({status}), relayed unchanged.",
-                "content": {"application/json": {"schema": _SUCCESS_SCHEMA.get(status, {"type": "object"})}},
+                "content": {"application/json": {"schema": schema or {}}},
             }
     # These the relay answers itself (problem JSON) when it refuses a request, and Qovery too (its JSON,
     # relayed unchanged): a forceEvent the job has no hook for, an unknown job, a token Qovery refuses.
@@ -47,8 +52,14 @@ def _responses(action: JobAction) -> dict[str, Any]:
         ("404", "NotFound"),
     ):
         responses[code] = _refused_or_relayed(_PROBLEM_DESCRIPTIONS[name])
+    busy, _ = qovery_answer(action, 409)
+    busy = (
+        busy[0].lower() + busy[1:]
+        if busy
+        else f"an operation is already in progress on this {action.target.kind}"
+    )
     responses["409"] = {
-        "description": "Qovery answered 409: an operation is already in progress on this job (relayed unchanged).",
+        "description": f"Qovery answered 409: {busy} (relayed unchanged).",
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
     if action.body is not BodyKind.NONE:
@@ -63,14 +74,14 @@ def _responses(action: JobAction) -> dict[str, Any]:
 
 
 def _operation(action: JobAction) -> dict[str, Any]:
-    parameters: list[dict[str, Any]] = [_ref("parameters", "jobid")]
+    parameters: list[dict[str, Any]] = [_ref("parameters", action.target.rest_param)]
     if action.force_event:
         parameters.append(_ref("parameters", "forceEvent"))
     operation: dict[str, Any] = {
         "operationId": action.operation,
         "summary": action.summary,
         "description": action.description,
-        "tags": ["Job actions"],
+        "tags": [f"{action.target.kind.capitalize()} actions"],
         "parameters": parameters,
         "responses": _responses(action),
         "x-qovery-upstream": f"POST {action.upstream_path}",
@@ -114,9 +125,10 @@ def _problem_response(description: str) -> dict[str, Any]:
     }
 
 
-def openapi_document(*, token_required: bool) -> dict[str, Any]:
-    """The document; `token_required` adds the bearer requirement when QJOB_TUI_SERVER_TOKEN is set."""
-    paths: dict[str, Any] = {action_path(action): {"post": _operation(action)} for action in ACTIONS}
+def openapi_document(*, token_required: bool, actions: Sequence[JobAction] = ACTIONS) -> dict[str, Any]:
+    """The document of the REST routes of `actions`; `token_required` adds the bearer requirement when
+    QJOB_TUI_SERVER_TOKEN is set."""
+    paths: dict[str, Any] = {action_path(action): {"post": _operation(action)} for action in actions}
     paths[f"{REST_PREFIX}/jobs"] = {
         "get": {
             "operationId": "listjobs",
@@ -169,7 +181,15 @@ def openapi_document(*, token_required: bool) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "parameters": {
-                "jobid": {"name": "jobid", "in": "path", "required": True, "schema": job_id_schema()},
+                **{
+                    target.rest_param: {
+                        "name": target.rest_param,
+                        "in": "path",
+                        "required": True,
+                        "schema": target_id_schema(target),
+                    }
+                    for target in _targets(actions)
+                },
                 "forceEvent": {
                     "name": "forceEvent",
                     "in": "query",
@@ -177,7 +197,7 @@ def openapi_document(*, token_required: bool) -> dict[str, Any]:
                     "schema": force_event_schema(),
                 },
             },
-            "schemas": _schemas(),
+            "schemas": _schemas(actions),
             "responses": {name: _problem_response(text) for name, text in _PROBLEM_DESCRIPTIONS.items()},
             "securitySchemes": {
                 "bearer": {
@@ -193,8 +213,8 @@ def openapi_document(*, token_required: bool) -> dict[str, Any]:
     return document
 
 
-def _schemas() -> dict[str, Any]:
-    return {
+def _schemas(actions: Sequence[JobAction]) -> dict[str, Any]:
+    ours: dict[str, Any] = {
         "Problem": {
             "type": "object",
             "description": "RFC 9457 problem details.",
@@ -206,21 +226,6 @@ def _schemas() -> dict[str, Any]:
                 "detail": {"type": "string"},
                 "field": {"type": "string", "description": "The input at fault, when there is one."},
             },
-        },
-        "Status": {
-            "type": "object",
-            "description": "Qovery's Status of the job after the request.",
-            "properties": {
-                "id": {"type": "string", "format": "uuid"},
-                "state": {"type": "string", "description": "Qovery's StateEnum, e.g. DEPLOYMENT_QUEUED."},
-                "deployment_request_id": {"type": ["string", "null"], "format": "uuid"},
-                "last_deployment_date": {"type": "string", "format": "date-time"},
-            },
-            "additionalProperties": True,
-        },
-        "CleanFailedJobResponse": {
-            "type": "object",
-            "properties": {"clean_kubernetes_jobs": {"type": "array", "items": {"type": "string"}}},
         },
         "Job": {
             "type": "object",
@@ -257,3 +262,16 @@ def _schemas() -> dict[str, Any]:
             },
         },
     }
+    # Qovery's answers keep Qovery's schema names (Status, EnvironmentStatus, ...), with all they refer to.
+    qovery = qovery_components(
+        qovery_answer(action, status)[1] for action in actions for status in action.success_status
+    )
+    clash = sorted(set(qovery) & set(ours))
+    if clash:
+        raise ValueError(f"our schema names {', '.join(clash)} are Qovery's too: rename ours")
+    return {**ours, **qovery}
+
+
+def _targets(actions: Sequence[JobAction]) -> list[Target]:
+    """The targets the actions act on, once each, in table order."""
+    return list(dict.fromkeys(action.target for action in actions))

@@ -355,17 +355,12 @@ class QJobApp(App[None]):
             self.send(action, job_ids, force_event, body, bulk=False)
             return
         question = f"{what} {self._target_text(job_ids, bulk)}?"
-        warning = None
-        if action.destructive:
-            warning = (
-                "This deletes the job's compute and data resources; only its Qovery configuration stays."
-            )
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
                 self.send(action, job_ids, force_event, body, bulk=bulk)
 
-        self.push_screen(ConfirmScreen(question, [self._label(j) for j in job_ids], warning), answered)
+        self.push_screen(ConfirmScreen(question, [self._label(j) for j in job_ids], action.warning), answered)
 
     def send(
         self,

@@ -34,7 +34,7 @@ JOB_ACTION_KEYS: tuple[KeySpec, ...] = tuple(
         key=action.key,
         action=f"job('{action.name}')",
         label=action.title,
-        help=f"{action.summary}" + (" (deletes its resources)" if action.destructive else ""),
+        help=action.help_line,
         footer=False,
     )
     for action in ACTIONS

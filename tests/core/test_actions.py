@@ -25,6 +25,7 @@ from qjob_tui.config import UISettings
 
 REFERENCE = Path(__file__).resolve().parents[2] / "qjob_tui" / "reference"
 QOVERY = yaml.safe_load((REFERENCE / "qovery-openapi-jobs.yaml").read_text(encoding="utf-8"))
+EXAMPLE_ID = "0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11"
 CAPABILITY = yaml.safe_load((REFERENCE / "qovery-job-actions.yaml").read_text(encoding="utf-8"))["capability"]
 
 
@@ -89,6 +90,31 @@ def test_only_uninstall_is_destructive_and_the_defaults_ask_before_stop_and_unin
     assert [a.name for a in ACTIONS if a.confirm] == UISettings().confirm == ["stop", "uninstall"]
 
 
+@pytest.mark.parametrize("action", ACTIONS, ids=ACTION_NAMES)
+def test_a_destructive_action_warns_the_operator_and_agents_and_asks_first(action: JobAction) -> None:
+    if action.destructive:
+        assert action.confirm and action.warning and action.agent_note
+        assert action.help_line != action.summary  # the help screen says what it destroys
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=ACTION_NAMES)
+def test_what_a_204_means_is_said_exactly_for_the_actions_qovery_answers_204(action: JobAction) -> None:
+    assert (action.no_content is not None) is (204 in action.success_status)
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=ACTION_NAMES)
+def test_the_upstream_path_names_the_id_of_the_actions_target(action: JobAction) -> None:
+    path_item = QOVERY["paths"][action.upstream_path]
+    params = [*path_item.get("parameters", []), *operation_of(action).get("parameters", [])]
+    in_path = {
+        (p.get("name") or p["$ref"].rsplit("/", 1)[1])
+        for p in params
+        if p.get("in", "path") == "path"  # a $ref to components/parameters/<id> is a path parameter here
+    }
+    assert in_path == {action.target.upstream_param}
+    assert action.upstream_url(EXAMPLE_ID).count(EXAMPLE_ID) == 1
+
+
 def test_names_keys_and_tools_are_unique() -> None:
     for attribute in ("name", "key", "tool", "rest_segment", "operation", "upstream_path"):
         values = [getattr(a, attribute) for a in ACTIONS]
@@ -98,8 +124,7 @@ def test_names_keys_and_tools_are_unique() -> None:
 
 
 def test_upstream_url_fills_in_the_job_id() -> None:
-    job = "0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11"
-    assert ACTIONS_BY_NAME["clean-failed"].upstream_url(job) == f"/job/{job}/cleanFailedJob"
+    assert ACTIONS_BY_NAME["clean-failed"].upstream_url(EXAMPLE_ID) == f"/job/{EXAMPLE_ID}/cleanFailedJob"
 
 
 @pytest.mark.parametrize(
