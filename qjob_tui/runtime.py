@@ -1,4 +1,4 @@
-"""The composition root: the one Qovery client, job board, audit log, action pipeline and reads of a process.
+"""The composition root: the one Qovery client, job board, audit log, pipeline, reads and lifecycle of a process.
 
 Every face (dashboard, REST, MCP) receives the same `Runtime`. In `--demo` it also runs the embedded
 Qovery simulator on a loopback port and points the client at it.
@@ -14,6 +14,7 @@ from pathlib import Path
 from qjob_tui.audit import AuditLog
 from qjob_tui.config import Settings
 from qjob_tui.jobs import JobBoard
+from qjob_tui.lifecycle import Lifecycle
 from qjob_tui.pipeline import ActionPipeline
 from qjob_tui.qovery import QoveryClient
 from qjob_tui.reads import JobReads
@@ -30,9 +31,12 @@ class Runtime:
     pipeline: ActionPipeline
     api_url: str  # where the client talks to (the simulator's loopback URL in --demo)
     reads: JobReads = field(init=False)  # a job's Status (and next its facts, runs, logs) for every face
+    lifecycle: Lifecycle = field(init=False)  # discover, then poll: run by the face that serves
 
     def __post_init__(self) -> None:
         self.reads = JobReads(self.client, self.board, self.pipeline.allowed_job)
+        interval_s = self.settings.config.qovery.poll_interval_s
+        self.lifecycle = Lifecycle(self.board, self.client, interval_s)
 
     @property
     def demo(self) -> bool:

@@ -64,34 +64,33 @@ async def serve_headless(
             servers.force_stop()
         stop.set()
 
+    lifecycle = runtime.lifecycle  # keeps the states fresh, so that GET /v1/jobs and list-jobs have them
     restore_signals = on_signals(STOP_SIGNALS, on_signal)
-    unsubscribe = runtime.pipeline.subscribe(lambda outcome: say(action_line(outcome)))
+    unsubscribe = [
+        runtime.pipeline.subscribe(lambda outcome: say(action_line(outcome))),
+        lifecycle.subscribe(lambda note: say(note_line(note.message))),
+    ]
     try:
         # Learn the jobs of the configured environments before the ports open: a request that arrived
         # earlier would be refused as "not configured" for a job that is.
-        for error in await runtime.board.discover(runtime.client):
-            say(note_line(error))
+        lifecycle.start()
+        await lifecycle.discovered()
         async with RelayServers(runtime, log=lambda text: say(note_line(text))) as servers:
             try:
                 await servers.wait_started()
             except RuntimeError as exc:
                 raise ConfigError(f"{exc}: {exc.__cause__}") from None
             say(start_line(runtime, servers))
-            poller = asyncio.create_task(_keep_jobs_fresh(runtime), name="qjob-tui poller")
             try:
                 await stop.wait()
             finally:
-                poller.cancel()
-                await asyncio.gather(poller, return_exceptions=True)
+                await lifecycle.stop()
             say(note_line("stopping; answering the requests in flight"))
     finally:
-        unsubscribe()
+        await lifecycle.stop()
+        for undo in unsubscribe:
+            undo()
         restore_signals()
     runtime.audit.flush()
     say(note_line("stopped"))
     return 0
-
-
-async def _keep_jobs_fresh(runtime: Runtime) -> None:
-    """Poll the jobs' states, so that GET /v1/jobs and list-jobs have them."""
-    await runtime.board.poll_forever(runtime.client, runtime.settings.config.qovery.poll_interval_s)

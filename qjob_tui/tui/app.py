@@ -2,8 +2,9 @@
 
 Data flows one way. A key (or button, or palette command) becomes `pipeline.prepare(..., source="tui")`
 then `pipeline.run()` in a worker; the pipeline tells every listener, so the log pane shows the outcomes of
-every face (dashboard, REST, MCP) through the same subscription. The board's poller runs in a worker and
-reports changes through `board.subscribe`; the table updates the cells that changed.
+every face (dashboard, REST, MCP) through the same subscription. The runtime's lifecycle (discover, poll)
+runs in two workers and reports through `board.subscribe` and `lifecycle.subscribe`; the table updates the
+cells that changed.
 
 Nothing here waits on the network outside a worker, and no worker's error ends the app: it goes to the
 log pane and a notification.
@@ -29,8 +30,8 @@ from textual.worker import Worker, WorkerState
 
 from qjob_tui.actions import ACTIONS, ACTIONS_BY_NAME, ForceEvent, JobAction
 from qjob_tui.jobs import JobInfo
+from qjob_tui.lifecycle import LifecycleNote
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, Refusal
-from qjob_tui.qovery import QoveryError
 from qjob_tui.signals import on_signals
 from qjob_tui.tui.commands import JobCommand, JobCommands
 from qjob_tui.tui.keys import APP_KEYS, FIXED_KEYS, KEYS_BY_ID, app_bindings, check_keymap
@@ -119,6 +120,7 @@ class QJobApp(App[None]):
         self._unsubscribe.append(self.runtime.board.subscribe(self._board_changed))
         self._unsubscribe.append(self.runtime.pipeline.subscribe(self._action_done))
         self._unsubscribe.append(self.runtime.pipeline.subscribe_refusals(self._action_refused))
+        self._unsubscribe.append(self.runtime.lifecycle.subscribe(self._lifecycle_note))
         self.table.focus()
         self._refresh_header()
         self.set_interval(AGE_REFRESH_S, self.table.refresh_ages)
@@ -191,42 +193,28 @@ class QJobApp(App[None]):
     # -- live state ---------------------------------------------------------------------------------
 
     def start_refreshing(self) -> None:
-        """Keep the states fresh from now on, and learn the jobs' names, types and environments once.
-
-        The poller does not wait for discovery: the environments of configured jobs are known from the
-        config, so their states show while discovery reads each job (once) for its type.
-        """
-        self._start_polling()
+        """Keep the states fresh from now on, and learn the jobs' names, types and environments once: the
+        runtime's lifecycle, in two workers (Textual cancels them when the app ends)."""
+        lifecycle = self.runtime.lifecycle
+        self.run_worker(lifecycle.poll(), name="refresh", group="board", exit_on_error=False)
         self.run_worker(self._discover(), name="discover", group="board", exit_on_error=False)
 
-    def _start_polling(self) -> None:
-        self.run_worker(
-            self.runtime.board.poll_forever(
-                self.runtime.client, self.runtime.settings.config.qovery.poll_interval_s
-            ),
-            name="refresh",
-            group="board",
-            exit_on_error=False,
-        )
-
     async def _discover(self) -> None:
-        board, client = self.runtime.board, self.runtime.client
-        errors = await board.discover(client)
-        for error in errors:
-            self._note("discover", error)
-        if errors:
+        lifecycle = self.runtime.lifecycle
+        await lifecycle.discover()  # each error reached the log pane as a note
+        if errors := lifecycle.discovery_errors:
             self.notify(
                 f"{len(errors)} job(s) or environment(s) could not be read; see the log pane",
                 title="Discovery",
                 severity="warning",
             )
-        # Jobs discovery added have no state yet: read their environments now, not at the next interval.
-        stateless = {job.environment for job in board.jobs.values() if job.state is None and job.environment}
-        if stateless:
-            try:
-                await board.refresh(client, sorted(stateless))
-            except QoveryError as exc:
-                self._note("refresh", exc.message)
+
+    def _lifecycle_note(self, note: LifecycleNote) -> None:
+        self._note(note.topic, note.message)
+        if note.unexpected:
+            self.notify(
+                f"{note.topic}: {note.message}", title="Unexpected error", severity="error", markup=False
+            )
 
     def _board_changed(self, job_ids: set[str]) -> None:
         # Called by the board for every change; many changes between two frames make one message.
@@ -303,9 +291,6 @@ class QJobApp(App[None]):
         worker, error = event.worker, event.worker.error
         self._note(worker.name or "worker", f"{type(error).__name__}: {error}")
         self.notify(f"{worker.name}: {error}", title="Unexpected error", severity="error", markup=False)
-        if worker.group == "board" and worker.name == "refresh":
-            # The states must not freeze for good: poll again after one interval.
-            self.set_timer(self.runtime.settings.config.qovery.poll_interval_s, self._start_polling)
 
     # -- choosing the jobs --------------------------------------------------------------------------
 

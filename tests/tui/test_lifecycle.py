@@ -14,6 +14,10 @@ import sys
 import termios
 import time
 from pathlib import Path
+from typing import Any
+
+from qjob_tui.runtime import Runtime
+from qjob_tui.tui.app import QJobApp
 
 from .support import Dashboard, quiet_simulator, running_dashboard
 
@@ -39,6 +43,26 @@ async def test_quitting_waits_for_an_action_in_flight_and_its_audit_line(tmp_pat
     assert dash.app.return_code == 0
     [line] = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert json.loads(line)["status"] == 202
+
+
+async def test_a_bug_in_the_poller_is_shown_and_the_states_keep_coming(tmp_path: Path) -> None:
+    def app_with_a_buggy_first_refresh(runtime: Runtime, **ports: Any) -> QJobApp:
+        real_refresh, calls = runtime.board.refresh, []
+
+        async def refresh(*args: Any, **kwargs: Any) -> set[str]:
+            calls.append(args)
+            if len(calls) == 1:
+                raise KeyError("state")
+            return await real_refresh(*args, **kwargs)
+
+        runtime.board.refresh = refresh  # type: ignore[method-assign]
+        return QJobApp(runtime, **ports)
+
+    async with running_dashboard(tmp_path, app_factory=app_with_a_buggy_first_refresh) as dash:
+        # states_loaded() has waited for every job's state: the lifecycle went on after the bug
+        assert "KeyError: 'state'" in dash.log_text()
+        assert any("KeyError" in text for text in dash.notifications())
+        assert dash.app.is_running
 
 
 def read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
