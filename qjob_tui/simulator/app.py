@@ -19,7 +19,14 @@ Error bodies: `{"status": N, "error": "<reason>", "message": "..."}`.
 Every 202 starts a run (`jobs.Run`): a row of `GET /job/{jobId}/deploymentHistoryV2` (newest first,
 `pageSize` of them, default 20; 400 for a `pageSize` that is not a whole number of at least 1) and an
 execution in `GET /environment/{environmentId}/logs?version=<execution_id>` (see `logs.py`). The job's
-`Status` carries the `execution_id` of its newest run.
+`Status` carries the `execution_id` of its newest run. `GET /environment/{environmentId}/statuses` answers
+the environment's status with its jobs'.
+
+Canceling: `POST /environment/{environmentId}/cancelDeployment` (optional body `{"force_cancel": bool}`)
+cancels every run in progress in the environment and answers 202 with its `EnvironmentStatus`;
+`POST /deploymentQueue/{deploymentRequestId}/cancelDeployment` cancels that request's runs, 202 without a
+body, 404 for a request the simulator never saw. Both answer 409 when there is nothing in progress to
+cancel. A canceled run is CANCELING for one phase, then CANCELED (the run and its job).
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from qjob_tui.simulator.jobs import (
     DEPLOY,
     STOP,
     UNINSTALL,
+    NothingToCancel,
     OperationInProgress,
     OperationKind,
     Run,
@@ -313,6 +321,12 @@ class Simulator:
             ("/job/{jobId}/status", {"GET": self._get_job_status}),
             ("/job/{jobId}/deploymentHistoryV2", {"GET": self._list_runs}),
             ("/environment/{environmentId}/logs", {"GET": self._list_environment_logs}),
+            ("/environment/{environmentId}/statuses", {"GET": self._get_environment_statuses}),
+            ("/environment/{environmentId}/cancelDeployment", {"POST": self._cancel_environment_deployment}),
+            (
+                "/deploymentQueue/{deploymentRequestId}/cancelDeployment",
+                {"POST": self._cancel_deployment_request},
+            ),
             ("/job/{jobId}/deploy", {"POST": self._deploy}),
             ("/job/{jobId}/redeploy", {"POST": self._redeploy}),
             ("/job/{jobId}/stop", {"POST": self._stop}),
@@ -509,6 +523,45 @@ class Simulator:
         lines = self.environment_log(env.id, query.get("version") or None)
         organization_id = self._projects[env.project_id].organization_id
         return JSONResponse([payloads.log_json(line, env, organization_id, self._timing) for line in lines])
+
+    def _get_environment_statuses(self, params: Params, query: dict[str, str], body: bytes) -> Response:
+        env = self._environment_or_404(params["environmentId"])
+        jobs = self._environment_jobs[env.id]
+        return JSONResponse(payloads.environment_statuses_json(env, jobs, self._timing))
+
+    def _cancel_environment_deployment(self, params: Params, query: dict[str, str], body: bytes) -> Response:
+        request = self._json_object(body, "cancelDeployment") or {}
+        if not isinstance(request.get("force_cancel", False), bool):
+            raise Refusal(400, "force_cancel must be true or false")
+        env = self._environment_or_404(params["environmentId"])
+        jobs = self._environment_jobs[env.id]
+        # Every run in progress is canceled, with or without force_cancel (the simulator's jobs are all alike).
+        canceled = 0
+        for job in jobs:
+            with contextlib.suppress(NothingToCancel):
+                job.cancel()
+                canceled += 1
+        if not canceled:
+            raise Refusal(409, f"environment {env.name} ({env.id}) has no deployment in progress to cancel")
+        return JSONResponse(payloads.environment_status_json(env, jobs, self._timing), status_code=202)
+
+    def _cancel_deployment_request(self, params: Params, query: dict[str, str], body: bytes) -> Response:
+        self._json_object(body, "cancelDeployment")
+        request_id = params["deploymentRequestId"]
+        jobs = [job for job in self._jobs.values() if any(run.request_id == request_id for run in job.runs)]
+        if not jobs:
+            raise Refusal(404, f"deployment request {request_id} not found")
+        active = [job for job in jobs if (run := job.active_run) is not None and run.request_id == request_id]
+        canceled = 0
+        for job in active:
+            with contextlib.suppress(NothingToCancel):
+                job.cancel()
+                canceled += 1
+        if not canceled:
+            raise Refusal(
+                409, f"deployment request {request_id} is not in progress (done or canceled already)"
+            )
+        return Response(status_code=202)
 
     def environment_log(self, environment_id: str, version: str | None = None) -> list[logs.LogLine]:
         """The lines `GET /environment/{environmentId}/logs?version=...` answers now (KeyError if unknown)."""

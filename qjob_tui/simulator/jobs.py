@@ -363,6 +363,11 @@ class SimJob:
         return not self.in_progress and self._underlying_state in ("STOPPED", "READY", "DELETED")
 
     @property
+    def active_run(self) -> Run | None:
+        """The run queued or in progress (or being canceled), if any."""
+        return self._current_operation()
+
+    @property
     def runs(self) -> tuple[Run, ...]:
         """The job's runs, newest first (at most RUN_HISTORY)."""
         self._current_operation()

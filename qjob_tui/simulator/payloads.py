@@ -7,6 +7,7 @@ with every required field, so that the answers validate against `reference/qover
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -65,6 +66,68 @@ def accepted_status_json(job: SimJob, run: Run) -> JSON:
     body["execution_id"] = run.execution_id
     body["deployment_requests_count"] = 1
     return body
+
+
+def environment_status_json(environment: EnvironmentSpec, jobs: Sequence[SimJob], timing: Timing) -> JSON:
+    """The environment's `EnvironmentStatus`, made of its jobs' states and its newest run.
+
+    `state`: the state of the newest run in progress; settled, DEPLOYMENT_ERROR while a job is in it,
+    else the newest run's outcome (READY if none ever ran). The `last_deployment_*` fields describe the
+    newest run (its execution id is `last_deployment_id`).
+    """
+    now = timing.clock()
+    runs = [run for job in jobs for run in job.runs]
+    newest = max(runs, key=lambda run: run.queued_at, default=None)
+    active = [run for job in jobs if (run := job.active_run) is not None]
+    if active:
+        state = max(active, key=lambda run: run.queued_at).state_at(now)
+    elif any(job.state == "DEPLOYMENT_ERROR" for job in jobs):
+        state = "DEPLOYMENT_ERROR"
+    else:
+        state = newest.outcome if newest is not None else "READY"
+    deployment = {job.service_deployment_status for job in jobs}
+    body: JSON = {
+        "id": environment.id,
+        "state": state,
+        "last_deployment_state": newest.state_at(now) if newest is not None else "READY",
+        "last_deployment_date": None,
+        "last_deployment_id": None,
+        "total_deployment_duration_in_seconds": None,
+        "origin": None,
+        "triggered_by": None,
+        "deployment_status": (
+            "OUT_OF_DATE"
+            if "OUT_OF_DATE" in deployment
+            else "UP_TO_DATE"
+            if "UP_TO_DATE" in deployment
+            else "NEVER_DEPLOYED"
+        ),
+        "deployment_request_id": None,
+    }
+    if newest is not None:
+        body.update(
+            last_deployment_date=timing.isoformat(newest.queued_at),
+            last_deployment_id=newest.execution_id,
+            origin=newest.origin,
+            triggered_by=newest.triggered_by,
+            deployment_request_id=newest.request_id,
+        )
+        if newest.phase(now) == "settled":
+            body["total_deployment_duration_in_seconds"] = round(newest.ends_at - newest.queued_at)
+    return body
+
+
+def environment_statuses_json(environment: EnvironmentSpec, jobs: Sequence[SimJob], timing: Timing) -> JSON:
+    """`EnvironmentStatuses`: the environment's status and its jobs' (the simulator has no other services)."""
+    return {
+        "environment": environment_status_json(environment, jobs, timing),
+        "applications": [],
+        "containers": [],
+        "jobs": [status_json(job) for job in jobs],
+        "databases": [],
+        "helms": [],
+        "terraforms": [],
+    }
 
 
 def history_json(job: SimJob, page_size: int, timing: Timing) -> JSON:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from qjob_tui.simulator import JobSpec, ManualClock, Simulator, demo_dataset
-from qjob_tui.simulator.jobs import DEPLOY, STOP, UNINSTALL, OperationInProgress, OperationKind
+from qjob_tui.simulator.jobs import (
+    DEPLOY,
+    STOP,
+    UNINSTALL,
+    NothingToCancel,
+    OperationInProgress,
+    OperationKind,
+)
 
 DEMO = demo_dataset()
 BACKUP = DEMO.job_named("nightly-backup").id
@@ -141,3 +148,45 @@ def test_two_simulators_of_one_dataset_do_not_share_state(clock: ManualClock) ->
 def test_a_clock_never_goes_back() -> None:
     with pytest.raises(ValueError):
         ManualClock().advance(-1)
+
+
+def test_a_canceled_run_is_canceling_for_one_phase_then_canceled(sim: Simulator, clock: ManualClock) -> None:
+    job = sim.job(BACKUP)
+    run = job.start(DEPLOY)
+    clock.advance(4)
+    job.cancel()
+    seen = []
+    for _ in range(4):
+        seen.append((job.state, job.status_details, run.state_at(clock.now), job.in_progress))
+        clock.advance(1)
+    assert seen == [
+        ("CANCELING", ("DEPLOY", "CANCELING"), "CANCELING", True),
+        ("CANCELING", ("DEPLOY", "CANCELING"), "CANCELING", True),
+        ("CANCELING", ("DEPLOY", "CANCELING"), "CANCELING", True),
+        ("CANCELED", ("DEPLOY", "CANCELED"), "CANCELED", False),
+    ]
+    assert (run.ends_at - run.queued_at, job.service_deployment_status) == (7.0, "UP_TO_DATE")
+
+
+def test_only_a_run_in_progress_can_be_canceled(sim: Simulator, clock: ManualClock) -> None:
+    job = sim.job(BACKUP)
+    with pytest.raises(NothingToCancel):
+        job.cancel()
+    job.start(STOP)
+    job.cancel()
+    with pytest.raises(NothingToCancel):
+        job.cancel()
+    clock.advance(3)
+    with pytest.raises(NothingToCancel):
+        job.cancel()
+    assert job.runs[0].outcome == "CANCELED"
+    assert not job.is_stopped, "the stop was canceled: the job still runs"
+
+
+def test_set_state_cuts_the_run_in_progress_short(sim: Simulator, clock: ManualClock) -> None:
+    job = sim.job(BACKUP)
+    run = job.start(DEPLOY)
+    clock.advance(1)
+    sim.set_state(BACKUP, "STOPPED")
+    clock.advance(10)
+    assert (job.state, run.state_at(clock.now), run.ends_at - run.queued_at) == ("STOPPED", "STOPPED", 1.0)
