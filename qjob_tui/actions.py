@@ -182,7 +182,7 @@ ACTIONS: tuple[JobAction, ...] = (
         success_status=(202, 204),
         body=BodyKind.OBJECT,
         no_content="no deployment was triggered (nothing was deployed)",
-        # The capability says destructive: false; it deletes the job's resources (reference/README.md).
+        # The capability says destructive: false; it deletes the job's resources (qjob_tui/reference/README.md).
         destructive=True,
         confirm=True,
         warning="This deletes the job's compute and data resources; only its Qovery configuration stays.",

@@ -1,6 +1,6 @@
 """The typed settings: the YAML file, the environment, and the errors a user can read.
 
-`load_settings()` finds the config file (PRODUCT.md's discovery order), validates it strictly (unknown keys,
+`load_settings()` finds the config file (the order the README's Configuration section gives), validates it strictly (unknown keys,
 ids that are not UUIDs, duplicates, ports out of range are refused) and applies the environment. Every
 mistake is a `ConfigError` whose one-line message names the file, the key and what to do.
 """
@@ -197,7 +197,7 @@ class AuditSettings(_Strict):
 
 
 class Config(_Strict):
-    """The config file, as PRODUCT.md documents it."""
+    """The config file; `config.example.yaml` is rendered from these models and their descriptions."""
 
     qovery: QoverySettings = Field(default_factory=QoverySettings, description="How to reach Qovery.")
     jobs: list[JobEntry] = Field(
@@ -265,7 +265,7 @@ class Settings:
 
 
 def find_config(explicit: str | None, env: Mapping[str, str]) -> tuple[Path | None, list[str]]:
-    """The config path by PRODUCT.md's order, and the places looked at (for the error message)."""
+    """The config path in the README's order (--config, $QJOB_TUI_CONFIG, ./qjob-tui.yaml, the user config dir), and the places looked at (for the error message)."""
     if explicit:
         return Path(explicit).expanduser(), [explicit]
     if env.get(CONFIG_ENV):

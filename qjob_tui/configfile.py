@@ -188,7 +188,7 @@ _COMMENT_COLUMN = 38  # where the comments of settings start, lined up
 _LINE_WIDTH = 120  # a setting's description wraps onto comment lines below it beyond this
 _NAME_COMMENT_WIDTH = 100  # a comment made of names from Qovery is cut here
 
-# The one job config.example.yaml shows (the ids of PRODUCT.md's example).
+# The one job config.example.yaml shows: placeholder ids in the shape of Qovery's, no real job's.
 EXAMPLE_JOB = JobEntry(
     id="0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11",
     name="nightly-backup",

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from qjob_tui.jobs import state_category
 
-# Colours per state category (PRODUCT.md): green settled fine, blue in progress, yellow queued, red errors.
+# Colours per state category (README, "The dashboard"): green settled fine, blue in progress, yellow queued, red errors.
 STATE_STYLES: dict[str, str] = {
     "ok": "green",
     "progress": "bold dodger_blue1",

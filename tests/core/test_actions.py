@@ -85,7 +85,7 @@ def test_every_capability_operation_has_an_action() -> None:
 
 
 def test_only_uninstall_is_destructive_and_the_defaults_ask_before_stop_and_uninstall() -> None:
-    # The capability marks uninstall-job non-destructive; it deletes the job's resources (reference/README.md).
+    # The capability marks uninstall-job non-destructive; it deletes the job's resources (qjob_tui/reference/README.md).
     assert [a.name for a in ACTIONS if a.destructive] == ["uninstall"]
     assert [a.name for a in ACTIONS if a.confirm] == UISettings().confirm == ["stop", "uninstall"]
 

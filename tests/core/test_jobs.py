@@ -212,7 +212,7 @@ def test_a_broken_board_listener_does_not_stop_the_others() -> None:
 
 # -- states ---------------------------------------------------------------------------------------
 
-# How the dashboard colours each of Qovery's states (PRODUCT.md): green ok, blue progress, yellow queued, red error.
+# How the dashboard colours each of Qovery's states (README, "The dashboard"): green ok, blue progress, yellow queued, red error.
 EXPECTED_CATEGORY = {
     "BUILDING": "progress",
     "BUILD_ERROR": "error",

@@ -1,5 +1,5 @@
 """The relay exposes what the capability spec declares (reference/qovery-job-actions.yaml), corrected where
-reference/README.md says it is wrong: every REST path and method, every MCP tool with its inputs plus jobId."""
+qjob_tui/reference/README.md says it is wrong: every REST path and method, every MCP tool with its inputs plus jobId."""
 
 from __future__ import annotations
 
