@@ -64,6 +64,9 @@ class EnvironmentSpec:
     created_at: str = _CREATED_AT
 
 
+#: Who the runs started through the simulator's API are triggered by (its one user), and past runs by default.
+DEMO_USER = "Demo User"
+
 # The settled state each kind of finished run leaves a job in.
 _RUN_OUTCOME: dict[tuple[RunAction, bool], str] = {
     ("DEPLOY", False): "DEPLOYED",
@@ -88,7 +91,7 @@ class RunSpec:
     ago_s: float
     action: RunAction = "DEPLOY"
     failed: bool = False
-    triggered_by: str = "Demo User"
+    triggered_by: str = DEMO_USER
     origin: Origin = "CONSOLE"
     queued_s: float = 4.0
     running_s: float = 38.0
@@ -310,7 +313,7 @@ _DEMO = Dataset(
                 RunSpec(
                     ago_s=3 * _DAY, triggered_by="Bob Chen", origin="GIT", execution="storefront-release"
                 ),
-                RunSpec(ago_s=6 * _DAY, failed=True, origin="API", triggered_by="Demo User", running_s=31),
+                RunSpec(ago_s=6 * _DAY, failed=True, origin="API", running_s=31),
             ),
         ),
         JobSpec(
@@ -348,7 +351,7 @@ _DEMO = Dataset(
             image_tag="0.9.3",
             deployed_ago_s=40 * 60,
             history=(
-                RunSpec(ago_s=40 * 60, failed=True, origin="API", triggered_by="Demo User", running_s=27),
+                RunSpec(ago_s=40 * 60, failed=True, origin="API", running_s=27),
                 RunSpec(ago_s=2 * _DAY, triggered_by="Alice Martin"),
             ),
         ),

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from qjob_tui.simulator.dataset import JobSpec, RunSpec
+from qjob_tui.simulator.dataset import DEMO_USER, JobSpec, RunSpec
 
 # Namespace for the deployment request ids of a dataset's past runs (uuid5, stable across runs).
 _INITIAL_REQUEST_NAMESPACE = uuid.UUID("5b7e3c1a-9d24-4f6b-8e0a-2c4d6f8a1b3e")
@@ -41,7 +41,7 @@ _REQUEST_NAMESPACE = uuid.UUID("9e4f2b7d-3a61-4c08-b5d2-7f1e6a0c8d94")
 RUN_HISTORY = 100
 
 #: Who a run started through the simulator's API was triggered by, and from where (OrganizationEventOrigin).
-API_TRIGGERED_BY = "Demo User"
+API_TRIGGERED_BY = DEMO_USER
 API_ORIGIN = "API"
 
 
