@@ -2,6 +2,7 @@
 
     python bench/roles.py upstream [--latency-s S]           the simulator, phase_s=0, nothing recorded
     python bench/roles.py relay --upstream URL --audit PATH --job ID ...   qjob-tui's REST and MCP servers
+        [--client STACK] [--http h11|httptools] [--loop asyncio|uvloop]  on another HTTP stack (STACKS)
     python bench/roles.py peer --upstream URL                FastMCP's OpenAPI bridge (needs the bench extra)
 
 Each prints one line `READY <url> [<url>]` on stdout once it serves, and stops when its stdin closes (so it
@@ -21,6 +22,11 @@ from pathlib import Path
 from pydantic import SecretStr
 
 AUTH_SCHEME = "Token"
+
+# The Qovery client's transports bench/relay.py --stacks compares (`qjob-tui` is the one QoveryClient builds).
+CLIENTS = ("qjob-tui", "httpx", "httpx-aiohttp")
+HTTP_PARSERS = ("h11", "httptools")
+LOOPS = ("asyncio", "uvloop")
 
 
 async def _until_told_to_stop() -> None:
@@ -64,6 +70,37 @@ async def relay_servers(upstream: str, token: str, audit: Path, jobs: Sequence[s
         yield servers
 
 
+def use_stack(client: str, http: str | None) -> None:
+    """Build the relay on another stack than its own, for the comparison only: the Qovery client's transport
+    (same pool size as QoveryClient's own) and the servers' HTTP parser."""
+    import functools
+
+    import httpx
+
+    import qjob_tui.runtime
+    from qjob_tui.qovery import QoveryClient
+    from qjob_tui.server import RelayServers
+
+    if client != "qjob-tui":
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        if client == "httpx":
+            transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+        else:
+            from httpx_aiohttp import AiohttpTransport
+
+            transport = AiohttpTransport(limits=limits, trust_env=False)
+        qjob_tui.runtime.QoveryClient = functools.partial(QoveryClient, transport=transport)  # type: ignore[misc]
+    if http is not None:
+        config = RelayServers._config
+
+        def with_parser(self: RelayServers, app: object, lifespan: str) -> object:
+            built = config(self, app, lifespan)
+            built.http = http
+            return built
+
+        RelayServers._config = with_parser  # type: ignore[method-assign,assignment]
+
+
 async def run_relay(upstream: str, token: str, audit: Path, jobs: Sequence[str]) -> None:
     async with relay_servers(upstream, token, audit, jobs) as servers:
         _ready(servers.rest_url, servers.mcp_url)  # type: ignore[attr-defined]
@@ -101,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     relay.add_argument("--token", required=True)
     relay.add_argument("--audit", type=Path, required=True)
     relay.add_argument("--job", action="append", required=True)
+    relay.add_argument("--client", choices=CLIENTS, default="qjob-tui", help="the Qovery client's transport")
+    relay.add_argument("--http", choices=HTTP_PARSERS, help="the servers' HTTP parser (default: the relay's)")
+    relay.add_argument("--loop", choices=LOOPS, default="asyncio", help="the event loop")
     peer = roles.add_parser("peer")
     peer.add_argument("--upstream", required=True)
     peer.add_argument("--token", required=True)
@@ -108,7 +148,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.role == "upstream":
         asyncio.run(run_upstream(args.latency_s))
     elif args.role == "relay":
-        asyncio.run(run_relay(args.upstream, args.token, args.audit, args.job))
+        use_stack(args.client, args.http)
+        loop_factory = None
+        if args.loop == "uvloop":
+            import uvloop
+
+            loop_factory = uvloop.new_event_loop
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(run_relay(args.upstream, args.token, args.audit, args.job))
     else:
         asyncio.run(run_peer(args.upstream, args.token))
 

@@ -11,22 +11,17 @@ import asyncio
 import json
 import random
 import re
-import select
-import socket
-import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
-# httpx is the stack's HTTP client. `sniffio` is a declared dependency: without it, httpcore retries the failed
-# import on every request, which tripled the relay's CPU per call (bench/relay.py).
-import httpcore
 import httpx
 
 from qjob_tui import __version__
 from qjob_tui.actions import ForceEvent, JobAction, validate_job_id
+from qjob_tui.transport import AiohttpTransport
 
 AuthScheme = Literal["auto", "token", "bearer"]
 
@@ -113,7 +108,6 @@ class QoveryResponse:
     status: int
     data: Any
     content: bytes
-    elapsed_s: float
     content_type: str = "application/json"
 
 
@@ -187,8 +181,8 @@ class QoveryClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
-        # Requests beyond the pool's size wait here, not in httpcore's queue: httpcore rescans its whole queue
-        # against every connection on each event, which collapsed at thousands of requests in flight.
+        # Requests beyond the pool's size wait here, in one queue with its own clear timeout, whatever transport
+        # carries them (httpcore's queue, rescanned on every event, once collapsed at thousands in flight).
         self._slots = asyncio.Semaphore(max_connections)
         self.retry = retry or RetryPolicy()
         self._http = httpx.AsyncClient(
@@ -199,8 +193,8 @@ class QoveryClient:
                 "Accept": "application/json",
             },
             timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            transport=transport or _pooled_transport(max_connections),
+            # httpx's client over aiohttp's pool: a third of the CPU per call of httpx's own (qjob_tui/transport.py)
+            transport=transport or AiohttpTransport(max_connections=max_connections),
             follow_redirects=False,
             trust_env=False,  # the Qovery URL is the only place we go; no proxy from the environment
         )
@@ -322,7 +316,6 @@ class QoveryClient:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> QoveryResponse:
-        started = time.perf_counter()
         try:
             async with asyncio.timeout(
                 self.timeout_s
@@ -348,7 +341,6 @@ class QoveryClient:
             ) from None
         finally:
             self._slots.release()
-        elapsed = time.perf_counter() - started
         raw = response.content
         content_type = response.headers.get("content-type", "")
         data: Any = None
@@ -363,88 +355,7 @@ class QoveryClient:
                 ) from None
         if response.status_code >= 400:
             raise QoveryHTTPError(response.status_code, data, raw, response.headers)
-        return QoveryResponse(response.status_code, data, raw, elapsed, content_type or "application/json")
-
-
-# -- the connection pool -----------------------------------------------------------------------------------
-#
-# httpcore asks every idle pooled connection whether its socket is readable, on every request it places. Its
-# AnyIO stream answers through anyio's table of all socket attributes, rebuilt with a getpeername() syscall
-# each time: half the relay's CPU under load (py-spy on bench/relay.py). The stream below keeps the socket
-# and answers with one poll(); everything else goes to AnyIO as before.
-
-
-def _socket_readable(sock: socket.socket | None) -> bool:
-    """httpcore's idle check: readable (or gone) means the server closed an idle connection."""
-    if sock is None or sock.fileno() < 0:
-        return True
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
-
-
-# The `timeout` parameters below are httpcore's interface (ruff ASYNC109 is off for this file).
-class _LeanStream(httpcore.AsyncNetworkStream):
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._socket: socket.socket | None = inner.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        return _LeanStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":
-            return _socket_readable(self._socket)
-        if info == "socket":
-            return self._socket
-        return self._inner.get_extra_info(info)
-
-
-class _LeanBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return _LeanStream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        return _LeanStream(await self._inner.connect_unix_socket(path, timeout, socket_options))
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-def _pooled_transport(max_connections: int) -> httpx.AsyncHTTPTransport:
-    """httpx's transport over an httpcore pool that uses the lean stream (httpx has no argument for it)."""
-    transport = httpx.AsyncHTTPTransport(trust_env=False)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections,
-        keepalive_expiry=5.0,
-        network_backend=_LeanBackend(),
-    )
-    return transport
+        return QoveryResponse(response.status_code, data, raw, content_type or "application/json")
 
 
 def _why(exc: httpx.TransportError) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ssl
 from typing import Any
 
 import pytest
+import trustme
 
 from qjob_tui import __version__
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent, InvalidInput
@@ -19,6 +22,7 @@ from qjob_tui.qovery import (
     parse_retry_after,
 )
 from qjob_tui.simulator import DEMO_ENV_STOREFRONT_PRODUCTION_ID
+from qjob_tui.transport import AiohttpTransport
 
 from .support import (
     API_TOKEN,
@@ -576,10 +580,114 @@ async def test_an_idle_connection_the_server_closed_is_not_reused_for_an_action(
     try:
         async with QoveryClient(f"http://127.0.0.1:{port}", API_TOKEN) as client:
             first = await client.run_action(ACTIONS_BY_NAME["stop"], CRON_JOB)
-            await asyncio.sleep(0.2)  # let the close reach the client's socket
+            # The next action comes a moment later, as a user's would: the server's close has been seen by
+            # then (what no client can see is a close still on its way, as on every keep-alive connection).
+            await asyncio.sleep(0.2)
             second = await client.run_action(ACTIONS_BY_NAME["stop"], CRON_JOB)
     finally:
         server.close()
         await server.wait_closed()
     assert (first.status, second.status) == (202, 202)
     assert len(accepted) == 2  # the second went on a fresh connection
+
+
+async def test_a_204_with_a_stray_body_does_not_spoil_the_next_action() -> None:
+    """A 204 has no body by definition; a server that sends one anyway leaves bytes behind on the connection.
+    Whatever becomes of that answer, the next action must not be sent where those bytes would be read as its
+    answer (actions are never retried: a spoiled connection would lose it)."""
+    accepted: list[int] = []
+    answers = [
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nstray",
+        b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    ]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        answer = answers[0] if len(accepted) == 1 else answers[1]
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(answer)
+                await writer.drain()
+                answer = answers[1]
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with QoveryClient(f"http://127.0.0.1:{port}", API_TOKEN) as client:
+            with contextlib.suppress(QoveryUnreachable):  # the broken 204 itself may be refused
+                await client.run_action(ACTIONS_BY_NAME["uninstall"], CRON_JOB)
+            second = await client.run_action(ACTIONS_BY_NAME["stop"], CRON_JOB)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert (second.status, second.data) == (202, {})
+    assert len(accepted) == 2  # the stop went on a fresh connection
+
+
+async def test_requests_beyond_the_pool_wait_for_a_connection_and_all_arrive() -> None:
+    """At most `max_connections` requests are in flight to Qovery; the rest wait their turn in the client."""
+    in_flight, peak, connections = 0, 0, 0
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal in_flight, peak, connections
+        connections += 1
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                in_flight += 1
+                peak = max(peak, in_flight)
+                await asyncio.sleep(0.01)  # Qovery takes a moment: the next requests pile up meanwhile
+                in_flight -= 1
+                writer.write(answer)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with QoveryClient(f"http://127.0.0.1:{port}", API_TOKEN, max_connections=4) as client:
+            answers = await asyncio.gather(*(client.get_job_status(CRON_JOB) for _ in range(40)))
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert answers == [{}] * 40
+    assert peak == 4
+    assert connections <= 4
+
+
+async def test_qovery_over_tls_is_reached_only_with_a_certificate_it_trusts() -> None:
+    """Qovery is HTTPS: the certificate is verified (by default against httpx's roots, which do not know this
+    test's authority), and a client that trusts the authority talks to it."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    seen: list[bytes] = []
+    answer = b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            seen.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_context)
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
+    try:
+        async with QoveryClient(url, API_TOKEN) as client:
+            with pytest.raises(QoveryUnreachable) as caught:
+                await client.run_action(ACTIONS_BY_NAME["deploy"], CRON_JOB)
+        transport = AiohttpTransport(ssl_context=trusting)
+        async with QoveryClient(url, API_TOKEN, transport=transport) as client:
+            response = await client.run_action(ACTIONS_BY_NAME["deploy"], CRON_JOB)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert "CERTIFICATE_VERIFY_FAILED" in caught.value.message
+    assert response.status == 202
+    assert len(seen) == 1 and seen[0].startswith(f"POST /job/{CRON_JOB}/deploy ".encode())

@@ -1,0 +1,122 @@
+"""httpx's requests sent through aiohttp's connection pool: the Qovery client's transport.
+
+`QoveryClient` keeps `httpx.AsyncClient` as its API (headers, URLs, timeouts, errors); this transport carries
+each request over one `aiohttp.ClientSession`. Measured in bench/relay.py --stacks: httpx's own transport
+spends about three times the CPU per relayed call (httpcore's pool and h11 in pure Python), which capped the
+relay's throughput. It uses httpx's public transport interface (`httpx.AsyncBaseTransport`) only.
+
+What it keeps of httpx's behaviour, because the client's guarantees rest on it:
+
+- each failure raised as the httpx exception that says what happened (a refused connection is a
+  `ConnectError`, a dropped one a `RemoteProtocolError` or `ReadError`, a late answer a timeout), so that
+  the client tells "unreachable" from "timed out" as before;
+- a POST is sent once: aiohttp retries a request on a stale pooled connection only for idempotent methods;
+- the bytes on the wire are httpx's: its headers (aiohttp adds none of its own), its encoded URL, its body;
+  the response body arrives undecoded and httpx decodes it (a lying Content-Encoding is httpx's DecodingError);
+- cookies are httpx's business: aiohttp keeps none; proxies from the environment are never used.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import aiohttp
+import httpx
+import yarl
+
+# Headers aiohttp would otherwise add on its own (an empty POST would go out as application/octet-stream).
+_NOT_AUTOMATIC = ("Content-Type", "User-Agent", "Accept", "Accept-Encoding")
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over one aiohttp session: a pool of at most `max_connections` keep-alive connections.
+
+    The session is opened on the first request (aiohttp binds it to the running event loop) and closed by
+    `aclose()`.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 100,
+        keepalive_expiry_s: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._max_connections = max_connections
+        self._keepalive_expiry_s = keepalive_expiry_s
+        # httpx's context (certifi's roots), so that the transport trusts what httpx's own would.
+        self._ssl = ssl_context or httpx.create_ssl_context(trust_env=False)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections, keepalive_timeout=self._keepalive_expiry_s, ssl=self._ssl
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=_NOT_AUTOMATIC,
+            auto_decompress=False,
+            trust_env=False,
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self._session = self._session or self._open()
+        timeout: dict[str, float | None] = request.extensions.get("timeout", {})
+        body = await request.aread()
+        try:
+            async with session.request(
+                request.method,
+                yarl.URL(str(request.url), encoded=True),
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=timeout.get("pool"),  # a pooled connection, or a new one, within this
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                ),
+            ) as response:
+                content = await response.read()
+                status, headers, reason = response.status, response.raw_headers, response.reason
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise httpx.ConnectTimeout(_text(exc, "no connection in time"), request=request) from exc
+        except aiohttp.SocketTimeoutError as exc:
+            raise httpx.ReadTimeout(_text(exc, "no answer in time"), request=request) from exc
+        except TimeoutError as exc:  # aiohttp's `connect` limit: no pooled connection came free in time
+            raise httpx.PoolTimeout(_text(exc, "no free connection in time"), request=request) from exc
+        except aiohttp.ClientConnectorError as exc:  # refused, no route, DNS, TLS
+            raise httpx.ConnectError(_text(exc, "cannot connect"), request=request) from exc
+        except (
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientPayloadError,
+            aiohttp.ClientResponseError,
+        ) as exc:
+            # closed before or during the answer, a truncated body, an answer that is not HTTP
+            raise httpx.RemoteProtocolError(_text(exc, "the answer was cut off"), request=request) from exc
+        except ValueError as exc:
+            # aiohttp refuses to send a header with a line break, or a URL it cannot parse (aiohttp.InvalidURL).
+            raise httpx.LocalProtocolError(
+                _text(exc, "the request could not be sent"), request=request
+            ) from exc
+        except aiohttp.ClientError as exc:  # a reset connection and the other socket errors
+            raise httpx.ReadError(_text(exc, "connection lost"), request=request) from exc
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if reason:
+            extensions["reason_phrase"] = reason.encode("latin-1", "replace")
+        # As a stream, so that httpx decodes it (Content-Encoding) the way it decodes its own transport's.
+        return httpx.Response(
+            status, headers=list(headers), stream=httpx.ByteStream(content), extensions=extensions
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
+def _text(exc: BaseException, fallback: str) -> str:
+    return str(exc).strip() or fallback
