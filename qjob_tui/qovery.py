@@ -250,6 +250,27 @@ class QoveryClient:
         env = validate_job_id(environment_id, field="environment id")
         return await self._read_results(f"/environment/{env}/job/status")
 
+    async def list_job_runs(self, job_id: str, page_size: int = 20) -> list[dict[str, Any]]:
+        """`GET /job/{jobId}/deploymentHistoryV2`: the job's newest `page_size` runs (DeploymentHistoryService),
+        newest first. One page only: older runs are not what anyone follows."""
+        path = f"/job/{validate_job_id(job_id)}/deploymentHistoryV2"
+        data = await self._read(path, params={"pageSize": str(int(page_size))})
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            raise QoveryBadResponse(
+                "GET /job/{id}/deploymentHistoryV2: expected a JSON object with a results list"
+            )
+        return [item for item in data["results"] if isinstance(item, dict)]
+
+    async def environment_logs(self, environment_id: str, version: str | None = None) -> list[dict[str, Any]]:
+        """`GET /environment/{environmentId}/logs[?version=<execution_id>]`: the last 1,000 deployment log lines
+        (EnvironmentLogs) of that deployment of the environment — every service's, oldest first. The caller
+        has validated `version` (it goes into the query as it is)."""
+        env = validate_job_id(environment_id, field="environment id")
+        data = await self._read(f"/environment/{env}/logs", params={"version": version} if version else None)
+        if not isinstance(data, list):
+            raise QoveryBadResponse("GET /environment/{id}/logs: expected a JSON list")
+        return [item for item in data if isinstance(item, dict)]
+
     async def list_organizations(self) -> list[dict[str, Any]]:
         """`GET /organization`: the organizations the token can see."""
         return await self._read_results("/organization")

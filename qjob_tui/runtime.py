@@ -30,11 +30,13 @@ class Runtime:
     audit: AuditLog
     pipeline: ActionPipeline
     api_url: str  # where the client talks to (the simulator's loopback URL in --demo)
-    reads: JobReads = field(init=False)  # a job's Status (and next its facts, runs, logs) for every face
+    reads: JobReads = field(init=False)  # a job's Status, facts, runs and logs for every face
     lifecycle: Lifecycle = field(init=False)  # discover, then poll: run by the face that serves
 
     def __post_init__(self) -> None:
         self.reads = JobReads(self.client, self.board, self.pipeline.allowed_job)
+        # A read after an action must see what the action did, not an answer cached just before it.
+        self.pipeline.subscribe(lambda outcome: self.reads.forget(outcome.request.job_id))
         interval_s = self.settings.config.qovery.poll_interval_s
         self.lifecycle = Lifecycle(self.board, self.client, interval_s)
 
