@@ -34,6 +34,7 @@ from qjob_tui.lifecycle import LifecycleNote
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, Refusal
 from qjob_tui.signals import on_signals
 from qjob_tui.tui.commands import JobCommand, JobCommands
+from qjob_tui.tui.key_order import OrderedKeysApp
 from qjob_tui.tui.keys import APP_KEYS, FIXED_KEYS, KEYS_BY_ID, app_bindings, check_keymap
 from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived, RefusalReceived
 from qjob_tui.tui.screens.confirm import ConfirmScreen
@@ -57,7 +58,7 @@ SERVER_LOG_DRAIN_S = 1.0  # the servers' warnings reach the log pane within a se
 DEPLOY = ACTIONS_BY_NAME["deploy"]
 
 
-class QJobApp(App[None]):
+class QJobApp(OrderedKeysApp[None]):
     """The qjob-tui dashboard over one `Runtime` (client, board, pipeline), with the relay's ports if it runs."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses (tests) live elsewhere
@@ -497,15 +498,9 @@ class QJobApp(App[None]):
 
     def action_browse(self) -> None:
         """`b`: pick environments and jobs in Qovery, add them to the board, offer to save them to the config."""
-        from qjob_tui.tui.browse import browse_into  # the picker loads when asked for, not at start-up
+        from qjob_tui.tui.browse import browse  # the picker loads when asked for, not at start-up
 
-        self.run_worker(
-            browse_into(self, self.runtime),
-            name="browse",
-            group="browse",
-            exclusive=True,
-            exit_on_error=False,
-        )
+        browse(self, self.runtime)
 
     # -- the command palette ------------------------------------------------------------------------
 

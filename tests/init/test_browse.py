@@ -16,7 +16,7 @@ from qjob_tui.config import Config, JobEntry, Settings, read_config
 from qjob_tui.runtime import Runtime, open_runtime
 from qjob_tui.simulator import DEMO_TOKEN
 from qjob_tui.tui.app import QJobApp
-from qjob_tui.tui.browse import browse_into
+from qjob_tui.tui.browse import browse
 from qjob_tui.tui.screens.picker import PickerScreen
 from qjob_tui.tui.screens.save_offer import SaveOfferScreen
 from qjob_tui.tui.widgets.job_table import JobTable
@@ -34,7 +34,7 @@ environments: []
 
 
 class Dashboard(App[None]):
-    """The dashboard's part in browsing: one key, one action that runs `browse_into` in a worker."""
+    """The dashboard's part in browsing: one key, one action that calls `browse`."""
 
     BINDINGS = [Binding("b", "browse", "Browse", id="browse")]
 
@@ -46,7 +46,7 @@ class Dashboard(App[None]):
         yield Static("the jobs table")
 
     def action_browse(self) -> None:
-        self.run_worker(browse_into(self, self.runtime), group="browse", exclusive=True, exit_on_error=False)
+        browse(self, self.runtime)
 
 
 def settings_for(qovery: Served, path: Path | None, tmp: Path) -> Settings:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
+from textual import events
+from textual.keys import _character_to_key
 from textual.pilot import Pilot
 
 from qjob_tui.cli import with_server_overrides
@@ -19,6 +21,7 @@ from qjob_tui.runtime import Runtime, open_runtime
 from qjob_tui.server import RelayServers
 from qjob_tui.simulator import ManualClock, RecordedRequest, Simulator, demo_dataset, serve_simulator
 from qjob_tui.tui.app import QJobApp
+from qjob_tui.tui.key_order import OrderedKeysApp
 from qjob_tui.tui.widgets.job_table import COLUMNS
 
 # The Qovery token the simulator expects in these tests; it must never reach the screen.
@@ -67,6 +70,24 @@ async def no_wait(seconds: float) -> None:
     await asyncio.sleep(0)
 
 
+BURST_KEYS = {"\t": "tab", "\r": "enter", "\x1b": "escape", " ": "space"}
+
+
+def send_burst(app: QJobApp | OrderedKeysApp[Any], typed: str) -> int:
+    """Queue the keys of `typed` on the app in one go, as the terminal's parser does for one read
+    (tab, enter and escape as the characters \\t, \\r, \\x1b). Returns the `keys_handled` count that
+    says they are all handled."""
+    done = app.keys_handled + len(typed)
+    for character in typed:
+        key = BURST_KEYS.get(character) or (
+            character if character.isalnum() else _character_to_key(character)
+        )
+        event = events.Key(key, character)
+        event.set_sender(app)
+        app.post_message(event)
+    return done
+
+
 @dataclass
 class Dashboard:
     """A dashboard running in `run_test` against the simulator, and ways to read what the user sees."""
@@ -98,6 +119,13 @@ class Dashboard:
 
     async def press(self, *keys: str) -> None:
         await self.pilot.press(*keys)
+        await self.pilot.pause()
+
+    async def burst(self, typed: str) -> None:
+        """Keys in one write, as a terminal delivers a paste or batched keystrokes: all queued at once,
+        none waiting for the one before (Pilot's `press` waits for the app between keys)."""
+        done = send_burst(self.app, typed)
+        await self.until(lambda: self.app.keys_handled >= done, f"the keys of {typed!r} handled")
         await self.pilot.pause()
 
     def screen_text(self) -> str:

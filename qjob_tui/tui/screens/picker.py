@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from rich.text import Text
 from textual import events, on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
@@ -28,6 +28,7 @@ from qjob_tui.actions import is_uuid
 from qjob_tui.config import Settings
 from qjob_tui.configfile import EnvironmentChoice, JobChoice, Selection, count_of, credential_of, explain
 from qjob_tui.qovery import QoveryClient, QoveryError
+from qjob_tui.tui.key_order import OrderedKeysApp
 
 LevelKind = Literal["organization", "project", "environment", "job"]
 
@@ -237,7 +238,8 @@ class PickerScreen(ModalScreen[Selection | None]):
         return f"the {_PLURAL[level.kind]}{where}"
 
     def _maybe_auto_open(self) -> None:
-        """One organization only: open it at once, the way most people would anyway."""
+        """One organization only: open it at once, the way most people would anyway. What was typed while
+        it loaded filters its projects: the user never saw the organization to filter it."""
         level = self.level
         if (
             not self._auto_opened
@@ -246,7 +248,10 @@ class PickerScreen(ModalScreen[Selection | None]):
             and len(level.items) == 1
         ):
             self._auto_opened = True
+            typed = self.filter_text
             self._open(level.items[0])
+            if typed:
+                self._set_filter(typed)
 
     # -- drawing ------------------------------------------------------------------------------------
 
@@ -560,7 +565,7 @@ class PickerScreen(ModalScreen[Selection | None]):
 # -- `qjob-tui init` ------------------------------------------------------------------------------------
 
 
-class PickerApp(App[Selection | None]):
+class PickerApp(OrderedKeysApp[Selection | None]):
     """The picker on its own, for `qjob-tui init`: returns the Selection (None if the user left)."""
 
     TITLE = "qjob-tui init"
