@@ -208,7 +208,6 @@ ACTIONS: tuple[JobAction, ...] = (
 )
 
 ACTIONS_BY_NAME: dict[str, JobAction] = {a.name: a for a in ACTIONS}
-ACTIONS_BY_REST: dict[str, JobAction] = {a.rest_segment: a for a in ACTIONS}
 
 # The dashboard's confirmation list and keys name actions by `name`; these are the valid names.
 ACTION_NAMES: tuple[str, ...] = tuple(ACTIONS_BY_NAME)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qjob_tui.actions import ACTIONS, JobAction
 from qjob_tui.audit import AuditLog
 from qjob_tui.config import Settings
 from qjob_tui.jobs import JobBoard
@@ -30,6 +31,7 @@ class Runtime:
     audit: AuditLog
     pipeline: ActionPipeline
     api_url: str  # where the client talks to (the simulator's loopback URL in --demo)
+    actions: tuple[JobAction, ...] = ACTIONS  # the actions every face offers: keys, routes, tools, document
     reads: JobReads = field(init=False)  # a job's Status, facts, runs and logs for every face
     lifecycle: Lifecycle = field(init=False)  # discover, then poll: run by the face that serves
 
@@ -80,8 +82,11 @@ async def open_qovery(settings: Settings) -> AsyncIterator[QoveryClient]:
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """Build the shared parts (starting the simulator in --demo) and close them all on exit."""
+async def open_runtime(
+    settings: Settings, *, actions: tuple[JobAction, ...] = ACTIONS
+) -> AsyncIterator[Runtime]:
+    """Build the shared parts (starting the simulator in --demo) and close them all on exit. `actions` is
+    the action table the faces are built from (a test gives it another row)."""
     async with contextlib.AsyncExitStack() as stack:
         client = await stack.enter_async_context(open_qovery(settings))
         board = JobBoard(settings.config.jobs, settings.config.environments)
@@ -94,4 +99,4 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         pipeline = ActionPipeline(
             client, board, audit, allow_unlisted_jobs=settings.config.server.allow_unlisted_jobs
         )
-        yield Runtime(settings, client, board, audit, pipeline, client.base_url)
+        yield Runtime(settings, client, board, audit, pipeline, client.base_url, actions)

@@ -1,4 +1,4 @@
-"""The MCP face's tools, apart from any transport: the capability's five actions, list-jobs and get-job-status.
+"""The MCP face's tools, apart from any transport: one per action of the table, list-jobs and get-job-status.
 
 `build_mcp_server(runtime)` is the official SDK's `MCPServer` with its tools, generated from the action table.
 A transport serves it: Streamable HTTP at /mcp (`mcp_http.py`) today, stdio (`qjob-tui mcp`) next, with the
@@ -24,7 +24,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import WithJsonSchema
 
 from qjob_tui import __version__
-from qjob_tui.actions import ACTIONS, JobAction
+from qjob_tui.actions import JobAction
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
 from qjob_tui.qovery import QoveryError, QoveryHTTPError, qovery_message
 from qjob_tui.runtime import Runtime
@@ -33,7 +33,7 @@ from qjob_tui.server.schemas import body_schema, force_event_schema, job_id_sche
 from qjob_tui.server.views import jobs_view
 
 
-def instructions(actions: Sequence[JobAction] = ACTIONS) -> str:
+def instructions(actions: Sequence[JobAction]) -> str:
     """The server's instructions to agents: what the tools do, how to use them, and each action's own caution."""
     verbs = [action.verb for action in actions]
     listed = ", ".join(verbs[:-1]) + f" and {verbs[-1]}" if len(verbs) > 1 else "".join(verbs)
@@ -48,11 +48,11 @@ def instructions(actions: Sequence[JobAction] = ACTIONS) -> str:
 
 def build_mcp_server(runtime: Runtime) -> MCPServer:
     """The MCP server with every tool, for any transport to serve."""
-    return _quiet_mcp_server(build_tools(runtime), instructions(ACTIONS))
+    return _quiet_mcp_server(build_tools(runtime), instructions(runtime.actions))
 
 
 def build_tools(runtime: Runtime) -> list[Tool]:
-    """One tool per action of the table, then the two read-only tools."""
+    """One tool per action of the runtime's table, then the two read-only tools."""
     tools = [
         _tool(
             _action_tool(runtime, action),
@@ -68,7 +68,7 @@ def build_tools(runtime: Runtime) -> list[Tool]:
                 open_world_hint=True,
             ),
         )
-        for action in ACTIONS
+        for action in runtime.actions
     ]
     tools.append(
         _tool(

@@ -1,4 +1,4 @@
-"""The REST face: the capability's five `POST /v1/job/{jobid}/<action>` routes, plus jobs, health and OpenAPI.
+"""The REST face: a `POST /v1/job/{jobid}/<action>` route per action of the table, plus jobs, health, OpenAPI.
 
 A small raw ASGI router, no framework and no middleware stack: this is the relay's hot path. Routes are
 generated from the action table. `build_rest_app` puts the relay's guard (Host/Origin, token) in front. Every action goes through the shared pipeline with source "rest";
@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qjob_tui.actions import ACTIONS_BY_REST, BodyKind, JobAction
+from qjob_tui.actions import BodyKind, JobAction
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
 from qjob_tui.qovery import QoveryHTTPError
 from qjob_tui.runtime import Runtime
@@ -29,7 +29,6 @@ from qjob_tui.server.views import health_view, jobs_view
 log = logging.getLogger("qjob_tui.server")
 
 JSON_CONTENT_TYPE = b"application/json"
-_ACTION_SEGMENTS = ", ".join(sorted(ACTIONS_BY_REST))
 _QUERY_NAMES = {"forceEvent"}
 _GET_PATHS = {b"/v1/jobs", b"/v1/health", b"/v1/openapi.json"}
 
@@ -46,7 +45,21 @@ class RestApp:
         self.runtime = runtime
         self.pipeline = runtime.pipeline
         token_required = runtime.settings.server_token is not None
-        self._openapi = json.dumps(openapi_document(token_required=token_required)).encode()
+        self._openapi = json.dumps(
+            openapi_document(token_required=token_required, actions=runtime.actions)
+        ).encode()
+        # POST /v1/<target kind>/<id>/<segment>: the routes of the action table, and the 404s that list them.
+        actions = runtime.actions
+        self._routes = {(a.target.kind.encode(), a.rest_segment.encode()): a for a in actions}
+        targets = list(dict.fromkeys(a.target for a in actions))
+        self._segments = {
+            t.kind.encode(): ", ".join(sorted(a.rest_segment for a in actions if a.target == t))
+            for t in targets
+        }
+        self._action_paths = ", ".join(
+            f"POST {REST_PREFIX}/{t.kind}/{{{t.rest_param}}}/<action> (action: {self._segments[t.kind.encode()]})"
+            for t in targets
+        )
         self._started = time.time()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,24 +89,24 @@ class RestApp:
             return
         parts = raw_path.split(b"/")
         # b"/v1/job/<id>/<action>".split(b"/") == [b"", b"v1", b"job", <id>, <action>]
-        if len(parts) != 5 or parts[0] or parts[1] != b"v1" or parts[2] != b"job" or not parts[3]:
+        if len(parts) != 5 or parts[0] or parts[1] != b"v1" or parts[2] not in self._segments or not parts[3]:
             await send_problem(
                 send,
                 problem(
                     404,
                     "Not found",
-                    f"no such path; the routes are POST {REST_PREFIX}/job/{{jobid}}/<action> "
-                    f"(action: {_ACTION_SEGMENTS}), GET {REST_PREFIX}/jobs, GET {REST_PREFIX}/health, "
-                    f"GET {REST_PREFIX}/openapi.json",
+                    f"no such path; the routes are {self._action_paths}, GET {REST_PREFIX}/jobs, "
+                    f"GET {REST_PREFIX}/health, GET {REST_PREFIX}/openapi.json",
                 ),
             )
             return
-        action = ACTIONS_BY_REST.get(parts[4].decode("latin-1"))
+        action = self._routes.get((parts[2], parts[4]))
         if action is None:
             shown = unquote(parts[4].decode("latin-1"))[:40]
+            segments = self._segments[parts[2]]
             await send_problem(
                 send,
-                problem(404, "Unknown action", f"{shown!r} is not an action; use one of {_ACTION_SEGMENTS}"),
+                problem(404, "Unknown action", f"{shown!r} is not an action; use one of {segments}"),
             )
             return
         if method != "POST":

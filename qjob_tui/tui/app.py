@@ -1,4 +1,4 @@
-"""The dashboard: the jobs with their live state, the five actions on keys and buttons, and the log pane.
+"""The dashboard: the jobs with their live state, every action on a key and a button, and the log pane.
 
 Data flows one way. A key (or button, or palette command) becomes `pipeline.prepare(..., source="tui")`
 then `pipeline.run()` in a worker; the pipeline tells every listener, so the log pane shows the outcomes of
@@ -28,14 +28,14 @@ from textual.binding import Binding
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from qjob_tui.actions import ACTIONS, ACTIONS_BY_NAME, ForceEvent, JobAction
+from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent, JobAction
 from qjob_tui.jobs import JobInfo
 from qjob_tui.lifecycle import LifecycleNote
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, Refusal
 from qjob_tui.signals import on_signals
 from qjob_tui.tui.commands import JobCommand, JobCommands
 from qjob_tui.tui.key_order import OrderedKeysApp
-from qjob_tui.tui.keys import APP_KEYS, FIXED_KEYS, KEYS_BY_ID, app_bindings, check_keymap
+from qjob_tui.tui.keys import FIXED_KEYS, app_bindings, app_keys, check_keymap
 from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived, RefusalReceived
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
@@ -64,6 +64,8 @@ class QJobApp(OrderedKeysApp[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses (tests) live elsewhere
     TITLE = "qjob-tui"
     COMMANDS = App.COMMANDS | {JobCommands}
+    # Textual reads bindings from the class: the production table's keys. A runtime with another table (a
+    # test's extra row) needs a subclass with `BINDINGS = app_bindings(its table)`.
     BINDINGS = app_bindings()
     ALLOW_IN_MAXIMIZED_VIEW = "StatusHeader, Footer"  # the zoomed log pane keeps the header and the keys
 
@@ -86,6 +88,8 @@ class QJobApp(OrderedKeysApp[None]):
         self.server_log = server_log
         self.keymap: dict[str, str] = {}
         self.confirm_actions = set(runtime.settings.config.ui.confirm)
+        self.actions = {action.name: action for action in runtime.actions}
+        self.key_specs = {spec.id: spec for spec in app_keys(runtime.actions)}
         self._changed: set[str] = set()
         self._change_posted = False
         self._unsubscribe: list[Callable[[], None]] = []
@@ -100,7 +104,7 @@ class QJobApp(OrderedKeysApp[None]):
         yield StatusHeader(self.runtime.api_label, self.rest_port, self.mcp_port)
         yield JobTable(self.runtime.board, now=self.now, id="jobs")
         yield FilterBar(id="filter")
-        yield ActionBar(self.key_for)
+        yield ActionBar(self.key_for, self.runtime.actions)
         yield LogPane(LOG_LIMIT, frozen_time=self.FROZEN_LOG_TIME, id="log")
         yield Footer(compact=True)
 
@@ -175,20 +179,20 @@ class QJobApp(OrderedKeysApp[None]):
     # -- keys ---------------------------------------------------------------------------------------
 
     def _apply_keymap(self, keymap: dict[str, str]) -> None:
-        for problem in check_keymap(keymap):
+        for problem in check_keymap(keymap, list(self.key_specs.values())):
             self._note("keys", problem)
-        self.keymap = {binding_id: key for binding_id, key in keymap.items() if binding_id in KEYS_BY_ID}
+        self.keymap = {binding_id: key for binding_id, key in keymap.items() if binding_id in self.key_specs}
         self.set_keymap(self.keymap)
         self.query_one(ActionBar).relabel()
         self.log_pane.border_title = f"log · {self.key_for('copy-log')} copy JSON · {self.key_for('zoom-log')} zoom · tab to pick an entry"
 
     def key_for(self, binding_id: str) -> str:
         """The key that runs a binding now (after `ui.keys`), as the footer shows keys."""
-        keys = self.keymap.get(binding_id) or KEYS_BY_ID[binding_id].key
+        keys = self.keymap.get(binding_id) or self.key_specs[binding_id].key
         return self.get_key_display(Binding(keys.split(",")[0].strip(), ""))
 
     def help_rows(self) -> list[tuple[str, str]]:
-        rows = [(self.key_for(spec.id), spec.help) for spec in APP_KEYS]
+        rows = [(self.key_for(spec.id), spec.help) for spec in self.key_specs.values()]
         return rows + list(FIXED_KEYS)
 
     # -- live state ---------------------------------------------------------------------------------
@@ -319,7 +323,7 @@ class QJobApp(OrderedKeysApp[None]):
 
     def action_job(self, name: str) -> None:
         """`d r s u c` and the action bar: run an action on the selected (or marked) jobs."""
-        action = ACTIONS_BY_NAME.get(name)
+        action = self.actions.get(name)
         if action is not None:
             self.request_action(action)
 
@@ -515,7 +519,7 @@ class QJobApp(OrderedKeysApp[None]):
             JobCommand(
                 f"{action.title} {who}", action.summary, partial(self.request_action, action, targets=targets)
             )
-            for action in ACTIONS
+            for action in self.actions.values()
         ]
         jobs = self._jobs(job_ids)
         for event in ForceEvent:

@@ -24,7 +24,7 @@ class HasJobCommands(Protocol):
 
 
 class JobCommands(Provider):
-    """Offers the app's `job_commands()`: the five actions, force run per event, deploy with options."""
+    """Offers the app's `job_commands()`: every action of the table, force run per event, deploy with options."""
 
     def _commands(self) -> list[JobCommand]:
         return cast(HasJobCommands, self.app).job_commands()

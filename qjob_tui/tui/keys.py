@@ -1,18 +1,19 @@
 """The dashboard's keys, as data: one row per binding, each with the id that `ui.keys` remaps.
 
-The five job actions come from `qjob_tui.actions.ACTIONS` (their `name` is the binding id, their `key` the
-default key); the rows after them are the dashboard's own commands. To add a key: add a `KeySpec` to
-`APP_KEYS` and an `action_<name>` method to `QJobApp`. The help screen and the footer follow.
+The job actions' keys come from the action table (their `name` is the binding id, their `key` the default
+key); `COMMAND_KEYS` are the dashboard's own commands. To add a command's key: add a `KeySpec` to
+`COMMAND_KEYS` and an `action_<name>` method to `QJobApp`. The help screen and the footer follow.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from textual.binding import Binding, BindingType
 from textual.keys import key_to_character
 
-from qjob_tui.actions import ACTIONS
+from qjob_tui.actions import ACTIONS, JobAction
 
 
 @dataclass(frozen=True)
@@ -28,20 +29,23 @@ class KeySpec:
     priority: bool = False  # fires even under a dialog (quit)
 
 
-JOB_ACTION_KEYS: tuple[KeySpec, ...] = tuple(
-    KeySpec(
-        id=action.name,
-        key=action.key,
-        action=f"job('{action.name}')",
-        label=action.title,
-        help=action.help_line,
-        footer=False,
+def action_keys(actions: Sequence[JobAction]) -> tuple[KeySpec, ...]:
+    """One key per action of the table: its name is the binding id, its key the default."""
+    return tuple(
+        KeySpec(
+            id=action.name,
+            key=action.key,
+            action=f"job('{action.name}')",
+            label=action.title,
+            help=action.help_line,
+            footer=False,
+        )
+        for action in actions
     )
-    for action in ACTIONS
-)
 
-APP_KEYS: tuple[KeySpec, ...] = (
-    *JOB_ACTION_KEYS,
+
+# The dashboard's own commands, after the job actions' keys.
+COMMAND_KEYS: tuple[KeySpec, ...] = (
     KeySpec(
         "force-run",
         "f",
@@ -94,7 +98,13 @@ APP_KEYS: tuple[KeySpec, ...] = (
     ),
 )
 
-KEYS_BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in APP_KEYS}
+
+def app_keys(actions: Sequence[JobAction] = ACTIONS) -> tuple[KeySpec, ...]:
+    """Every key of the dashboard: one per action of the table, then the dashboard's own."""
+    return (*action_keys(actions), *COMMAND_KEYS)
+
+
+APP_KEYS = app_keys()
 
 # Keys Textual provides that the help screen lists too; not remappable through `ui.keys`.
 FIXED_KEYS: tuple[tuple[str, str], ...] = (
@@ -105,7 +115,7 @@ FIXED_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
-def app_bindings() -> list[BindingType]:
+def app_bindings(actions: Sequence[JobAction] = ACTIONS) -> list[BindingType]:
     """The app's BINDINGS, each with its id so that `App.set_keymap` can remap it."""
     return [
         Binding(
@@ -117,7 +127,7 @@ def app_bindings() -> list[BindingType]:
             tooltip=spec.help,
             priority=spec.priority,
         )
-        for spec in APP_KEYS
+        for spec in app_keys(actions)
     ]
 
 
@@ -149,16 +159,15 @@ def _keys(keys: str) -> list[str]:
     return [key_to_character(key) or key for key in (part.strip() for part in keys.split(",")) if key]
 
 
-def check_keymap(keymap: dict[str, str]) -> list[str]:
+def check_keymap(keymap: dict[str, str], specs: Sequence[KeySpec] = APP_KEYS) -> list[str]:
     """Problems in `ui.keys`, as lines a user can act on (the keymap still applies to the good ids)."""
     problems = []
+    ids = [spec.id for spec in specs]
     for binding_id in keymap:
-        if binding_id not in KEYS_BY_ID:
-            problems.append(
-                f"ui.keys: {binding_id!r} is not a binding id; use one of {', '.join(KEYS_BY_ID)}"
-            )
+        if binding_id not in ids:
+            problems.append(f"ui.keys: {binding_id!r} is not a binding id; use one of {', '.join(ids)}")
     owners: dict[str, list[str]] = {}
-    for spec in APP_KEYS:
+    for spec in specs:
         for key in _keys(keymap.get(spec.id) or spec.key):
             owners.setdefault(key, []).append(spec.id)
             if spec.id in keymap and key in RESERVED_KEYS:

@@ -57,13 +57,23 @@ def test_deploy_body_is_qoverys_job_deploy_request() -> None:
     assert set(schema["properties"]) == {"image_tag", "git_commit_id"}
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=ACTION_NAMES)
-def test_action_matches_the_capability(action: JobAction) -> None:
-    [resource] = [
-        r for c in CAPABILITY["consumes"] for r in c["resources"] if r["path"] == action.upstream_path
-    ]
-    [operation] = resource["operations"]
-    assert (operation["name"], operation["method"]) == (action.operation, "POST")
+CAPABILITY_OPERATIONS = [
+    (resource, operation)
+    for c in CAPABILITY["consumes"]
+    for resource in c["resources"]
+    for operation in resource["operations"]
+]
+
+
+@pytest.mark.parametrize(
+    ("resource", "operation"), CAPABILITY_OPERATIONS, ids=[o["name"] for _, o in CAPABILITY_OPERATIONS]
+)
+def test_each_operation_of_the_capability_is_an_action_of_the_table(
+    resource: dict[str, Any], operation: dict[str, Any]
+) -> None:
+    """The capability's five are rows of the table (which may hold more: Qovery's document wins)."""
+    [action] = [a for a in ACTIONS if a.operation == operation["name"]]
+    assert (resource["path"], operation["method"]) == (action.upstream_path, "POST")
     call = f"qovery-job-actions.{action.operation}"
     inputs = {p["name"] for p in operation.get("inputParameters", [])}
     assert ("forceEvent" in inputs) is action.force_event
@@ -79,15 +89,26 @@ def test_action_matches_the_capability(action: JobAction) -> None:
     assert set(tool.get("with", {})) == inputs
 
 
-def test_every_capability_operation_has_an_action() -> None:
-    operations = {o["name"] for c in CAPABILITY["consumes"] for r in c["resources"] for o in r["operations"]}
-    assert operations == {a.operation for a in ACTIONS}
+# The five the product promises: their keys (README.md), which one deletes, which ones ask first by default.
+CONTRACT = {
+    "deploy": ("d", False, False),
+    "redeploy": ("r", False, False),
+    "stop": ("s", False, True),
+    # The capability marks uninstall-job non-destructive; it deletes the job's resources
+    # (qjob_tui/reference/README.md).
+    "uninstall": ("u", True, True),
+    "clean-failed": ("c", False, False),
+}
 
 
-def test_only_uninstall_is_destructive_and_the_defaults_ask_before_stop_and_uninstall() -> None:
-    # The capability marks uninstall-job non-destructive; it deletes the job's resources (qjob_tui/reference/README.md).
-    assert [a.name for a in ACTIONS if a.destructive] == ["uninstall"]
-    assert [a.name for a in ACTIONS if a.confirm] == UISettings().confirm == ["stop", "uninstall"]
+@pytest.mark.parametrize("name", CONTRACT)
+def test_the_contracts_actions_keep_their_keys_hints_and_confirmation(name: str) -> None:
+    action = ACTIONS_BY_NAME[name]
+    assert (action.key, action.destructive, action.confirm) == CONTRACT[name]
+
+
+def test_ui_confirm_asks_by_default_before_the_actions_whose_row_says_so() -> None:
+    assert UISettings().confirm == [a.name for a in ACTIONS if a.confirm]
 
 
 @pytest.mark.parametrize("action", ACTIONS, ids=ACTION_NAMES)
@@ -119,7 +140,6 @@ def test_names_keys_and_tools_are_unique() -> None:
     for attribute in ("name", "key", "tool", "rest_segment", "operation", "upstream_path"):
         values = [getattr(a, attribute) for a in ACTIONS]
         assert len(values) == len(set(values)), attribute
-    assert {a.key for a in ACTIONS} == {"d", "r", "s", "u", "c"}
     assert all(a.description and a.summary and a.title for a in ACTIONS)
 
 

@@ -15,6 +15,7 @@ from textual import events
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
 
+from qjob_tui.actions import ACTIONS, JobAction
 from qjob_tui.cli import with_server_overrides
 from qjob_tui.config import Config, Settings
 from qjob_tui.runtime import Runtime, open_runtime
@@ -194,13 +195,18 @@ async def running_dashboard(
     app_factory: Callable[..., QJobApp] = QJobApp,
     wait: bool = True,
     with_servers: bool = False,
+    actions: tuple[JobAction, ...] = ACTIONS,
     **settings: Any,
 ) -> AsyncIterator[Dashboard]:
-    """The simulator on loopback, a runtime over it, and the dashboard in `run_test`, jobs loaded."""
+    """The simulator on loopback, a runtime over it (built from `actions`), and the dashboard in `run_test`,
+    jobs loaded."""
     if sim is None:
         clock = clock or ManualClock()
         sim = quiet_simulator(clock)
-    async with serve_simulator(sim) as url, open_runtime(tui_settings(url, tmp_path, **settings)) as runtime:
+    async with (
+        serve_simulator(sim) as url,
+        open_runtime(tui_settings(url, tmp_path, **settings), actions=actions) as runtime,
+    ):
         runtime.client.retry.sleep = no_wait  # reads retry at once: the tests need not wait out backoffs
         async with contextlib.AsyncExitStack() as stack:
             ports: dict[str, object] = {}

@@ -1,12 +1,10 @@
-"""The five actions on keys and buttons: what Qovery receives, and what the log pane shows."""
+"""The actions on keys and buttons: what Qovery receives, and what the log pane shows (every action on every
+face: test_every_action.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from qjob_tui.actions import ACTIONS, JobAction
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 
 from .support import Dashboard, job_id, quiet_simulator, running_dashboard
@@ -22,17 +20,6 @@ async def test_d_deploys_the_selected_job_and_the_log_shows_202(dash: Dashboard)
     assert '"state": "DEPLOYMENT_QUEUED"' in dash.log_text()  # Qovery's JSON, pretty
     assert dash.row("nightly-backup")["last"] == "deploy 202"
     assert "nightly-backup: 202" in dash.notifications()
-
-
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-async def test_each_key_sends_its_action_for_the_selected_job(tmp_path: Path, action: JobAction) -> None:
-    async with running_dashboard(tmp_path, confirm=[]) as dash:
-        await dash.select("cache-warmup")  # the failed one: every action has something to do
-        await dash.press(action.key)
-        await dash.until(lambda: dash.actions_sent(), "the request upstream")
-        [sent] = dash.actions_sent()
-        assert sent.path == action.upstream_url(job_id("cache-warmup"))
-        await dash.until(lambda: f"{action.name}  cache-warmup" in dash.log_text(), "the log entry")
 
 
 async def test_the_action_bar_buttons_run_the_same_actions(dash: Dashboard) -> None:

@@ -1,4 +1,4 @@
-"""The action bar: one button per job action, generated from `qjob_tui.actions.ACTIONS`.
+"""The action bar: one button per job action of the table the dashboard was given.
 
 Buttons run the same app action as their key, so a click and a key press take the same path. They do
 not take focus: the jobs table keeps it, and with it the selected job.
@@ -6,14 +6,14 @@ not take focus: the jobs table keeps it, and with it the selected job.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Button
 
-from qjob_tui.actions import ACTIONS
+from qjob_tui.actions import JobAction
 
 
 def button_label(title: str, key: str) -> Content:
@@ -22,14 +22,15 @@ def button_label(title: str, key: str) -> Content:
 
 
 class ActionBar(Horizontal):
-    """The five actions as buttons; each shows the key that runs it (after any remapping)."""
+    """The actions as buttons; each shows the key that runs it (after any remapping)."""
 
-    def __init__(self, key_for: Callable[[str], str]) -> None:
+    def __init__(self, key_for: Callable[[str], str], actions: Sequence[JobAction]) -> None:
         super().__init__()
         self._key_for = key_for
+        self._actions = actions
 
     def compose(self) -> ComposeResult:
-        for action in ACTIONS:
+        for action in self._actions:
             button = Button(
                 button_label(action.title, self._key_for(action.name)),
                 id=f"action-{action.name}",
@@ -43,7 +44,7 @@ class ActionBar(Horizontal):
 
     def relabel(self) -> None:
         """Show the current keys (after `ui.keys` remapped some)."""
-        for action in ACTIONS:
+        for action in self._actions:
             self.query_one(f"#action-{action.name}", Button).label = button_label(
                 action.title, self._key_for(action.name)
             )
