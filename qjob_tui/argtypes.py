@@ -1,4 +1,4 @@
-"""argparse types shared by the command lines: `qjob-tui` (`cli.py`) and `python -m qjob_tui.simulator`.
+"""argparse pieces shared by the command lines: `qjob-tui` and its subcommands, and `python -m qjob_tui.simulator`.
 
 Standard library only, and nothing else of qjob_tui: the simulator imports nothing of the app, yet its command
 takes a port the same way (the layers contract in pyproject.toml holds both to it).
@@ -7,6 +7,15 @@ takes a port the same way (the layers contract in pyproject.toml holds both to i
 from __future__ import annotations
 
 import argparse
+
+EXIT_USAGE = 2  # every qjob-tui command exits 2 for a usage error
+
+
+class UsageParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming the command and pointing at its --help, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def port_argument(text: str) -> int:

@@ -2,22 +2,27 @@
 
     qjob-tui [--config PATH] [--demo] [--serve | --server] [--host HOST] [--rest-port N] [--mcp-port N]
     qjob-tui init [--demo] [--config PATH] [--force] [--environment ID ...]
+    qjob-tui deploy|redeploy|stop|uninstall|clean-failed|status ...   (the one-shot commands: `oneshot`)
 
+A subcommand is a row of `SUBCOMMANDS`: its name and the function that runs it on the rest of the line.
+The options every subcommand takes (`--config PATH`, `--demo`, `--read-only`) may come before its name too.
 Exit codes: 0 after a normal quit or a signal; 2 for usage, config or start-up errors, with one line that
-names what is at fault. A user's mistake never prints a traceback.
+names what is at fault (the one-shot commands have more: README "Scripts and CI"). A user's mistake never
+prints a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qjob_tui import __version__
-from qjob_tui.argtypes import port_argument
+from qjob_tui import __version__, oneshot
+from qjob_tui.argtypes import UsageParser, port_argument
 from qjob_tui.audit import AuditError
 from qjob_tui.config import ConfigError, Settings, check_server_exposure, load_settings
 from qjob_tui.lines import note_line
@@ -29,17 +34,48 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_USAGE = 2
 
+Subcommand = Callable[[list[str]], int]  # the rest of the line after the subcommand's name -> the exit code
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+def _init(argv: list[str]) -> int:
+    from qjob_tui.init import main as init_main
+
+    return init_main(argv, picker=_init_picker)
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "init": _init,
+    **{name: functools.partial(oneshot.main, name) for name in oneshot.COMMANDS},
+}
+
+# The options a subcommand takes that may also stand before its name (`qjob-tui --demo deploy JOB`).
+_LEADING_FLAGS = frozenset({"--demo", "--read-only"})
+_LEADING_WITH_VALUE = frozenset({"--config"})
+
+
+def find_subcommand(argv: Sequence[str]) -> tuple[str, list[str]] | None:
+    """The subcommand a line names and the rest of its arguments (the leading options moved after it)."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        name, equals, _ = token.partition("=")
+        if token in _LEADING_FLAGS or (equals and name in _LEADING_WITH_VALUE):
+            index += 1
+        elif token in _LEADING_WITH_VALUE:
+            index += 2
+        else:
+            break
+    if index < len(argv) and argv[index] in SUBCOMMANDS:
+        return argv[index], [*argv[:index], *argv[index + 1 :]]
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = UsageParser(
         prog="qjob-tui",
         description="A terminal dashboard and REST/MCP relay for the Qovery job actions.",
-        epilog="First run: `qjob-tui --demo` (no account needed), or `qjob-tui init` to pick your jobs.",
+        epilog="First run: `qjob-tui --demo` (no account needed), or `qjob-tui init` to pick your jobs. "
+        f"Subcommands: {', '.join(SUBCOMMANDS)} (`qjob-tui <subcommand> --help`).",
     )
     parser.add_argument(
         "--config",
@@ -59,10 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["init"]:
-        from qjob_tui.init import main as init_main
-
-        return init_main(args_list[1:], picker=_init_picker)
+    if (found := find_subcommand(args_list)) is not None:
+        name, rest = found
+        return SUBCOMMANDS[name](rest)
     try:
         args = build_parser().parse_args(args_list)
     except SystemExit as exc:

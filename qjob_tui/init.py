@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from qjob_tui.actions import is_uuid, quoted_excerpt
+from qjob_tui.argtypes import UsageParser
 from qjob_tui.config import (
     API_URL_ENV,
     CONFIG_ENV,
@@ -139,13 +140,8 @@ async def first_organizations(client: QoveryClient, credential: str) -> list[dic
 # -- the command ----------------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = UsageParser(
         prog="qjob-tui init",
         description=(
             "Pick organization, project, environments and jobs, and write them into a commented config file. "

@@ -1,0 +1,133 @@
+"""What a one-shot command prints, and where.
+
+Without `--json`: human lines on stdout, in the house's words (`lines.py`: ISO times, the action line), and
+the end on stdout when it is a success, on stderr otherwise. With `--json`: one JSON object per line on
+stdout and nothing else there — `accepted`, `state`, `log` events, and last the `result` — while the same
+human lines go to stderr when it is a terminal (a person watching a script). The program's own notes (a
+failed read being retried, an audit problem) always go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from qjob_tui.jobs import JobInfo
+from qjob_tui.lines import action_line, iso_utc, note_line
+from qjob_tui.oneshot.results import Ending
+from qjob_tui.pipeline import ActionOutcome
+
+
+@dataclass
+class Subject:
+    """What the command is about, once known: for the end's line and the result record."""
+
+    command: str
+    job: str | None  # as typed, then the job's id once found (None: no one job)
+    label: str | None = None  # the job's name, once known
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.job or ""
+
+
+class Reporter:
+    """Prints one command's events: JSON lines or human lines, as the command line asked."""
+
+    def __init__(self, *, json_lines: bool, stdout: TextIO, stderr: TextIO, subject: Subject) -> None:
+        self.json_lines = json_lines
+        self.stdout = stdout
+        self.stderr = stderr
+        self.subject = subject
+        # With --json the human lines are progress for a person: on stderr, when one is looking at it.
+        self._human: TextIO | None = stdout if not json_lines else (stderr if is_terminal(stderr) else None)
+
+    # -- the events -------------------------------------------------------------------------------------
+
+    def accepted(self, outcome: ActionOutcome) -> None:
+        """Qovery's answer to the action, whatever it was (the end says what it means)."""
+        self._say(action_line(outcome))
+        if not outcome.ok:
+            return
+        if outcome.status == 204 and outcome.request.action.no_content:
+            self._say(f"{self.subject.shown}: {outcome.request.action.no_content}")
+        record: dict[str, Any] = {"event": "accepted"}
+        data = outcome.data
+        if isinstance(data, dict):
+            record.update((key, value) for key, value in data.items() if key != "event")
+        elif data is not None:
+            record["answer"] = data
+        self._record(record)
+
+    def state(self, state: str, at: float | None = None) -> None:
+        """A state the job was seen in, at `at` (a `time.time()` stamp; default now)."""
+        when = iso_utc(time.time() if at is None else at)
+        self._say(f"{when} {self.subject.shown} {state}")
+        self._record({"event": "state", "state": state, "at": when})
+
+    def jobs(self, jobs: Iterable[JobInfo]) -> None:
+        """`status`: a table for people, one JSON object per job for programs."""
+        rows = list(jobs)
+        for job in rows:
+            self._record({"event": "job", **job.as_dict()})
+        if self._human is None:
+            return
+        header = ("NAME", "STATE", "TYPE", "LAST DEPLOYMENT", "ID")
+        table = [header] + [
+            (job.label, job.state or "-", job.job_type or "-", job.last_deployment or "-", job.id)
+            for job in rows
+        ]
+        widths = [max(len(row[column]) for row in table) for column in range(len(header) - 1)]
+        for row in table:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            self._say("  ".join([*cells, row[-1]]))
+
+    def note(self, text: str) -> None:
+        """The program's own remark, on stderr whatever the mode."""
+        print(note_line(text), file=self.stderr, flush=True)
+
+    def end(self, ending: Ending) -> None:
+        """The last line: the result record with --json, and a human line saying how it ended."""
+        subject = self.subject
+        record: dict[str, Any] = {
+            "event": "result",
+            "result": ending.exit.result,
+            "state": ending.state,
+            "exit": int(ending.exit),
+            "command": subject.command,
+            "job": subject.job,
+            "name": subject.label,
+        }
+        if ending.http_status is not None:
+            record["http_status"] = ending.http_status
+        if ending.message is not None:
+            record["message"] = ending.message
+        self._record(record)
+        if ending.message is None:
+            return  # a plain success: the lines before it said all
+        line = note_line(f"{' '.join(filter(None, (subject.command, subject.shown)))}: {ending.message}")
+        if ending.ok:
+            self._say(line)
+        else:
+            print(line, file=self.stderr, flush=True)
+
+    # -- the two streams ----------------------------------------------------------------------------------
+
+    def _say(self, text: str) -> None:
+        if self._human is not None:
+            print(text, file=self._human, flush=True)
+
+    def _record(self, record: dict[str, Any]) -> None:
+        if self.json_lines:
+            # ASCII only: no control or line-break character of Qovery's text reaches a reader raw.
+            print(json.dumps(record, ensure_ascii=True, default=str), file=self.stdout, flush=True)
+
+
+def is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream is not a person
+        return False

@@ -1,0 +1,134 @@
+"""`--watch`: follow one job's state after Qovery accepted an action, until the run settles.
+
+Each look is one `GET /job/{id}/status` (`JobReads.status`): for one job that is the cheapest read there is —
+the board's poller would read the job's whole environment at the same pace, and every other configured
+environment on `poll_interval_s` besides. Looks come fast at first and then
+every `poll_interval_s` (`Schedule`), so that a short run is seen to its end quickly and a long one costs a
+few requests a minute.
+
+A settled state ends the watch only when it is the run's own: for a moment Qovery may still show the state
+from before the action, so a Status that names another deployment request than the one accepted is not
+this run's and is passed over. A look that fails (after the client's own retries) is tried again at the next
+look and said on stderr; `FAILED_LOOKS_ALLOWED` in a row end the watch with exit 5 — never silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from qjob_tui.jobs import FAST_INTERVAL_S, is_settled
+from qjob_tui.oneshot.results import Ending, Exit, ending_of_error, ending_of_state
+from qjob_tui.qovery import QoveryError, QoveryHTTPError
+from qjob_tui.reads import JobReads
+
+FAILED_LOOKS_ALLOWED = 3
+FAST_FOR_S = 30.0  # a run's first moments (queued, starting) are watched closely; then poll_interval_s
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When to look: every `fast_s` for the first `fast_for_s` seconds, then every `every_s`."""
+
+    every_s: float
+    fast_s: float = FAST_INTERVAL_S
+    fast_for_s: float = FAST_FOR_S
+
+    def wait_after(self, elapsed_s: float) -> float:
+        """How long to wait before the next look, `elapsed_s` into the watch."""
+        return min(self.fast_s, self.every_s) if elapsed_s < self.fast_for_s else self.every_s
+
+
+class RunWatch:
+    """Watches one job's run from its accepted Status until it settles, the time is up, or the reads fail."""
+
+    def __init__(
+        self,
+        reads: JobReads,
+        job_id: str,
+        accepted: dict[str, Any],
+        *,
+        schedule: Schedule,
+        on_state: Callable[[str], None],
+        on_note: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.reads = reads
+        self.job_id = job_id
+        self.schedule = schedule
+        self.on_state = on_state
+        self.on_note = on_note
+        self.clock = clock
+        self.sleep = sleep
+        state = accepted.get("state")
+        self.state: str | None = state if isinstance(state, str) else None
+        request = accepted.get("deployment_request_id")
+        self.request_id: str | None = request if isinstance(request, str) else None
+        execution = accepted.get("execution_id")
+        self.execution_id: str | None = execution if isinstance(execution, str) else None
+        self.looks = 0  # status reads asked for
+
+    async def until_settled(self, timeout_s: float) -> Ending:
+        """Look until the run settles (its ending), or `timeout_s` has passed (exit 4), or looks keep failing."""
+        start = self.clock()
+        deadline = start + timeout_s
+        failures = 0
+        while deadline - self.clock() > 0:
+            wait = self.schedule.wait_after(self.clock() - start)
+            await self.sleep(min(wait, deadline - self.clock()))
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                break
+            self.looks += 1
+            try:
+                async with asyncio.timeout(remaining):
+                    status = await self.reads.status(self.job_id)
+            except TimeoutError:
+                break
+            except QoveryError as exc:
+                if isinstance(exc, QoveryHTTPError) and exc.status < 500 and exc.status != 429:
+                    ending = ending_of_error(exc)  # Qovery refuses to show the job: no use asking again
+                    return Ending(ending.exit, ending.message, self.state, ending.http_status)
+                failures += 1
+                if failures >= FAILED_LOOKS_ALLOWED:
+                    return Ending(
+                        Exit.UNREACHABLE,
+                        f"the job's state could not be read {failures} times in a row ({exc.message}); "
+                        f"the run goes on in Qovery, its last known state {self.state or 'unknown'}",
+                        self.state,
+                        getattr(exc, "status", None),
+                    )
+                self.on_note(
+                    f"the job's state could not be read ({exc.message}); trying again "
+                    f"({failures} of {FAILED_LOOKS_ALLOWED} tries)"
+                )
+                continue
+            failures = 0
+            if self._take(status):
+                assert self.state is not None
+                return ending_of_state(self.state)
+        return Ending(
+            Exit.TIMEOUT,
+            f"gave up watching after {timeout_s:g} s; the run goes on in Qovery, last seen {self.state or 'unknown'}",
+            self.state,
+        )
+
+    def _take(self, status: dict[str, Any]) -> bool:
+        """Take in one look at the job's Status; True when it shows the run settled."""
+        request = status.get("deployment_request_id")
+        if self.request_id is not None and isinstance(request, str) and request != self.request_id:
+            return False  # another deployment's Status (the one before ours, still shown for a moment)
+        state = status.get("state")
+        if not isinstance(state, str):
+            return False
+        execution = status.get("execution_id")
+        if self.execution_id is None and isinstance(execution, str):
+            self.execution_id = execution
+        if state != self.state:
+            self.state = state
+            self.on_state(state)
+        return is_settled(state)

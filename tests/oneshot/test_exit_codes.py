@@ -1,0 +1,320 @@
+"""Every exit code of the one-shot contract, produced by the real `qjob-tui` against the simulator on loopback.
+
+Each case is a real one: a run that settles, a job set to fail, a job another caller made busy (Qovery's own
+409), a run longer than `--timeout`, a Qovery nobody listens for, a Qovery that answers 5xx or not JSON,
+and the mistakes of a command line. With `--json`, every line of stdout parses and the last is the result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from qjob_tui.simulator import Simulator, serve_simulator
+
+from .support import (
+    API_TOKEN,
+    CRON_JOB,
+    FAILS_NEXT_JOB,
+    LIFECYCLE_JOB,
+    NEVER_DEPLOYED_JOB,
+    UNLISTED_JOB,
+    audit_lines,
+    environment_of,
+    run_qjob_tui,
+    user_env,
+    write_config,
+)
+
+
+@contextlib.asynccontextmanager
+async def qovery(phase_s: float) -> AsyncIterator[tuple[Simulator, str]]:
+    """The simulator on a real clock: each phase of a run lasts `phase_s` seconds."""
+    sim = Simulator(token=API_TOKEN, phase_s=phase_s)
+    async with serve_simulator(sim) as url:
+        yield sim, url
+
+
+def posts(sim: Simulator) -> list[str]:
+    return [request.path for request in sim.requests if request.method == "POST"]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_0_a_deploy_watched_until_deployed(tmp_path: Path) -> None:
+    async with qovery(phase_s=0.3) as (sim, url):
+        config = write_config(tmp_path, url)
+        ran = await run_qjob_tui(
+            tmp_path, "deploy", "nightly-backup", "--watch", "--json", "--config", str(config),
+            env=user_env(tmp_path),
+        )  # fmt: skip
+    assert ran.code == 0, ran.stderr
+    accepted, *states, result = ran.records
+    assert accepted["event"] == "accepted"
+    assert (accepted["id"], accepted["state"]) == (CRON_JOB, "DEPLOYMENT_QUEUED")  # Qovery's answer itself
+    assert [state["event"] for state in states] == ["state"] * len(states)
+    assert states[0]["state"] == "DEPLOYMENT_QUEUED" and states[-1]["state"] == "DEPLOYED"
+    assert all(state["at"].endswith("Z") for state in states)
+    assert (result["result"], result["state"], result["exit"]) == ("success", "DEPLOYED", 0)
+    assert (result["job"], result["name"]) == (CRON_JOB, "nightly-backup")
+    assert posts(sim) == [f"/job/{CRON_JOB}/deploy"]
+    [audit] = audit_lines(tmp_path)
+    assert (audit["source"], audit["action"], audit["job_id"], audit["status"]) == (
+        "cli",
+        "deploy",
+        CRON_JOB,
+        202,
+    )
+    assert audit["deployment_request_id"] == accepted["deployment_request_id"]
+    for text in (ran.stdout, ran.stderr, (tmp_path / "audit.jsonl").read_text()):
+        assert API_TOKEN not in text
+
+
+async def test_0_without_watch_once_qovery_has_answered_in_human_words(tmp_path: Path) -> None:
+    async with qovery(phase_s=30) as (sim, url):
+        config = write_config(tmp_path, url)
+        ran = await run_qjob_tui(
+            tmp_path, "stop", LIFECYCLE_JOB, "--config", str(config), env=user_env(tmp_path)
+        )
+        state = sim.state_of(LIFECYCLE_JOB)
+    assert ran.code == 0, ran.stderr
+    [line] = ran.stdout.splitlines()
+    assert line.endswith("ms") and " cli stop db-migrate 202 " in line  # the house's action line
+    assert state == "STOP_QUEUED"  # it did not wait for the run
+    assert ran.stderr == ""
+
+
+async def test_1_a_run_that_ends_in_an_error_state(tmp_path: Path) -> None:
+    async with qovery(phase_s=0.3) as (_, url):
+        config = write_config(tmp_path, url)
+        ran = await run_qjob_tui(
+            tmp_path, "deploy", "seed-fixtures", "--watch", "--json", "--config", str(config),
+            env=user_env(tmp_path),
+        )  # fmt: skip
+    assert ran.code == 1
+    assert ran.events[0] == "accepted" and ran.events[-1] == "result"
+    assert (ran.result["result"], ran.result["state"], ran.result["exit"]) == (
+        "failed",
+        "DEPLOYMENT_ERROR",
+        1,
+    )
+    assert ran.result["job"] == FAILS_NEXT_JOB
+    assert "ended in DEPLOYMENT_ERROR" in ran.stderr
+
+
+async def test_3_qovery_answers_409_for_a_job_another_caller_made_busy(tmp_path: Path) -> None:
+    async with qovery(phase_s=30) as (sim, url):
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Token {API_TOKEN}"}) as other:
+            assert (await other.post(f"/job/{CRON_JOB}/deploy")).status_code == 202
+        config = write_config(tmp_path, url)
+        ran = await run_qjob_tui(
+            tmp_path, "redeploy", "nightly-backup", "--watch", "--json", "--config", str(config),
+            env=user_env(tmp_path),
+        )  # fmt: skip
+    assert ran.code == 3
+    assert ran.events == ["result"]  # nothing was accepted
+    assert (ran.result["result"], ran.result["http_status"], ran.result["exit"]) == ("refused", 409, 3)
+    assert "in progress" in ran.result["message"]  # Qovery's own words
+    assert posts(sim) == [f"/job/{CRON_JOB}/deploy", f"/job/{CRON_JOB}/redeploy"]
+    assert [line["status"] for line in audit_lines(tmp_path)] == [409]
+
+
+async def test_4_watch_gives_up_after_its_timeout(tmp_path: Path) -> None:
+    async with qovery(phase_s=300) as (sim, url):
+        config = write_config(tmp_path, url)
+        ran = await run_qjob_tui(
+            tmp_path, "deploy", CRON_JOB, "--watch", "--timeout", "1", "--json", "--config", str(config),
+            env=user_env(tmp_path),
+        )  # fmt: skip
+        state = sim.state_of(CRON_JOB)
+    assert ran.code == 4
+    result = ran.result
+    assert (result["result"], result["state"], result["exit"]) == ("timeout", "DEPLOYMENT_QUEUED", 4)
+    assert "gave up watching after 1 s" in result["message"] and "goes on in Qovery" in result["message"]
+    assert state == "DEPLOYMENT_QUEUED"  # the run was left alone
+
+
+async def test_5_qovery_unreachable(tmp_path: Path) -> None:
+    config = write_config(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    ran = await run_qjob_tui(
+        tmp_path, "stop", "db-migrate", "--json", "--config", str(config), env=user_env(tmp_path)
+    )
+    assert ran.code == 5
+    assert (ran.result["result"], ran.result["exit"]) == ("unreachable", 5)
+    assert "unreachable" in ran.result["message"]
+    assert "Traceback" not in ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("fault", "http_status"),
+    [
+        ({"status": 503}, 503),
+        ({"status": 200, "raw": b"<html>maintenance</html>", "headers": {"content-type": "text/html"}}, 200),
+    ],
+    ids=["5xx", "not-json"],
+)
+async def test_5_qovery_answers_5xx_or_not_json(
+    tmp_path: Path, fault: dict[str, object], http_status: int
+) -> None:
+    async with qovery(phase_s=30) as (sim, url):
+        sim.inject(method="POST", path="/deploy$", **fault)  # type: ignore[arg-type]
+        config = write_config(tmp_path, url)
+        ran = await run_qjob_tui(
+            tmp_path,
+            "deploy",
+            "nightly-backup",
+            "--watch",
+            "--json",
+            "--config",
+            str(config),
+            env=user_env(tmp_path),
+        )
+    assert ran.code == 5
+    assert (ran.result["result"], ran.result["http_status"]) == ("unreachable", http_status)
+    assert posts(sim) == [f"/job/{CRON_JOB}/deploy"]  # an action is never retried
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        (["deploy"], "the following arguments are required: JOB"),
+        (["deploy", "nightly-bakup"], "no job is named 'nightly-bakup'; did you mean nightly-backup?"),
+        (["deploy", "nightly-backup", "--image-tag", "a", "--commit-id", "b"], "not allowed with argument"),
+        (["stop", "nightly-backup", "--force-event", "CRON"], "unrecognized arguments: --force-event"),
+        (["stop", "nightly-backup", "--timeout", "5"], "--timeout needs --watch"),
+        (["deploy", "nightly-backup", "--watch", "--timeout", "0"], "must be a number of seconds above 0"),
+        (["stop", "nightly-backup", "--read-only"], "read-only: stop acts on a job; nothing was sent"),
+    ],
+    ids=[
+        "no-job",
+        "unknown-name",
+        "tag-and-commit",
+        "option-of-another",
+        "timeout-alone",
+        "timeout-0",
+        "read-only",
+    ],
+)
+async def test_2_usage(tmp_path: Path, line: list[str], says: str) -> None:
+    async with qovery(phase_s=30) as (sim, url):
+        config = write_config(tmp_path, url)
+        ran = await run_qjob_tui(tmp_path, *line, "--config", str(config), env=user_env(tmp_path))
+    assert ran.code == 2
+    assert says in ran.stderr
+    assert len(ran.stderr.splitlines()) == 1 and "Traceback" not in ran.stderr
+    assert sim.requests == []  # the config named every job: nothing was asked of Qovery
+
+
+async def test_2_with_json_still_ends_with_a_result_line_once_the_line_was_read(tmp_path: Path) -> None:
+    async with qovery(phase_s=30) as (_, url):
+        config = write_config(tmp_path, url)
+        ran = await run_qjob_tui(
+            tmp_path, "deploy", "nightly", "--json", "--config", str(config), env=user_env(tmp_path)
+        )
+    assert ran.code == 2
+    assert (ran.result["result"], ran.result["exit"]) == ("usage", 2)
+    assert ran.result["message"].startswith("no job is named 'nightly'")
+
+
+async def test_2_a_missing_config_names_where_it_looked(tmp_path: Path) -> None:
+    ran = await run_qjob_tui(tmp_path, "status", env=user_env(tmp_path))
+    assert ran.code == 2
+    assert "no config file found" in ran.stderr and "--demo" in ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "says", "sent"),
+    [
+        ([UNLISTED_JOB], "not in this qjob-tui's job list", False),
+        (
+            ["nightly-backup", "--force-event", "cron"],
+            "--force-event: 'cron' is not one of START, STOP, DELETE, CRON",
+            False,
+        ),
+        (["nightly-backup", "--image-tag", " "], "refused: --image-tag: must not be empty", False),
+        (["db-migrate", "--force-event", "CRON"], "Qovery answered 400", True),  # a hook it does not have
+    ],
+    ids=["unlisted-job", "bad-force-event", "empty-tag", "event-qovery-refuses"],
+)
+async def test_3_refused_by_qjob_tui_or_by_qovery(
+    tmp_path: Path, line: list[str], says: str, sent: bool
+) -> None:
+    async with qovery(phase_s=30) as (sim, url):
+        config = write_config(tmp_path, url)
+        ran = await run_qjob_tui(
+            tmp_path, "deploy", *line, "--json", "--config", str(config), env=user_env(tmp_path)
+        )
+    assert ran.code == 3
+    assert ran.result["result"] == "refused"
+    assert says in ran.result["message"]
+    assert bool(posts(sim)) is sent
+    assert len(audit_lines(tmp_path)) == (1 if sent else 0)  # a refusal before Qovery sends nothing to audit
+
+
+async def test_an_unlisted_job_is_acted_on_when_the_config_allows_it(tmp_path: Path) -> None:
+    async with qovery(phase_s=30) as (sim, url):
+        config = write_config(tmp_path, url, allow_unlisted_jobs=True)
+        ran = await run_qjob_tui(
+            tmp_path, "redeploy", UNLISTED_JOB, "--config", str(config), env=user_env(tmp_path)
+        )
+    assert ran.code == 0, ran.stderr
+    assert posts(sim) == [f"/job/{UNLISTED_JOB}/redeploy"]
+
+
+async def test_uninstall_off_a_terminal_without_yes_sends_nothing(tmp_path: Path) -> None:
+    async with qovery(phase_s=30) as (sim, url):
+        config = write_config(tmp_path, url, named=False, environments=[environment_of(CRON_JOB)])
+        ran = await run_qjob_tui(
+            tmp_path, "uninstall", "nightly-backup", "--json", "--config", str(config), env=user_env(tmp_path)
+        )
+        assert sim.requests == []  # not even the reads that would find the job by its name
+        with_yes = await run_qjob_tui(
+            tmp_path, "uninstall", "nightly-backup", "--yes", "--config", str(config), env=user_env(tmp_path)
+        )
+    assert ran.code == 2
+    assert "pass --yes" in ran.result["message"] and "nothing was sent" in ran.result["message"]
+    assert with_yes.code == 0, with_yes.stderr
+    assert posts(sim) == [f"/job/{CRON_JOB}/uninstall"]
+
+
+async def test_uninstall_with_nothing_deployed_is_a_success_that_says_so(tmp_path: Path) -> None:
+    async with qovery(phase_s=30) as (_, url):
+        config = write_config(tmp_path, url)
+        ran = await run_qjob_tui(
+            tmp_path,
+            "uninstall",
+            NEVER_DEPLOYED_JOB,
+            "--yes",
+            "--watch",
+            "--config",
+            str(config),
+            env=user_env(tmp_path),
+        )
+    assert ran.code == 0, ran.stderr
+    assert "no deployment was triggered (nothing was deployed)" in ran.stdout
+    assert " 204 " in ran.stdout.splitlines()[0]
+
+
+async def test_the_demo_with_its_option_before_the_subcommand(tmp_path: Path) -> None:
+    ran = await run_qjob_tui(
+        tmp_path, "--demo", "deploy", "nightly-backup", "--watch", env=user_env(tmp_path)
+    )
+    assert ran.code == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert " cli deploy nightly-backup 202 " in lines[0]
+    assert lines[1].endswith(" nightly-backup DEPLOYMENT_QUEUED") and lines[-2].endswith(
+        " nightly-backup DEPLOYED"
+    )
+    assert lines[-1].startswith("qjob-tui: deploy nightly-backup: DEPLOYED after ")
+    audit = tmp_path / "xdg_state_home" / "qjob-tui" / "audit-demo.jsonl"
+    assert '"source":"cli"' in audit.read_text()
