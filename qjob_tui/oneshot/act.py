@@ -20,11 +20,12 @@ from qjob_tui.oneshot.jobref import JobFinder, JobNotFound
 from qjob_tui.oneshot.report import Reporter, is_terminal
 from qjob_tui.oneshot.results import Ending, Exit, ending_of_outcome, ending_of_refusal, exit_for_signal
 from qjob_tui.oneshot.stopping import Interrupted, StopSignals
-from qjob_tui.oneshot.watch import RunWatch, Schedule
+from qjob_tui.oneshot.watch import LogFollower, RunWatch, Schedule
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
 from qjob_tui.runtime import Runtime
 
 ACCEPTED = 202  # the answer that starts a run; any other success (200, 204) has nothing to follow
+SETTLED = (Exit.SUCCESS, Exit.FAILED)  # the watch's ends at which the run is over, its log complete
 
 
 def refusal_before_start(args: ActionArgs, stdin: TextIO) -> Ending | None:
@@ -77,6 +78,9 @@ async def run_action(
         return _stopped_watching(stop.signum, outcome, ending.state)
 
     accepted = outcome.data if isinstance(outcome.data, dict) else {}
+    follower = (
+        LogFollower(runtime.reads, job_id, on_line=reporter.log, on_note=reporter.note) if args.logs else None
+    )
     watch = RunWatch(
         runtime.reads,
         job_id,
@@ -84,14 +88,20 @@ async def run_action(
         schedule=Schedule(every_s=runtime.settings.config.qovery.poll_interval_s),
         on_state=reporter.state,
         on_note=reporter.note,
+        on_run=follower.start if follower is not None else None,
     )
     if watch.state is not None:
         reporter.state(watch.state)
     started = time.monotonic()
     try:
         ending = await stop.guard(watch.until_settled(args.timeout_s))
+        if follower is not None and ending.exit in SETTLED:
+            await stop.guard(follower.finish())  # the run's last lines before its result
     except Interrupted as exc:
         return _stopped_watching(exc.signum, outcome, watch.state)
+    finally:
+        if follower is not None:
+            await follower.stop()
     if ending.ok:
         return Ending(Exit.SUCCESS, f"{ending.state} after {time.monotonic() - started:.0f} s", ending.state)
     return ending

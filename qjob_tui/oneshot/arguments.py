@@ -1,4 +1,4 @@
-"""The one-shot commands' arguments: one subcommand per row of the action table, then `status`.
+"""The one-shot commands' arguments: one subcommand per row of the action table, then `status` and `logs`.
 
 An action's options come from its row: `--force-event E` where it takes a forceEvent, `--image-tag T |
 --commit-id C` where its body is a deploy's, `--yes` where it is destructive (the one that asks first, and
@@ -20,6 +20,7 @@ from qjob_tui.argtypes import UsageParser
 from qjob_tui.lines import PROGRAM
 
 STATUS = "status"
+LOGS = "logs"
 DEFAULT_TIMEOUT_S = 1800.0
 
 EXIT_CODES_HELP = """\
@@ -40,7 +41,7 @@ def job_actions(actions: Sequence[JobAction] = ACTIONS) -> tuple[JobAction, ...]
 
 def command_names(actions: Sequence[JobAction] = ACTIONS) -> tuple[str, ...]:
     """Every one-shot subcommand: the job actions', then the reads'."""
-    return (*(action.name for action in job_actions(actions)), STATUS)
+    return (*(action.name for action in job_actions(actions)), STATUS, LOGS)
 
 
 COMMANDS: tuple[str, ...] = command_names()
@@ -67,6 +68,7 @@ class ActionArgs(CommonArgs):
     body: dict[str, Any] | None
     yes: bool
     watch: bool
+    logs: bool
     timeout_s: float
 
 
@@ -75,7 +77,14 @@ class StatusArgs(CommonArgs):
     jobs: tuple[str, ...]  # none: every job of the config
 
 
-Args = ActionArgs | StatusArgs
+@dataclass(frozen=True, kw_only=True)
+class LogsArgs(CommonArgs):
+    job: str
+    run: str | None  # an execution id; None: the latest run
+    follow: bool
+
+
+Args = ActionArgs | StatusArgs | LogsArgs
 
 # The inputs the pipeline names when it refuses one (`ActionRefused.field`), as this command line spells them.
 OPTION_OF_FIELD = {
@@ -83,6 +92,7 @@ OPTION_OF_FIELD = {
     "body": "--image-tag/--commit-id",
     "body.image_tag": "--image-tag",
     "body.git_commit_id": "--commit-id",
+    "run": "--run",
 }
 
 
@@ -146,6 +156,9 @@ def action_parser(action: JobAction) -> argparse.ArgumentParser:
         "--watch", action="store_true", help="follow the job's state until it settles, printing each new one"
     )
     parser.add_argument(
+        "--logs", action="store_true", help="the run's deployment log lines as they appear (implies --watch)"
+    )
+    parser.add_argument(
         "--timeout",
         type=_seconds,
         metavar="S",
@@ -165,6 +178,20 @@ def status_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def logs_parser() -> argparse.ArgumentParser:
+    parser = UsageParser(
+        prog=f"{PROGRAM} {LOGS}",
+        description="The deployment log of a job's latest run, or of the run named; with --follow, until it settles.",
+    )
+    _job_argument(parser)
+    parser.add_argument("--run", metavar="EXECUTION_ID", help="the run's execution id (default: the latest)")
+    parser.add_argument(
+        "--follow", action="store_true", help="print new lines as they come until the run settles"
+    )
+    _add_common(parser, json_help="one JSON object per log line on stdout, the last one the result")
+    return parser
+
+
 def parse(command: str, argv: Sequence[str], actions: Sequence[JobAction] = ACTIONS) -> Args:
     """The arguments of `qjob-tui <command> ...`. Raises SystemExit (2 and one line for a usage error)."""
     by_name = {action.name: action for action in job_actions(actions)}
@@ -172,7 +199,7 @@ def parse(command: str, argv: Sequence[str], actions: Sequence[JobAction] = ACTI
         action = by_name[command]
         parser = action_parser(action)
         ns = parser.parse_intermixed_args(argv)
-        if ns.timeout is not None and not ns.watch:
+        if ns.timeout is not None and not (ns.watch or ns.logs):
             parser.error("--timeout needs --watch")
         return ActionArgs(
             **_common(command, ns),
@@ -181,12 +208,16 @@ def parse(command: str, argv: Sequence[str], actions: Sequence[JobAction] = ACTI
             force_event=getattr(ns, "force_event", None),
             body=_body(ns),
             yes=getattr(ns, "yes", False),
-            watch=ns.watch,
+            watch=ns.watch or ns.logs,  # following a run's log is following the run
+            logs=ns.logs,
             timeout_s=ns.timeout if ns.timeout is not None else DEFAULT_TIMEOUT_S,
         )
     if command == STATUS:
         ns = status_parser().parse_intermixed_args(argv)
         return StatusArgs(**_common(command, ns), jobs=tuple(ns.job))
+    if command == LOGS:
+        ns = logs_parser().parse_intermixed_args(argv)
+        return LogsArgs(**_common(command, ns), job=ns.job, run=ns.run, follow=ns.follow)
     raise ValueError(f"{command!r} is not a one-shot command")  # the entry dispatches only ours
 
 

@@ -2,23 +2,27 @@
 
 Without `--json`: human lines on stdout, in the house's words (`lines.py`: ISO times, the action line), and
 the end on stdout when it is a success, on stderr otherwise. With `--json`: one JSON object per line on
-stdout and nothing else there — `accepted`, `state`, `log` events, and last the `result` — while the same
+stdout and nothing else there — `accepted`, `state`, `log` (or `job`) events, and last the `result` — while the same
 human lines go to stderr when it is a terminal (a person watching a script). The program's own notes (a
 failed read being retried, an audit problem) always go to stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TextIO
 
 from qjob_tui.jobs import JobInfo
 from qjob_tui.lines import action_line, iso_utc, note_line
 from qjob_tui.oneshot.results import Ending
 from qjob_tui.pipeline import ActionOutcome
+from qjob_tui.reads import LogLine
 
 
 @dataclass
@@ -68,6 +72,21 @@ class Reporter:
         self._say(f"{when} {self.subject.shown} {state}")
         self._record({"event": "state", "state": state, "at": when})
 
+    def log(self, line: LogLine) -> None:
+        """A line of the run's deployment log: Qovery's time, the job, the step, the text; an error's hint
+        and link under it."""
+        record = {"event": "log", **line.as_dict()}
+        self._record(record)
+        if self._human is None:
+            return
+        kind = "" if line.kind == "info" else f"{line.kind.upper()} "
+        head = f"{_qovery_time(line.timestamp)} {self.subject.shown} {line.step or '-'}: {kind}{line.message}"
+        self._say(head)
+        if line.hint:
+            self._say(f"    hint: {line.hint}")
+        if line.link:
+            self._say(f"    see: {line.link}")
+
     def jobs(self, jobs: Iterable[JobInfo]) -> None:
         """`status`: a table for people, one JSON object per job for programs."""
         rows = list(jobs)
@@ -87,7 +106,7 @@ class Reporter:
 
     def note(self, text: str) -> None:
         """The program's own remark, on stderr whatever the mode."""
-        print(note_line(text), file=self.stderr, flush=True)
+        _write(self.stderr, note_line(text))
 
     def end(self, ending: Ending) -> None:
         """The last line: the result record with --json, and a human line saying how it ended."""
@@ -112,18 +131,38 @@ class Reporter:
         if ending.ok:
             self._say(line)
         else:
-            print(line, file=self.stderr, flush=True)
+            _write(self.stderr, line)
 
     # -- the two streams ----------------------------------------------------------------------------------
 
     def _say(self, text: str) -> None:
         if self._human is not None:
-            print(text, file=self._human, flush=True)
+            _write(self._human, text)
 
     def _record(self, record: dict[str, Any]) -> None:
         if self.json_lines:
             # ASCII only: no control or line-break character of Qovery's text reaches a reader raw.
-            print(json.dumps(record, ensure_ascii=True, default=str), file=self.stdout, flush=True)
+            _write(self.stdout, json.dumps(record, ensure_ascii=True, default=str))
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """One line, flushed. A reader that has gone (`| head`) changes nothing of what the command does: the
+    action, once sent, is still followed and audited; the lines it would have read are dropped."""
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):  # so that the interpreter's last flush is quiet too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
+def _qovery_time(timestamp: str | None) -> str:
+    """Qovery's time of a log line, written as ours (ISO UTC to the millisecond); as it is if unreadable."""
+    if not timestamp:
+        return "-"
+    try:
+        return iso_utc(datetime.fromisoformat(timestamp))
+    except ValueError:
+        return timestamp
 
 
 def is_terminal(stream: TextIO) -> bool:

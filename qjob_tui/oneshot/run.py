@@ -17,7 +17,8 @@ from qjob_tui.actions import ACTIONS, JobAction
 from qjob_tui.audit import AuditError
 from qjob_tui.config import ConfigError, load_settings
 from qjob_tui.oneshot.act import refusal_before_start, run_action
-from qjob_tui.oneshot.arguments import ActionArgs, Args, StatusArgs, parse
+from qjob_tui.oneshot.arguments import ActionArgs, Args, LogsArgs, StatusArgs, parse
+from qjob_tui.oneshot.logs import run_logs
 from qjob_tui.oneshot.report import Reporter, Subject
 from qjob_tui.oneshot.results import Ending, Exit
 from qjob_tui.oneshot.status import run_status
@@ -41,7 +42,7 @@ def run_command(command: str, argv: Sequence[str], actions: Sequence[JobAction] 
 
 
 def reporter_for(args: Args, stdout: TextIO, stderr: TextIO) -> Reporter:
-    job = args.job if isinstance(args, ActionArgs) else None
+    job = args.job if isinstance(args, ActionArgs | LogsArgs) else None
     return Reporter(json_lines=args.json, stdout=stdout, stderr=stderr, subject=Subject(args.command, job))
 
 
@@ -58,6 +59,8 @@ async def run_args(args: Args, reporter: Reporter, env: Mapping[str, str], stdin
             async with open_runtime(settings) as runtime:
                 if isinstance(args, StatusArgs):
                     return await run_status(runtime, args, reporter, stop)
+                if isinstance(args, LogsArgs):
+                    return await run_logs(runtime, args, reporter, stop)
                 return await run_action(runtime, args, reporter, stop, stdin)
         except (ConfigError, AuditError) as exc:
             return Ending(Exit.USAGE, str(exc))

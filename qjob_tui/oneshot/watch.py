@@ -6,6 +6,10 @@ environment on `poll_interval_s` besides. Looks come fast at first and then
 every `poll_interval_s` (`Schedule`), so that a short run is seen to its end quickly and a long one costs a
 few requests a minute.
 
+With `--logs` a `LogFollower` runs beside it (`JobReads.follow`: the run's lines as they appear), started once
+the run's execution id is known; the watch's end waits for its last lines, so that a failed run's error line
+and hint come before the result. A log that cannot be read is said, and the state is still watched.
+
 A settled state ends the watch only when it is the run's own: for a moment Qovery may still show the state
 from before the action, so a Status that names another deployment request than the one accepted is not
 this run's and is passed over. A look that fails (after the client's own retries) is tried again at the next
@@ -22,11 +26,13 @@ from typing import Any
 
 from qjob_tui.jobs import FAST_INTERVAL_S, is_settled
 from qjob_tui.oneshot.results import Ending, Exit, ending_of_error, ending_of_state
+from qjob_tui.pipeline import ActionRefused
 from qjob_tui.qovery import QoveryError, QoveryHTTPError
-from qjob_tui.reads import JobReads
+from qjob_tui.reads import FOLLOW_INTERVAL_S, JobReads, LogLine
 
 FAILED_LOOKS_ALLOWED = 3
 FAST_FOR_S = 30.0  # a run's first moments (queued, starting) are watched closely; then poll_interval_s
+FINISH_GRACE_S = 10.0  # how long a settled run's last log lines are waited for
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class RunWatch:
         schedule: Schedule,
         on_state: Callable[[str], None],
         on_note: Callable[[str], None],
+        on_run: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -62,6 +69,7 @@ class RunWatch:
         self.schedule = schedule
         self.on_state = on_state
         self.on_note = on_note
+        self.on_run = on_run
         self.clock = clock
         self.sleep = sleep
         state = accepted.get("state")
@@ -77,6 +85,8 @@ class RunWatch:
         start = self.clock()
         deadline = start + timeout_s
         failures = 0
+        if self.execution_id is not None and self.on_run is not None:
+            self.on_run(self.execution_id)
         while deadline - self.clock() > 0:
             wait = self.schedule.wait_after(self.clock() - start)
             await self.sleep(min(wait, deadline - self.clock()))
@@ -127,8 +137,62 @@ class RunWatch:
             return False
         execution = status.get("execution_id")
         if self.execution_id is None and isinstance(execution, str):
-            self.execution_id = execution
+            self.execution_id = execution  # the accepted answer did not say; the run's own Status does
+            if self.on_run is not None:
+                self.on_run(execution)
         if state != self.state:
             self.state = state
             self.on_state(state)
         return is_settled(state)
+
+
+class LogFollower:
+    """A run's deployment log lines as they appear, told one by one, in a task beside the state watch."""
+
+    def __init__(
+        self,
+        reads: JobReads,
+        job_id: str,
+        *,
+        on_line: Callable[[LogLine], None],
+        on_note: Callable[[str], None],
+        interval_s: float = FOLLOW_INTERVAL_S,
+    ) -> None:
+        self.reads = reads
+        self.job_id = job_id
+        self.on_line = on_line
+        self.on_note = on_note
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, execution_id: str) -> None:
+        """Follow that run (once)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._follow(execution_id), name="qjob-tui log follower")
+
+    async def _follow(self, execution_id: str) -> None:
+        try:
+            async for line in self.reads.follow(self.job_id, execution_id, interval_s=self.interval_s):
+                self.on_line(line)
+        except (QoveryError, ActionRefused) as exc:
+            message = exc.message if isinstance(exc, QoveryError) else exc.detail
+            self.on_note(
+                f"the run's deployment log could not be read ({message}); its state is still watched"
+            )
+
+    async def finish(self, grace_s: float = FINISH_GRACE_S) -> None:
+        """Let the follower take the run's last lines (it ends when the run has settled), then stop it."""
+        if self._task is None:
+            return
+        done, _ = await asyncio.wait({self._task}, timeout=grace_s)
+        if not done:
+            self.on_note(
+                "the run's last deployment log lines did not come in time; `qjob-tui logs` shows them"
+            )
+        await self.stop()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -24,7 +24,7 @@ RESTART = dataclasses.replace(
 
 
 def test_every_row_of_the_table_is_a_subcommand_and_every_subcommand_is_dispatched() -> None:
-    assert (*(action.name for action in ACTIONS), "status") == COMMANDS
+    assert (*(action.name for action in ACTIONS), "status", "logs") == COMMANDS
     for name in COMMANDS:
         assert name in cli.SUBCOMMANDS
 

@@ -16,10 +16,10 @@ import pytest
 from qjob_tui.config import JobEntry
 from qjob_tui.jobs import JobBoard
 from qjob_tui.oneshot.results import Exit
-from qjob_tui.oneshot.watch import FAILED_LOOKS_ALLOWED, RunWatch, Schedule
+from qjob_tui.oneshot.watch import FAILED_LOOKS_ALLOWED, LogFollower, RunWatch, Schedule
 from qjob_tui.pipeline import ActionPipeline
 from qjob_tui.qovery import QoveryClient, RetryPolicy
-from qjob_tui.reads import JobReads
+from qjob_tui.reads import JobReads, LogLine, ReadCache
 from qjob_tui.simulator import ManualClock, Simulator, serve_simulator
 
 from .support import API_TOKEN, CRON_JOB, FAILS_NEXT_JOB, LISTED, environment_of
@@ -71,7 +71,9 @@ async def watched(phase_s: float = 2.0) -> AsyncIterator[Watched]:
         retry = RetryPolicy(sleep=no_wait)
         async with QoveryClient(url, API_TOKEN, timeout_s=5, retry=retry) as client:
             pipeline = ActionPipeline(client, board, None)
-            yield Watched(sim, clock, pipeline, JobReads(client, board, pipeline.allowed_job))
+            # The reads' cache keeps answers for a second of the same clock the watch moves.
+            reads = JobReads(client, board, pipeline.allowed_job, cache=ReadCache(clock=clock))
+            yield Watched(sim, clock, pipeline, reads)
 
 
 async def test_each_new_state_is_told_once_until_the_run_settles() -> None:
@@ -179,3 +181,38 @@ async def test_the_schedule_is_what_qovery_sees() -> None:
         times: list[Any] = [r for r in w.sim.requests if r.method == "GET"]
     assert ending.exit is Exit.SUCCESS
     assert len(times) == watch.looks == sum(looks_per_minute(Schedule(every_s=10), 5)) + 1
+
+
+async def test_with_logs_the_runs_own_lines_come_and_the_error_with_its_hint() -> None:
+    async with watched() as w:
+        lines: list[LogLine] = []
+        follower = LogFollower(
+            w.reads, FAILS_NEXT_JOB, on_line=lines.append, on_note=w.notes.append, interval_s=0.01
+        )
+        watch = await w.act("deploy", FAILS_NEXT_JOB)
+        watch.on_run = follower.start
+        ending = await watch.until_settled(timeout_s=60)
+        await follower.finish(grace_s=30)
+    assert ending.exit is Exit.FAILED and w.notes == []
+    assert {line.execution_id for line in lines} == {watch.execution_id}  # its own run's, no other service's
+    assert lines[0].step == "LoadConfiguration" and len(lines) == len({id(line) for line in lines})
+    error = lines[-1]
+    assert (error.kind, error.step) == ("error", "DeployedError")
+    assert error.hint and "clean the failed job" in error.hint
+
+
+async def test_a_log_that_cannot_be_read_is_said_and_the_state_still_watched() -> None:
+    async with watched() as w:
+        w.sim.inject(method="GET", path="/logs$", status=503, times=None)
+        lines: list[LogLine] = []
+        follower = LogFollower(
+            w.reads, CRON_JOB, on_line=lines.append, on_note=w.notes.append, interval_s=0.01
+        )
+        watch = await w.act("deploy", CRON_JOB)
+        watch.on_run = follower.start
+        ending = await watch.until_settled(timeout_s=60)
+        await follower.finish(grace_s=30)
+    assert ending.exit is Exit.SUCCESS and lines == []
+    [note] = w.notes
+    assert note.startswith("the run's deployment log could not be read (Qovery answered 503")
+    assert note.endswith("its state is still watched")
