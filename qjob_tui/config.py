@@ -156,8 +156,22 @@ class ServerSettings(_Strict):
     allow_unlisted_jobs: bool = Field(
         default=False, description="true: the relay acts on any job id, not only the listed ones"
     )
-    # `approve:` (actions that wait for the operator) comes with the pipeline's gate; until it is built, the
-    # key is refused as unknown rather than accepted and silently ignored.
+    approve: list[str] = Field(
+        default_factory=list,
+        description="actions that, asked for through REST or MCP, wait for the operator's yes in the dashboard "
+        "(qjob-tui --server); refused without one; names: " + ", ".join(ACTION_NAMES),
+    )
+    approve_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="seconds such an action waits for the operator; then it is refused, never run",
+    )
+
+    @field_validator("approve")
+    @classmethod
+    def _approve(cls, value: list[str]) -> list[str]:
+        return _known_actions(value)
 
 
 class UISettings(_Strict):

@@ -3,17 +3,20 @@
 A face turns its input into `prepare(...)` (which refuses bad input before anything reaches Qovery) and
 awaits `run(request)`, which always returns an `ActionOutcome`: Qovery's answer, or the error that stood
 in its way. The audit log and every listener (the dashboard's log pane, the headless log line) see every
-outcome. A gate (the operator's approval, coming next) can refuse a request between the face and Qovery.
+outcome. A gate (the operator's approval: `qjob_tui.approvals`) holds the requests it gates between the face
+and Qovery until it lets them through or refuses them; the audit records its answer and how long it took.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import enum
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from qjob_tui.actions import (
     ACTIONS_BY_NAME,
@@ -34,15 +37,58 @@ from qjob_tui.qovery import QoveryClient, QoveryError, QoveryHTTPError, qovery_m
 Source = str
 
 
-class ActionRefused(Exception):
-    """A request refused before anything reached Qovery: bad input (400), unlisted job (403), or the gate."""
+MAX_CLIENT_CHARS = (
+    200  # a caller's name (User-Agent, MCP clientInfo) is outside input: kept this long at most
+)
 
-    def __init__(self, status: int, title: str, detail: str, field: str | None = None) -> None:
+
+class Approval(enum.StrEnum):
+    """The gate's answer to a gated request, as the audit log's `approval` names it."""
+
+    APPROVED = "approved"  # the operator said yes: the request went on to Qovery
+    DENIED = "denied"  # the operator said no
+    TIMEOUT = "timeout"  # nobody answered within server.approve_timeout_s; a timeout never approves
+    UNAVAILABLE = "unavailable"  # no operator to ask: no dashboard in this process, or it quit
+    QUEUE_FULL = "queue-full"  # too many requests waited already
+    WITHDRAWN = "withdrawn"  # the caller went away before the operator answered
+
+
+class ActionRefused(Exception):
+    """A request refused before anything reached Qovery: bad input (400), unlisted job (403), or the gate.
+
+    `slug` names the kind of problem when the status alone does not (`approval-denied`); `retry_after_s` goes
+    out as Retry-After; `approval` is the gate's answer when the gate refused."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        field: str | None = None,
+        *,
+        slug: str | None = None,
+        retry_after_s: int | None = None,
+        approval: Approval | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
         self.field = field
+        self.slug = slug
+        self.retry_after_s = retry_after_s
+        self.approval = approval
+
+
+def withdrawn_refusal() -> ActionRefused:
+    """The end of a gated request whose caller went away: nobody reads it but the audit log and the operator."""
+    return ActionRefused(
+        499,  # "client closed request", as proxies log it: no answer can reach the caller any more
+        "Withdrawn",
+        "the caller went away before the operator answered; nothing was sent to Qovery",
+        slug="approval-withdrawn",
+        approval=Approval.WITHDRAWN,
+    )
 
 
 @dataclass(frozen=True)
@@ -54,6 +100,19 @@ class ActionRequest:
     force_event: ForceEvent | None = None
     body: dict[str, Any] | None = None
     source: Source = "tui"
+    client: str | None = None  # who asked, as the caller names itself (User-Agent, MCP clientInfo); raw, cut
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What a face can tell the gate about the caller of one request, beyond the request itself."""
+
+    departed: Callable[[], Awaitable[object]] | None = None  # completes once the caller has gone away
+    # (waited_s, total_s, message): tells a caller that its request still waits, so that it does not give up
+    progress: Callable[[float, float, str], Awaitable[None]] | None = None
+
+
+NO_CALLER = Caller()
 
 
 @dataclass
@@ -70,6 +129,8 @@ class ActionOutcome:
     refused: ActionRefused | None = None
     job_name: str | None = None
     audit_error: str | None = None  # set when the audit line could not be written
+    approval: Approval | None = None  # the gate's answer, for a gated request
+    waited_s: float = 0.0  # how long the gate held the request
 
     @property
     def ok(self) -> bool:
@@ -104,7 +165,7 @@ class ActionOutcome:
 
     def audit_record(self) -> dict[str, Any]:
         request = self.request
-        return {
+        record: dict[str, Any] = {
             "time": iso_utc(self.started_at),
             "source": request.source,
             "job_id": request.job_id,
@@ -117,6 +178,12 @@ class ActionOutcome:
             "deployment_request_id": self.deployment_request_id,
             "error": self.error_message,
         }
+        if request.client is not None:
+            record["client"] = request.client
+        if self.approval is not None:
+            record["approval"] = self.approval.value
+            record["waited_ms"] = round(self.waited_s * 1000, 2)
+        return record
 
 
 @dataclass(frozen=True)
@@ -130,7 +197,18 @@ class Refusal:
     refused: ActionRefused
 
 
-Gate = Callable[[ActionRequest], Awaitable[None]]  # raises ActionRefused to stop a request
+class Gate(Protocol):
+    """What may hold a validated request before Qovery: the operator's approval (`approvals.ApprovalQueue`)."""
+
+    def holds(self, request: ActionRequest) -> bool:
+        """Whether `request` must pass this gate (the others go straight on)."""
+        ...
+
+    async def wait(self, request: ActionRequest, caller: Caller) -> Approval:
+        """Hold the request until it may go on (returns APPROVED) or raise ActionRefused with `approval` set."""
+        ...
+
+
 OutcomeListener = Callable[[ActionOutcome], None]
 RefusalListener = Callable[[Refusal], None]
 
@@ -173,8 +251,12 @@ class ActionPipeline:
         body: object = None,
         *,
         source: Source,
+        client: str | None = None,
     ) -> ActionRequest:
-        """Validate a request from any face. Raises ActionRefused (400, 403, 404) naming what is wrong."""
+        """Validate a request from any face. Raises ActionRefused (400, 403, 404) naming what is wrong.
+
+        `client` is how the caller names itself (a User-Agent, MCP's clientInfo): kept for the operator's
+        approval dialog and the audit, cut to MAX_CLIENT_CHARS."""
         try:
             found = ACTIONS_BY_NAME.get(action) if isinstance(action, str) else action
             if found is None:
@@ -188,7 +270,8 @@ class ActionPipeline:
         except ActionRefused as exc:
             self._announce_refusal(action, job_id, source, exc)
             raise
-        return ActionRequest(found, job, event, payload, source)
+        shown_client = client[:MAX_CLIENT_CHARS] if client else None
+        return ActionRequest(found, job, event, payload, source, shown_client)
 
     def allowed_job(self, job_id: object) -> str:
         """The job id, if it is a UUID this qjob-tui may touch; else ActionRefused (400, 403). Reads use it too."""
@@ -219,14 +302,17 @@ class ActionPipeline:
             with contextlib.suppress(Exception):
                 listener(refusal)
 
-    async def run(self, request: ActionRequest) -> ActionOutcome:
-        """Gate, send, audit, announce. Never raises for Qovery's errors: they are in the outcome."""
+    async def run(self, request: ActionRequest, caller: Caller = NO_CALLER) -> ActionOutcome:
+        """Gate, send, audit, announce. Never raises for Qovery's errors: they are in the outcome.
+
+        `caller` lets the gate learn that the caller left, and tell it that its request waits."""
         job = self.board.get(request.job_id)
         outcome = ActionOutcome(request, datetime.now(UTC), job_name=job.name if job else None)
         started = time.perf_counter()
         try:
-            if self.gate is not None:
-                await self.gate(request)
+            if self.gate is not None and self.gate.holds(request):
+                await self._pass_gate(self.gate, request, caller, outcome)
+                started = time.perf_counter()  # the duration is Qovery's; the wait is audited apart
             response = await self.client.run_action(
                 request.action, request.job_id, request.force_event, request.body
             )
@@ -247,6 +333,26 @@ class ActionPipeline:
         self._finish(outcome)
         return outcome
 
+    async def _pass_gate(
+        self, gate: Gate, request: ActionRequest, caller: Caller, outcome: ActionOutcome
+    ) -> None:
+        """Wait at the gate, noting its answer and the wait on the outcome; raises ActionRefused when refused."""
+        gated_at = time.perf_counter()
+        try:
+            outcome.approval = await gate.wait(request, caller)
+        except ActionRefused as exc:
+            outcome.approval = exc.approval
+            outcome.waited_s = time.perf_counter() - gated_at
+            raise
+        except asyncio.CancelledError:
+            # The face gave up on the request (its caller left): that attempt is audited too, then it ends.
+            outcome.waited_s = time.perf_counter() - gated_at
+            outcome.refused = withdrawn_refusal()
+            outcome.approval = outcome.refused.approval
+            self._finish(outcome)
+            raise
+        outcome.waited_s = time.perf_counter() - gated_at
+
     async def perform(
         self,
         action: str | JobAction,
@@ -256,7 +362,7 @@ class ActionPipeline:
         *,
         source: Source,
     ) -> ActionOutcome:
-        """prepare() then run(); a refusal is raised, not returned."""
+        """prepare() then run(); a refusal by prepare() is raised, not returned."""
         return await self.run(self.prepare(action, job_id, force_event, body, source=source))
 
     def _finish(self, outcome: ActionOutcome) -> None:
@@ -267,9 +373,10 @@ class ActionPipeline:
                 # Qovery has already acted: hiding its answer would invite a retry of a non-idempotent action.
                 # The outcome still goes out, carrying the failure for every face to show.
                 outcome.audit_error = f"the audit log could not be written ({exc})"
-        self.board.record_action(
-            outcome.request.job_id, outcome.request.action.name, outcome.summary, outcome.ok, outcome.data
-        )
+        if outcome.refused is None:  # a request the gate stopped did nothing to the job
+            self.board.record_action(
+                outcome.request.job_id, outcome.request.action.name, outcome.summary, outcome.ok, outcome.data
+            )
         for listener in list(self._listeners):
             with contextlib.suppress(Exception):  # a face's listener must never break another face's answer
                 listener(outcome)

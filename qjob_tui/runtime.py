@@ -1,4 +1,5 @@
-"""The composition root: the one Qovery client, job board, audit log, pipeline, reads and lifecycle of a process.
+"""The composition root: the one Qovery client, job board, audit log, approval queue, pipeline, reads and
+lifecycle of a process.
 
 Every face (dashboard, REST, MCP) receives the same `Runtime`. In `--demo` it also runs the embedded
 Qovery simulator on a loopback port and points the client at it.
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qjob_tui.actions import ACTIONS, JobAction
+from qjob_tui.approvals import ApprovalQueue
 from qjob_tui.audit import AuditLog
 from qjob_tui.config import Settings
 from qjob_tui.jobs import JobBoard
@@ -31,6 +33,7 @@ class Runtime:
     audit: AuditLog
     pipeline: ActionPipeline
     api_url: str  # where the client talks to (the simulator's loopback URL in --demo)
+    approvals: ApprovalQueue  # the pipeline's gate: what agents ask waits here for the dashboard's operator
     actions: tuple[JobAction, ...] = ACTIONS  # the actions every face offers: keys, routes, tools, document
     reads: JobReads = field(init=False)  # a job's Status, facts, runs and logs for every face
     lifecycle: Lifecycle = field(init=False)  # discover, then poll: run by the face that serves
@@ -96,7 +99,9 @@ async def open_runtime(
             board.environments = [env.id for env in demo_dataset().environments]
         audit = AuditLog(demo_audit_path(settings) if settings.demo else settings.audit_path)
         stack.push_async_callback(audit.aclose)
+        server = settings.config.server
+        approvals = ApprovalQueue(server.approve, server.approve_timeout_s, board)
         pipeline = ActionPipeline(
-            client, board, audit, allow_unlisted_jobs=settings.config.server.allow_unlisted_jobs
+            client, board, audit, allow_unlisted_jobs=server.allow_unlisted_jobs, gate=approvals
         )
-        yield Runtime(settings, client, board, audit, pipeline, client.base_url, actions)
+        yield Runtime(settings, client, board, audit, pipeline, client.base_url, approvals, actions)

@@ -5,6 +5,7 @@ The types are Starlette's (`starlette.types`): raw ASGI, no framework on the rel
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
@@ -92,3 +93,22 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replayed
+
+
+class Departure:
+    """What a connection says once a request's body is read (a disconnect: the caller left, or the answer went
+    out), read once for everyone who asks: the app through `receive`, and the approval gate through `wait`."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._next: asyncio.Future[Message] | None = None
+
+    async def receive(self) -> Message:
+        if self._next is None:  # nobody asked yet: start reading only now (most requests never ask)
+            self._next = asyncio.ensure_future(self._receive())
+        return await asyncio.shield(self._next)  # one asker giving up must not cancel the read for the others
+
+    async def wait(self) -> None:
+        """Until the caller has gone away (or its answer is complete): once the body is read, the next thing
+        an ASGI server says about a request is `http.disconnect`."""
+        await self.receive()

@@ -17,9 +17,30 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qjob_tui.config import Settings
-from qjob_tui.server.asgi import BodyTooLarge, read_body, replay, send_body_too_large, send_problem
+from qjob_tui.server.asgi import (
+    BodyTooLarge,
+    Departure,
+    read_body,
+    replay,
+    send_body_too_large,
+    send_problem,
+)
 from qjob_tui.server.problems import problem
 from qjob_tui.server.security import BearerCheck, OriginCheck, find_header
+
+_DEPARTURE = "qjob_tui.departure"  # the scope key under which the guard leaves a request's Departure
+
+
+def departure_of(scope: Scope) -> Departure | None:
+    """How to learn that the caller of this request left (set by the guard once it read the whole body)."""
+    departure = scope.get(_DEPARTURE)
+    return departure if isinstance(departure, Departure) else None
+
+
+def user_agent(scope: Scope) -> str | None:
+    """The caller's User-Agent, as it names itself (outside input: cut by the pipeline, escaped where shown)."""
+    value = find_header(scope["headers"], b"user-agent")
+    return value.decode("latin-1") if value else None
 
 
 def foreign_origin_problem() -> dict[str, Any]:
@@ -68,5 +89,7 @@ class Guard:
             except BodyTooLarge:
                 await send_body_too_large(send)
                 return
-            receive = replay(body, receive)
+            departure = Departure(receive)
+            scope[_DEPARTURE] = departure
+            receive = replay(body, departure.receive)
         await self.app(scope, receive, send)

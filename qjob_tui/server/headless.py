@@ -13,6 +13,7 @@ from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from qjob_tui import __version__
+from qjob_tui.approvals import OPERATOR_COMMAND
 from qjob_tui.config import ConfigError
 from qjob_tui.lines import PROGRAM, action_line, note_line
 from qjob_tui.runtime import Runtime
@@ -35,8 +36,17 @@ def start_line(runtime: Runtime, servers: RelayServers) -> str:
     )
     return (
         f"{PROGRAM} {__version__} serving REST {servers.rest_url}{REST_PREFIX} and MCP {servers.mcp_url} "
-        f"against {_shown_api(runtime)}; {jobs}; {token}; audit {runtime.audit.path}; Ctrl+C to stop"
+        f"against {_shown_api(runtime)}; {jobs}; {token};{_gated(runtime)} audit {runtime.audit.path}; "
+        "Ctrl+C to stop"
     )
+
+
+def _gated(runtime: Runtime) -> str:
+    """What server.approve gates, and that without a dashboard those actions are refused."""
+    gated = [action.name for action in runtime.actions if action.name in runtime.approvals.actions]
+    if not gated:
+        return ""
+    return f" {', '.join(gated)} need the operator's approval and are refused here (run {OPERATOR_COMMAND});"
 
 
 def _shown_api(runtime: Runtime) -> str:

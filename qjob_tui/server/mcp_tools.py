@@ -14,20 +14,21 @@ import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import WithJsonSchema
 
 from qjob_tui import __version__
 from qjob_tui.actions import JobAction
-from qjob_tui.pipeline import ActionOutcome, ActionRefused
+from qjob_tui.pipeline import NO_CALLER, ActionOutcome, ActionRefused, Caller
 from qjob_tui.qovery import QoveryError, QoveryHTTPError, qovery_message
 from qjob_tui.runtime import Runtime
+from qjob_tui.server.guard import departure_of, user_agent
 from qjob_tui.server.problems import refusal_problem, refuse_empty_force_event, upstream_problem
 from qjob_tui.server.schemas import body_schema, force_event_schema, job_id_schema, target_id_schema
 from qjob_tui.server.views import jobs_view
@@ -48,7 +49,23 @@ def instructions(actions: Sequence[JobAction]) -> str:
 
 def build_mcp_server(runtime: Runtime) -> MCPServer:
     """The MCP server with every tool, for any transport to serve."""
-    return _quiet_mcp_server(build_tools(runtime), instructions(runtime.actions))
+    text = instructions(runtime.actions) + approval_note(
+        runtime.actions, runtime.approvals.actions, runtime.approvals.timeout_s
+    )
+    return _quiet_mcp_server(build_tools(runtime), text)
+
+
+def approval_note(actions: Sequence[JobAction], gated: Iterable[str], timeout_s: float) -> str:
+    """What agents must know of `server.approve`: those tools wait for a human, who may say no."""
+    tools = [action.tool for action in actions if action.name in set(gated)]
+    if not tools:
+        return ""
+    return (
+        f" {', '.join(tools)} wait for the operator's approval in the qjob-tui dashboard (up to "
+        f"{timeout_s:.0f}s) before anything is sent to Qovery; send a progressToken to hear that the call still "
+        "waits. A refusal says so (approval-denied, approval-timeout, approval-unavailable): tell your user "
+        "rather than trying again."
+    )
 
 
 def build_tools(runtime: Runtime) -> list[Tool]:
@@ -127,7 +144,7 @@ def _tool(
 ) -> Tool:
     """A tool whose arguments the SDK hands over as they came; it publishes `inputs` as the schema, with
     `required` (the id of what it acts on) required. The pipeline validates the values, so that a bad input (a missing jobId too) gets the
-    same message on MCP as on REST."""
+    same message on MCP as on REST. A function with a `ctx` parameter gets the SDK's Context there."""
     parameters = [
         inspect.Parameter(
             key,
@@ -137,9 +154,15 @@ def _tool(
         )
         for key, schema in inputs.items()
     ]
+    wants_context = "ctx" in inspect.signature(fn, follow_wrapped=False).parameters
     fn.__signature__ = inspect.Signature(parameters, return_annotation=CallToolResult)  # type: ignore[attr-defined]
     tool = Tool.from_function(
-        fn, name=name, title=annotations.title, description=description, annotations=annotations
+        fn,
+        name=name,
+        title=annotations.title,
+        description=description,
+        annotations=annotations,
+        context_kwarg="ctx" if wants_context else None,
     )
     tool.parameters = {
         "type": "object",
@@ -181,7 +204,8 @@ def _temporarily_added(logger: logging.Logger, handler: logging.Handler) -> Iter
 def _action_tool(runtime: Runtime, action: JobAction) -> Callable[..., Any]:
     pipeline = runtime.pipeline
 
-    async def run_action(**arguments: Any) -> CallToolResult:
+    async def run_action(ctx: Context | None = None, **arguments: Any) -> CallToolResult:
+        client, caller = caller_of(ctx)
         try:
             refuse_empty_force_event(arguments.get("forceEvent"))
             request = pipeline.prepare(
@@ -190,13 +214,34 @@ def _action_tool(runtime: Runtime, action: JobAction) -> Callable[..., Any]:
                 arguments.get("forceEvent"),
                 arguments.get("body"),
                 source="mcp",
+                client=client,
             )
         except ActionRefused as exc:
             return _refused(exc)
-        return outcome_result(await pipeline.run(request))
+        return outcome_result(await pipeline.run(request, caller))
 
     run_action.__name__ = action.tool.replace("-", "_")
     return run_action
+
+
+def caller_of(ctx: Context | None) -> tuple[str | None, Caller]:
+    """Who calls (MCP's clientInfo.name; over stateless HTTP in the 2025 era there is none, then the
+    User-Agent), how to learn that it left (the guard's watch on the HTTP connection; none on stdio), and how
+    to tell it that its request waits (progress notifications, sent when it gave a progressToken)."""
+    try:
+        context = ctx.request_context if ctx is not None else None
+    except ValueError:  # a Context outside a request
+        context = None
+    if context is None:
+        return None, NO_CALLER
+    params = context.session.client_params
+    name = params.client_info.name if params is not None and params.client_info is not None else None
+    scope = getattr(context.request, "scope", None)  # Starlette's Request over HTTP; None on stdio
+    if name is None and scope is not None:
+        name = user_agent(scope)
+    departure = departure_of(scope) if scope is not None else None
+    assert ctx is not None
+    return name, Caller(departed=departure.wait if departure else None, progress=ctx.report_progress)
 
 
 def _list_jobs_tool(runtime: Runtime) -> Callable[..., Any]:

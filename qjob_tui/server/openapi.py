@@ -50,6 +50,7 @@ def _responses(action: JobAction) -> dict[str, Any]:
         ("401", "Unauthorized"),
         ("403", "Forbidden"),
         ("404", "NotFound"),
+        ("429", "ApprovalQueueFull"),
     ):
         responses[code] = _refused_or_relayed(_PROBLEM_DESCRIPTIONS[name])
     busy, _ = qovery_answer(action, 409)
@@ -108,7 +109,15 @@ _PROBLEM_DESCRIPTIONS = {
         "a body that is not JSON or of the wrong shape."
     ),
     "Unauthorized": "Missing or wrong Authorization: Bearer <token>.",
-    "Forbidden": "A job that is not in the relay's job list.",
+    "Forbidden": (
+        "A job that is not in the relay's job list; or, for an action in server.approve, the operator's "
+        "refusal (type ...:approval-denied), no answer in time (...:approval-timeout), or no operator to ask "
+        "(...:approval-unavailable). Nothing was sent to Qovery."
+    ),
+    "ApprovalQueueFull": (
+        "Refused before Qovery: 50 requests already wait for the operator's approval (type "
+        "...:approval-queue-full); try again after Retry-After seconds."
+    ),
     "NotFound": "An unknown path or action.",
     "BodyTooLarge": "A body over 64 KiB.",
     "UpstreamUnavailable": (
@@ -225,6 +234,7 @@ def _schemas(actions: Sequence[JobAction]) -> dict[str, Any]:
                 "status": {"type": "integer"},
                 "detail": {"type": "string"},
                 "field": {"type": "string", "description": "The input at fault, when there is one."},
+                "retryAfter": {"type": "integer", "description": "Seconds to wait before trying again."},
             },
         },
         "Job": {

@@ -54,11 +54,26 @@ def encode_problem(body: dict[str, Any]) -> bytes:
 
 
 def refusal_problem(refused: ActionRefused) -> dict[str, Any]:
-    """The problem for a request the pipeline refused; an input error's detail starts with the input's name."""
+    """The problem for a request the pipeline refused; an input error's detail starts with the input's name.
+    A refusal of the operator's approval gate carries its own slug (`approval-denied`, ...)."""
     detail = refused.detail
     if refused.status == 400 and refused.field and not detail.startswith(refused.field):
         detail = f"{refused.field}: {detail}"
-    return problem(refused.status, refused.title, detail, field=refused.field)
+    return problem(
+        refused.status,
+        refused.title,
+        detail,
+        slug=refused.slug,
+        field=refused.field,
+        retryAfter=refused.retry_after_s,
+    )
+
+
+def refusal_headers(refused: ActionRefused) -> list[tuple[bytes, bytes]]:
+    """The headers that go with a refusal: Retry-After when the refusal says when to come back."""
+    if refused.retry_after_s is None:
+        return []
+    return [(b"retry-after", str(refused.retry_after_s).encode())]
 
 
 def upstream_problem(error: QoveryError) -> dict[str, Any]:

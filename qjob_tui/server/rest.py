@@ -17,13 +17,26 @@ from urllib.parse import parse_qsl, unquote
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qjob_tui.actions import BodyKind, JobAction
-from qjob_tui.pipeline import ActionOutcome, ActionRefused
+from qjob_tui.pipeline import ActionOutcome, ActionRefused, Caller
 from qjob_tui.qovery import QoveryHTTPError
 from qjob_tui.runtime import Runtime
-from qjob_tui.server.asgi import BodyTooLarge, read_body, send_body_too_large, send_problem, send_response
-from qjob_tui.server.guard import Guard
+from qjob_tui.server.asgi import (
+    BodyTooLarge,
+    Departure,
+    read_body,
+    send_body_too_large,
+    send_problem,
+    send_response,
+)
+from qjob_tui.server.guard import Guard, user_agent
 from qjob_tui.server.openapi import REST_PREFIX, openapi_document
-from qjob_tui.server.problems import problem, refusal_problem, refuse_empty_force_event, upstream_problem
+from qjob_tui.server.problems import (
+    problem,
+    refusal_headers,
+    refusal_problem,
+    refuse_empty_force_event,
+    upstream_problem,
+)
 from qjob_tui.server.views import health_view, jobs_view
 
 log = logging.getLogger("qjob_tui.server")
@@ -120,14 +133,17 @@ class RestApp:
         try:
             force_event = _force_event(scope.get("query_string", b""))
             body = await _read_json_body(action, scope, receive)
-            request = self.pipeline.prepare(action, job_id, force_event, body, source="rest")
+            request = self.pipeline.prepare(
+                action, job_id, force_event, body, source="rest", client=user_agent(scope)
+            )
         except ActionRefused as exc:
             await send_problem(send, refusal_problem(exc))
             return
         except BodyTooLarge:
             await send_body_too_large(send)
             return
-        outcome = await self.pipeline.run(request)
+        # The body is read: what the connection says next is that the caller left, which the gate listens for.
+        outcome = await self.pipeline.run(request, Caller(departed=Departure(receive).wait))
         await _send_outcome(send, outcome)
 
     async def _get(self, path: bytes, send: Send) -> None:
@@ -185,7 +201,7 @@ async def _read_json_body(action: JobAction, scope: Scope, receive: Receive) -> 
 async def _send_outcome(send: Send, outcome: ActionOutcome) -> None:
     """Qovery's status and bytes unchanged; a refusal or an upstream failure as problem JSON."""
     if outcome.refused is not None:
-        await send_problem(send, refusal_problem(outcome.refused))
+        await send_problem(send, refusal_problem(outcome.refused), refusal_headers(outcome.refused))
         return
     error = outcome.error
     if error is None or isinstance(error, QoveryHTTPError):

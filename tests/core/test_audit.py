@@ -15,9 +15,9 @@ import pytest
 
 from qjob_tui import audit as audit_module
 from qjob_tui.actions import ForceEvent
+from qjob_tui.approvals import ApprovalQueue
 from qjob_tui.audit import AuditError, AuditLog
 from qjob_tui.cli import main
-from qjob_tui.pipeline import ActionRefused, ActionRequest
 
 from .conftest import UserEnv
 from .support import API_TOKEN, CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, SimQovery, pipeline_on
@@ -98,15 +98,14 @@ async def test_unreachable_qovery_is_audited_without_a_status(tmp_path: Path) ->
 
 
 async def test_gate_refusal_is_audited(qovery: SimQovery, tmp_path: Path) -> None:
-    async def refuse(request: ActionRequest) -> None:
-        raise ActionRefused(403, "Not approved", "the operator refused uninstall")
-
+    gate = ApprovalQueue({"uninstall"}, timeout_s=60)  # nobody opened it: refused at once, as headless
     path = tmp_path / "audit.jsonl"
-    async with pipeline_on(qovery.url, path, gate=refuse) as pipeline:
+    async with pipeline_on(qovery.url, path, gate=gate) as pipeline:
         await pipeline.perform("uninstall", CRON_JOB, body={}, source="mcp")
         [record] = read_lines(path)
     assert (record["action"], record["status"], record["body"]) == ("uninstall", None, {})
-    assert record["error"] == "the operator refused uninstall"
+    assert record["approval"] == "unavailable"
+    assert record["error"].startswith("uninstall needs the operator: run qjob-tui --server")
 
 
 async def test_every_action_of_every_face_is_one_line(qovery: SimQovery, tmp_path: Path) -> None:

@@ -175,6 +175,26 @@ MISTAKES = [
         id="confirm-action",
     ),
     pytest.param(
+        "server:\n  approve: [uninstall, delete]\n",
+        "c.yaml: server.approve: 'delete' is not an action; use deploy, redeploy, stop, uninstall, clean-failed",
+        id="approve-action",
+    ),
+    pytest.param(
+        "server:\n  approve: uninstall\n",
+        "c.yaml: server.approve: 'uninstall' is not valid: must be a valid list",
+        id="approve-not-a-list",
+    ),
+    pytest.param(
+        "server:\n  approve_timeout_s: 0\n",
+        "c.yaml: server.approve_timeout_s: 0 is out of range: must be greater than 0",
+        id="approve-timeout-zero",
+    ),
+    pytest.param(
+        "server:\n  approve_timeout_s: 7200\n",
+        "c.yaml: server.approve_timeout_s: 7200 is out of range: must be less than or equal to 3600",
+        id="approve-timeout-too-long",
+    ),
+    pytest.param(
         "qovery:\n  auth_scheme: jwt\n",
         "c.yaml: qovery.auth_scheme: 'jwt' is not valid: must be 'auto', 'token' or 'bearer'",
         id="auth-scheme",
@@ -426,6 +446,7 @@ def test_defaults_match_the_contract(user_env: UserEnv, monkeypatch: pytest.Monk
     assert (config.qovery.timeout_s, config.qovery.poll_interval_s) == (30, 10)
     assert (config.server.host, config.server.rest_port, config.server.mcp_port) == ("127.0.0.1", 8080, 9090)
     assert config.server.allow_unlisted_jobs is False
+    assert (config.server.approve, config.server.approve_timeout_s) == ([], 120)  # nothing gated by default
     assert config.ui.confirm == ["stop", "uninstall"]
     assert settings.audit_path == user_env.state_home / "qjob-tui" / "audit.jsonl"
     assert settings.server_token is None

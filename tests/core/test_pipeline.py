@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent
-from qjob_tui.pipeline import ActionOutcome, ActionRefused, ActionRequest
+from qjob_tui.pipeline import ActionOutcome, ActionRefused, ActionRequest, Approval, Caller
 
 from .support import (
     CRON_JOB,
@@ -102,39 +103,71 @@ async def test_prepare_normalises_what_it_accepts(qovery: SimQovery) -> None:
     assert with_event.force_event is ForceEvent.START
 
 
+class OneAnswerGate:
+    """A gate that holds the actions it is given, records what it was asked, and answers the same each time."""
+
+    def __init__(self, actions: set[str], refusal: ActionRefused | None = None) -> None:
+        self.actions = actions
+        self.refusal = refusal
+        self.asked: list[ActionRequest] = []
+
+    def holds(self, request: ActionRequest) -> bool:
+        return request.action.name in self.actions
+
+    async def wait(self, request: ActionRequest, caller: Caller) -> Approval:
+        self.asked.append(request)
+        if self.refusal is not None:
+            raise self.refusal
+        return Approval.APPROVED
+
+
 async def test_gate_refusal_sends_nothing_and_ends_in_a_refused_outcome(
     qovery: SimQovery, tmp_path: Path
 ) -> None:
-    asked: list[ActionRequest] = []
-
-    async def operator_says_no(request: ActionRequest) -> None:
-        asked.append(request)
-        raise ActionRefused(403, "Not approved", "the operator refused stop on nightly-backup")
-
+    refusal = ActionRefused(
+        403, "Approval denied", "the operator refused stop on nightly-backup", approval=Approval.DENIED
+    )
+    gate = OneAnswerGate({"stop"}, refusal)
     seen: list[ActionOutcome] = []
-    async with pipeline_on(qovery.url, tmp_path / "audit.jsonl", gate=operator_says_no) as pipeline:
+    async with pipeline_on(qovery.url, tmp_path / "audit.jsonl", gate=gate) as pipeline:
         pipeline.subscribe(seen.append)
         outcome = await pipeline.perform("stop", CRON_JOB, source="mcp")
         job = pipeline.board.get(CRON_JOB)
 
-    assert [r.action.name for r in asked] == ["stop"]
+    assert [r.action.name for r in gate.asked] == ["stop"]
     assert qovery.sim.requests == []
-    assert outcome.refused is not None and outcome.refused.status == 403
+    assert outcome.refused is refusal and outcome.approval is Approval.DENIED
     assert (outcome.status, outcome.data, outcome.error, outcome.ok) == (None, None, None, False)
     assert outcome.summary == "refused: the operator refused stop on nightly-backup"
     assert outcome.error_message == "the operator refused stop on nightly-backup"
     assert seen == [outcome]
-    assert job is not None and (job.last_action, job.last_result_ok) == ("stop", False)
+    # The job was not touched: its last action is still none.
+    assert job is not None and job.last_action is None
+    (line,) = [json.loads(text) for text in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert (line["action"], line["approval"], line["status"]) == ("stop", "denied", None)
+    assert line["waited_ms"] >= 0
 
 
-async def test_gate_that_lets_the_request_through(qovery: SimQovery) -> None:
-    async def approve(request: ActionRequest) -> None:
-        return None
-
-    async with pipeline_on(qovery.url, None, gate=approve) as pipeline:
+async def test_gate_that_lets_the_request_through(qovery: SimQovery, tmp_path: Path) -> None:
+    gate = OneAnswerGate({"stop"})
+    async with pipeline_on(qovery.url, tmp_path / "audit.jsonl", gate=gate) as pipeline:
         outcome = await pipeline.perform("stop", CRON_JOB, source="rest")
-    assert outcome.status == 202
+    assert outcome.status == 202 and outcome.approval is Approval.APPROVED
     assert len(qovery.sim.requests) == 1
+    (line,) = [json.loads(text) for text in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert (line["approval"], line["status"]) == ("approved", 202)
+
+
+async def test_actions_the_gate_does_not_hold_pass_without_asking_it(
+    qovery: SimQovery, tmp_path: Path
+) -> None:
+    gate = OneAnswerGate({"uninstall"}, ActionRefused(403, "No", "no", approval=Approval.DENIED))
+    async with pipeline_on(qovery.url, tmp_path / "audit.jsonl", gate=gate) as pipeline:
+        outcome = await pipeline.perform("stop", CRON_JOB, source="rest")
+    assert outcome.status == 202 and outcome.approval is None
+    assert gate.asked == []
+    (line,) = [json.loads(text) for text in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert "approval" not in line and "waited_ms" not in line
 
 
 async def test_listeners_receive_every_outcome_and_a_broken_one_breaks_nothing(qovery: SimQovery) -> None:

@@ -49,12 +49,19 @@ def write_config(
     allow_unlisted_jobs: bool = False,
     jobs: list[str] | None = None,
     api_url: str | None = None,
+    approve: list[str] | None = None,
+    approve_timeout_s: float | None = None,
 ) -> Path:
     """A config file as a user writes it: the listed jobs, the audit file, the server block."""
+    server: dict[str, Any] = {"allow_unlisted_jobs": allow_unlisted_jobs}
+    if approve is not None:
+        server["approve"] = approve
+    if approve_timeout_s is not None:
+        server["approve_timeout_s"] = approve_timeout_s
     config: dict[str, Any] = {
         "qovery": {"timeout_s": timeout_s, "poll_interval_s": 60},
         "jobs": [{"id": job} for job in (LISTED_JOBS if jobs is None else jobs)],
-        "server": {"allow_unlisted_jobs": allow_unlisted_jobs},
+        "server": server,
         "audit": {"path": str(audit_path)},
     }
     if api_url is not None:
@@ -102,6 +109,7 @@ class Relay:
         """An HTTP client for the REST adapter; it sends the relay's token unless told otherwise."""
         token = token if token is not None else self.server_token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers.update(kwargs.pop("headers", {}))
         return httpx.AsyncClient(base_url=self.rest_url, headers=headers, timeout=30, **kwargs)
 
     @asynccontextmanager

@@ -85,6 +85,34 @@ async def test_serve_prints_a_start_line_then_one_line_per_action(tmp_path: Path
     assert len(tmp_path.joinpath("audit.jsonl").read_text().splitlines()) == 2
 
 
+async def test_the_start_line_says_which_actions_wait_for_an_operator_it_does_not_have(
+    tmp_path: Path,
+) -> None:
+    stderr = io.StringIO()
+    stop = asyncio.Event()
+    async with serve_simulator(quiet_simulator()) as sim_url:
+        settings = relay_settings(tmp_path, sim_url, approve=["uninstall", "stop"])
+        async with open_runtime(settings) as runtime:
+            serving = asyncio.create_task(serve_headless(runtime, stop=stop, stderr=stderr))
+            await wait_for(lambda: START.search(stderr.getvalue()), "the start line")
+            match = START.search(stderr.getvalue())
+            assert match is not None
+            async with httpx.AsyncClient(base_url=match["rest"]) as client:
+                refused = await client.post(f"/v1/job/{CRON_JOB}/stop")
+            stop.set()
+            assert await serving == 0
+    [start] = [line for line in stderr.getvalue().splitlines() if START.search(line)]
+    assert (
+        "; stop, uninstall need the operator's approval and are refused here (run qjob-tui --server); audit "
+        in start
+    )
+    assert refused.status_code == 403
+    assert any(
+        " rest stop nightly-backup refused: stop needs the operator: run qjob-tui --server" in line
+        for line in stderr.getvalue().splitlines()
+    )
+
+
 # -- the real command ----------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from textual import on
 from textual.events import Unmount
 from textual.pilot import Pilot
 
+from qjob_tui.approvals import ApprovalQueue
 from qjob_tui.audit import AuditLog
 from qjob_tui.config import Settings
 from qjob_tui.jobs import JobBoard
@@ -102,8 +103,9 @@ def snapshot_app(tmp_path: Path, **settings: Any) -> Iterator[tuple[SnapshotApp,
         board = JobBoard(config.jobs, config.environments)
         client = QoveryClient(url, API_TOKEN, timeout_s=config.qovery.timeout_s)
         audit = AuditLog(demo.audit_path)
-        pipeline = ActionPipeline(client, board, audit)
-        yield SnapshotApp(Runtime(demo, client, board, audit, pipeline, url), now=now), sim
+        approvals = ApprovalQueue(config.server.approve, config.server.approve_timeout_s, board)
+        pipeline = ActionPipeline(client, board, audit, gate=approvals)
+        yield SnapshotApp(Runtime(demo, client, board, audit, pipeline, url, approvals), now=now), sim
 
 
 async def until(pilot: Pilot[None], condition: Any, what: str) -> None:
