@@ -540,11 +540,17 @@ class JobReads:
         return RunLog(run.execution_id, lines, run.settled)
 
     async def follow(
-        self, job_id: object, execution_id: str | None = None, *, interval_s: float = FOLLOW_INTERVAL_S
+        self,
+        job_id: object,
+        execution_id: str | None = None,
+        *,
+        interval_s: float | Callable[[], float] = FOLLOW_INTERVAL_S,
     ) -> AsyncIterator[LogLine]:
         """The lines of a run (None: the newest when the follow starts) as they appear, each once, until the
         run settles; then the iterator ends. A named run that is not in the job's history yet (just started)
-        is waited for up to FIND_GRACE_S. The checks and Qovery's errors raise at the first `anext`."""
+        is waited for up to FIND_GRACE_S. The checks and Qovery's errors raise at the first `anext`.
+        `interval_s` may be a function that says each wait: a face that slows its looks down over a long run
+        (the one-shot `--watch --logs`) slows the follower with them."""
         job = self.allowed_job(job_id)
         wanted = None if execution_id is None else validate_execution_id(execution_id)
         seen: Counter[tuple[Any, ...]] = Counter()
@@ -573,7 +579,7 @@ class JobReads:
                         yield line
                 if run.settled:
                     return
-            await asyncio.sleep(interval_s)
+            await asyncio.sleep(interval_s() if callable(interval_s) else interval_s)
 
     # -- the requests behind them ----------------------------------------------------------------------
 

@@ -78,21 +78,30 @@ async def run_action(
         return _stopped_watching(stop.signum, outcome, ending.state)
 
     accepted = outcome.data if isinstance(outcome.data, dict) else {}
+    schedule = Schedule(every_s=runtime.settings.config.qovery.poll_interval_s)
+    started = time.monotonic()
     follower = (
-        LogFollower(runtime.reads, job_id, on_line=reporter.log, on_note=reporter.note) if args.logs else None
+        LogFollower(
+            runtime.reads,
+            job_id,
+            on_line=reporter.log,
+            on_note=reporter.note,
+            interval_s=lambda: schedule.wait_after(time.monotonic() - started),  # the log as the state
+        )
+        if args.logs
+        else None
     )
     watch = RunWatch(
         runtime.reads,
         job_id,
         accepted,
-        schedule=Schedule(every_s=runtime.settings.config.qovery.poll_interval_s),
+        schedule=schedule,
         on_state=reporter.state,
         on_note=reporter.note,
         on_run=follower.start if follower is not None else None,
     )
     if watch.state is not None:
         reporter.state(watch.state)
-    started = time.monotonic()
     try:
         ending = await stop.guard(watch.until_settled(args.timeout_s))
         if follower is not None and ending.exit in SETTLED:

@@ -6,13 +6,14 @@ environment on `poll_interval_s` besides. Looks come fast at first and then
 every `poll_interval_s` (`Schedule`), so that a short run is seen to its end quickly and a long one costs a
 few requests a minute.
 
-With `--logs` a `LogFollower` runs beside it (`JobReads.follow`: the run's lines as they appear), started once
-the run's execution id is known; the watch's end waits for its last lines, so that a failed run's error line
+With `--logs` a `LogFollower` runs beside it (`JobReads.follow`: the run's lines as they appear, read on the
+same schedule as the state), started once the run's execution id is known; the watch's end waits for its last lines, so that a failed run's error line
 and hint come before the result. A log that cannot be read is said, and the state is still watched.
 
 A settled state ends the watch only when it is the run's own: for a moment Qovery may still show the state
-from before the action, so a Status that names another deployment request than the one accepted is not
-this run's and is passed over. A look that fails (after the client's own retries) is tried again at the next
+from before the action, and another caller may start a run right after ours ends, so a Status that names
+another deployment request than the one accepted is not taken for this run's: the run's own row of the job's
+history (`JobReads.runs`, by execution id) is read instead, at that look only. A look that fails (after the client's own retries) is tried again at the next
 look and said on stderr; `FAILED_LOOKS_ALLOWED` in a row end the watch with exit 5 — never silently.
 """
 
@@ -96,7 +97,7 @@ class RunWatch:
             self.looks += 1
             try:
                 async with asyncio.timeout(remaining):
-                    status = await self.reads.status(self.job_id)
+                    state = await self._look()
             except TimeoutError:
                 break
             except QoveryError as exc:
@@ -118,32 +119,42 @@ class RunWatch:
                 )
                 continue
             failures = 0
-            if self._take(status):
-                assert self.state is not None
-                return ending_of_state(self.state)
+            if state is None:
+                continue  # nothing known of the run yet
+            if state != self.state:
+                self.state = state
+                self.on_state(state)
+            if is_settled(state):
+                return ending_of_state(state)
         return Ending(
             Exit.TIMEOUT,
             f"gave up watching after {timeout_s:g} s; the run goes on in Qovery, last seen {self.state or 'unknown'}",
             self.state,
         )
 
-    def _take(self, status: dict[str, Any]) -> bool:
-        """Take in one look at the job's Status; True when it shows the run settled."""
+    async def _look(self) -> str | None:
+        """The run's state now, from the job's Status (None: the Status says nothing of this run yet)."""
+        status = await self.reads.status(self.job_id)
         request = status.get("deployment_request_id")
         if self.request_id is not None and isinstance(request, str) and request != self.request_id:
-            return False  # another deployment's Status (the one before ours, still shown for a moment)
-        state = status.get("state")
-        if not isinstance(state, str):
-            return False
+            # Another deployment's Status: the one before ours, still shown for a moment, or one that started
+            # after ours ended. The run's own row of the job's history tells which.
+            return await self._state_in_history()
         execution = status.get("execution_id")
         if self.execution_id is None and isinstance(execution, str):
             self.execution_id = execution  # the accepted answer did not say; the run's own Status does
             if self.on_run is not None:
                 self.on_run(execution)
-        if state != self.state:
-            self.state = state
-            self.on_state(state)
-        return is_settled(state)
+        state = status.get("state")
+        return state if isinstance(state, str) else None
+
+    async def _state_in_history(self) -> str | None:
+        """The run's state in the job's runs (`deploymentHistoryV2`), by its execution id, when it is there."""
+        if self.execution_id is None:
+            return None
+        runs = await self.reads.runs(self.job_id)
+        run = next((run for run in runs if run.execution_id == self.execution_id), None)
+        return run.state if run is not None else None
 
 
 class LogFollower:
@@ -156,7 +167,7 @@ class LogFollower:
         *,
         on_line: Callable[[LogLine], None],
         on_note: Callable[[str], None],
-        interval_s: float = FOLLOW_INTERVAL_S,
+        interval_s: float | Callable[[], float] = FOLLOW_INTERVAL_S,
     ) -> None:
         self.reads = reads
         self.job_id = job_id

@@ -108,16 +108,36 @@ async def test_a_canceled_run_is_not_a_success() -> None:
     assert (ending.exit, ending.state, ending.message) == (Exit.FAILED, "CANCELED", "the run was CANCELED")
 
 
-async def test_the_status_from_before_the_action_is_passed_over() -> None:
+async def test_the_status_from_before_the_action_is_not_taken_for_the_runs() -> None:
     async with watched(phase_s=2.0) as w:
         before = dict(await w.reads.status(CRON_JOB))  # what Qovery showed just before, for a moment after
         watch = await w.act("deploy", CRON_JOB)
         w.sim.inject(method="GET", path="/status$", status=200, json=before, times=2)
         ending = await watch.until_settled(timeout_s=60)
+        history_reads = [r for r in w.sim.requests if r.path.endswith("/deploymentHistoryV2")]
     assert before["state"] == "DEPLOYED"
-    # The looks at 1.5 s and 3 s had the old Status, neither told nor taken as the end; at 4.5 s the run's own.
-    assert w.states == ["DEPLOYED"]
-    assert watch.looks == 3 and ending.exit is Exit.SUCCESS
+    # At 1.5 s and 3 s the old Status (DEPLOYED) was not taken for the end: the run's row said queued, then
+    # deploying; at 4.5 s the run's own Status.
+    assert w.states == ["DEPLOYING", "DEPLOYED"]
+    assert (watch.looks, len(history_reads), ending.exit) == (3, 2, Exit.SUCCESS)
+
+
+async def test_a_run_another_caller_starts_after_ours_does_not_hide_how_ours_ended() -> None:
+    async with watched(phase_s=2.0) as w:
+        watch = await w.act("deploy", FAILS_NEXT_JOB)
+
+        async def meanwhile(seconds: float) -> None:
+            if w.clock.now < 4 <= w.clock.now + seconds:  # ours ends; someone deploys again before our look
+                w.clock.advance(4.2 - w.clock.now)
+                assert w.sim.state_of(FAILS_NEXT_JOB) == "DEPLOYMENT_ERROR"
+                assert (await w.pipeline.perform("redeploy", FAILS_NEXT_JOB, source="rest")).status == 202
+            else:
+                w.clock.advance(seconds)
+
+        watch.sleep = meanwhile
+        ending = await watch.until_settled(timeout_s=600)
+    assert (ending.exit, ending.state) == (Exit.FAILED, "DEPLOYMENT_ERROR")  # ours, not the new run's queue
+    assert w.states == ["DEPLOYING", "DEPLOYMENT_ERROR"] and watch.looks == 3
 
 
 async def test_a_failed_look_is_said_and_tried_again() -> None:
@@ -216,3 +236,23 @@ async def test_a_log_that_cannot_be_read_is_said_and_the_state_still_watched() -
     [note] = w.notes
     assert note.startswith("the run's deployment log could not be read (Qovery answered 503")
     assert note.endswith("its state is still watched")
+
+
+async def test_the_follower_waits_as_its_face_says_between_reads() -> None:
+    async with watched() as w:
+        asked: list[float] = []
+
+        def next_wait() -> float:  # the face's schedule: asked once per wait, moving the run on
+            asked.append(w.clock.now)
+            w.clock.advance(1.5)
+            return 0.0
+
+        lines: list[LogLine] = []
+        follower = LogFollower(
+            w.reads, CRON_JOB, on_line=lines.append, on_note=w.notes.append, interval_s=next_wait
+        )
+        await w.act("deploy", CRON_JOB)
+        follower.start(w.sim.job(CRON_JOB).execution_id or "")
+        await follower.finish(grace_s=30)
+    assert asked == [0.0, 1.5, 3.0]  # read at 0, 1.5, 3 (in progress), 4.5: settled, the follower ended
+    assert lines[-1].step == "Deployed" and w.notes == []
