@@ -15,6 +15,7 @@ import time
 from typing import TextIO
 
 from qjob_tui.actions import JobAction
+from qjob_tui.jobs import is_settled
 from qjob_tui.oneshot.arguments import OPTION_OF_FIELD, ActionArgs
 from qjob_tui.oneshot.jobref import JobFinder, JobNotFound
 from qjob_tui.oneshot.report import Reporter, is_terminal
@@ -91,12 +92,20 @@ async def run_action(
         if args.logs
         else None
     )
+    settled_states: list[tuple[str, float]] = []
+
+    def tell_state(state: str) -> None:
+        if follower is not None and is_settled(state):  # told after the run's last log lines, not amid them
+            settled_states.append((state, time.time()))
+        else:
+            reporter.state(state)
+
     watch = RunWatch(
         runtime.reads,
         job_id,
         accepted,
         schedule=schedule,
-        on_state=reporter.state,
+        on_state=tell_state,
         on_note=reporter.note,
         on_run=follower.start if follower is not None else None,
     )
@@ -106,6 +115,8 @@ async def run_action(
         ending = await stop.guard(watch.until_settled(args.timeout_s))
         if follower is not None and ending.exit in SETTLED:
             await stop.guard(follower.finish())  # the run's last lines before its result
+        for state, at in settled_states:
+            reporter.state(state, at)
     except Interrupted as exc:
         return _stopped_watching(exc.signum, outcome, watch.state)
     finally:

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from qjob_tui.jobs import JobInfo
 from qjob_tui.lines import action_line, iso_utc, note_line
-from qjob_tui.oneshot.results import Ending
+from qjob_tui.oneshot.results import Ending, Exit
 from qjob_tui.pipeline import ActionOutcome
 from qjob_tui.reads import LogLine
 
@@ -130,8 +130,10 @@ class Reporter:
         line = note_line(f"{' '.join(filter(None, (subject.command, subject.shown)))}: {ending.message}")
         if ending.ok:
             self._say(line)
-        else:
-            _write(self.stderr, line)
+            return
+        if ending.exit is Exit.SIGINT and is_terminal(self.stderr):
+            line = "\n" + line  # off the line where the terminal echoed ^C
+        _write(self.stderr, line)
 
     # -- the two streams ----------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Every action of the table, through every face, in one walk: the REST route and its OpenAPI operation, the
 MCP tool with its annotations and the server's instructions, the dashboard's key, action-bar button, palette
-entry and help line, and the audit record each one leaves. The same walk over the table plus a throwaway
+entry and help line, the one-shot command (`qjob-tui <action> JOB`), and the audit record each one leaves. The same walk over the table plus a throwaway
 seventh row proves that a new action is one row: no face needs a hand edit to offer it.
 
 Everything runs for real: the simulator on loopback behind one runtime, REST and MCP on uvicorn (httpx and
@@ -9,6 +9,7 @@ the official MCP client talk to them), the dashboard in Textual's Pilot, the aud
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,10 @@ from textual.command import Command, CommandList, CommandPalette
 from textual.widgets import Button
 
 from qjob_tui.actions import ACTIONS, BodyKind, JobAction
+from qjob_tui.oneshot.act import run_action
+from qjob_tui.oneshot.arguments import ActionArgs, command_names, parse
+from qjob_tui.oneshot.run import reporter_for
+from qjob_tui.oneshot.stopping import StopSignals
 from qjob_tui.tui.app import QJobApp
 from qjob_tui.tui.keys import app_bindings
 from qjob_tui.tui.screens.confirm import ConfirmScreen
@@ -174,6 +179,21 @@ async def from_the_palette(walk: Walk, action: JobAction) -> None:
     await dash.until(lambda: not isinstance(dash.app.screen, CommandPalette), "the palette closed")
 
 
+async def from_the_command_line(
+    walk: Walk, action: JobAction, actions: tuple[JobAction, ...]
+) -> dict[str, Any]:
+    """`qjob-tui <action> JOB --json` (with --yes where the row destroys) on the walk's runtime: its result line."""
+    args = parse(action.name, [JOB, "--json", *(["--yes"] if action.destructive else [])], actions)
+    assert isinstance(args, ActionArgs)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    reporter = reporter_for(args, stdout, stderr)
+    with StopSignals() as stop:
+        reporter.end(await run_action(walk.dash.runtime, args, reporter, stop, io.StringIO()))
+    records = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert records[-1]["event"] == "result" and records[-1]["command"] == action.name, stderr.getvalue()
+    return records[-1]
+
+
 def _prompts(hits: CommandList) -> list[str | None]:
     """The titles of the palette's hits, in the order it lists them."""
     return [option.hit.text if isinstance(option, Command) else None for option in hits.options]
@@ -206,6 +226,7 @@ async def test_every_action_of_the_table_is_on_every_face_and_reaches_qovery(
             assert {name for name, tool in tools.items() if not tool.annotations.read_only_hint} == {
                 action.tool for action in actions
             }
+            assert command_names(actions)[: len(actions)] == tuple(action.name for action in actions)
             buttons = {button.id for button in dash.app.query("ActionBar Button")}
             assert buttons == {f"action-{action.name}" for action in actions}
             await dash.press("question_mark")
@@ -247,3 +268,8 @@ async def test_every_action_of_the_table_is_on_every_face_and_reaches_qovery(
                 await from_the_palette(walk, action)
                 await answer_dialog(walk, action)
                 await walk.reached_qovery(action, "tui", before)
+
+                before = walk.counts()
+                result = await from_the_command_line(walk, action, actions)
+                record = await walk.reached_qovery(action, "cli", before)
+                assert result.get("http_status") == record["status"]
