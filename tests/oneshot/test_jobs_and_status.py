@@ -174,3 +174,20 @@ async def test_status_of_a_job_it_may_not_read(
     done = await command(tmp_path, write_config(tmp_path, url), "status", job)
     assert done.ending.exit is code
     assert simulator.requests == []
+
+
+async def test_clean_failed_has_no_run_to_watch_and_says_so(
+    tmp_path: Path, sim: tuple[Simulator, str]
+) -> None:
+    simulator, url = sim
+    done = await command(
+        tmp_path, write_config(tmp_path, url), "clean-failed", "cache-warmup", "--watch", "--json"
+    )
+    accepted, result = done.records
+    assert accepted["event"] == "accepted" and accepted["clean_kubernetes_jobs"]  # Qovery's 200 answer
+    assert (result["result"], result["http_status"], result["message"]) == (
+        "success",
+        200,
+        "done: Qovery started no run to follow",
+    )
+    assert [r.method for r in simulator.requests] == ["POST"]

@@ -15,7 +15,7 @@ import pytest
 
 from qjob_tui.simulator import Simulator, serve_simulator
 
-from .support import API_TOKEN, CRON_JOB, audit_lines, qjob_tui, user_env, write_config
+from .support import API_TOKEN, CRON_JOB, audit_lines, environment_of, qjob_tui, user_env, write_config
 
 
 @contextlib.asynccontextmanager
@@ -94,3 +94,25 @@ async def test_uninstall_on_a_terminal_asks_and_sends_nothing_unless_told_yes(tm
     assert yes_code == 0, yes_said
     assert " cli uninstall nightly-backup 202 " in yes_said
     assert sent == [f"/job/{CRON_JOB}/uninstall"]
+
+
+async def test_a_signal_before_the_action_is_sent_sends_nothing(tmp_path: Path) -> None:
+    async with long_runs() as (sim, url):
+        sim.inject(method="GET", path="/job$", delay_s=60, times=None)  # finding the job by name hangs
+        config = write_config(tmp_path, url, jobs=[], environments=[environment_of(CRON_JOB)])
+        process = await asyncio.create_subprocess_exec(
+            *qjob_tui(), "deploy", "nightly-backup", "--watch", "--json", "--config", str(config),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            cwd=tmp_path, env=user_env(tmp_path),
+        )  # fmt: skip
+        for _ in range(3000):  # until the process is asking Qovery for the environment's jobs
+            if sim.requests:
+                break
+            await asyncio.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        stdout, _ = await asyncio.wait_for(process.communicate(), 60)
+        sent = [r for r in sim.requests if r.method == "POST"]
+    [result] = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert process.returncode == 143
+    assert (result["result"], result["message"]) == ("interrupted", "interrupted; nothing was sent")
+    assert sent == [] and audit_lines(tmp_path) == []
