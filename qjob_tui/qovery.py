@@ -8,7 +8,6 @@ The client knows no face.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import re
 import time
@@ -19,7 +18,7 @@ from typing import Any, Literal
 
 import httpx
 
-from qjob_tui import __version__
+from qjob_tui import __version__, strictjson
 from qjob_tui.actions import ForceEvent, JobAction, validate_job_id
 from qjob_tui.transport import AiohttpTransport
 
@@ -220,7 +219,7 @@ class QoveryClient:
         """Run one job action. Raises a QoveryError subclass for anything but a 2xx JSON (or empty 204) answer."""
         path = action.upstream_url(validate_job_id(job_id))
         params = {"forceEvent": force_event.value} if force_event is not None and action.force_event else None
-        content = json.dumps(body).encode() if body is not None else None
+        content = strictjson.dump_bytes(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
         return await self._request("POST", path, params=params, content=content, headers=headers)
 
@@ -337,21 +336,22 @@ class QoveryClient:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> QoveryResponse:
+        # One deadline for the whole exchange: a free connection, the request, Qovery's headers and every byte
+        # of its body. A per-read timeout would let an upstream that drips a byte a second hold a caller for
+        # ever; cancelled by the deadline, the transport closes the connection (nothing is left half-read on it).
+        waited_for = "free connection to Qovery (too many requests in flight)"
         try:
-            async with asyncio.timeout(
-                self.timeout_s
-            ):  # a free connection within the timeout, as httpx's own
+            async with asyncio.timeout(self.timeout_s):
                 await self._slots.acquire()
-        except TimeoutError:
-            raise QoveryTimeout(
-                f"{method} {path}: no free connection to Qovery within {self.timeout_s:g} s (too many requests in flight)"
-            ) from None
-        try:
-            response = await self._http.request(method, path, params=params, content=content, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise QoveryTimeout(
-                f"{method} {path}: no answer from Qovery within {self.timeout_s:g} s ({type(exc).__name__})"
-            ) from None
+                try:
+                    waited_for = "answer from Qovery"
+                    response = await self._http.request(
+                        method, path, params=params, content=content, headers=headers
+                    )
+                finally:
+                    self._slots.release()
+        except (TimeoutError, httpx.TimeoutException):
+            raise QoveryTimeout(f"{method} {path}: no {waited_for} within {self.timeout_s:g} s") from None
         except httpx.TransportError as exc:
             raise QoveryUnreachable(
                 f"{method} {path}: Qovery is unreachable at {self.base_url} ({_why(exc)})"
@@ -360,23 +360,27 @@ class QoveryClient:
             raise QoveryBadResponse(
                 f"{method} {path}: Qovery's answer could not be decoded (its Content-Encoding does not match its bytes)"
             ) from None
-        finally:
-            self._slots.release()
+        status = response.status_code
+        if not 200 <= status <= 599:  # 1xx are interim (never a final answer), and past 599 is not HTTP
+            raise QoveryBadResponse(
+                f"{method} {path}: Qovery answered status {status}, which is not a final HTTP status (200-599)",
+                status=None,
+            )
         raw = response.content
         content_type = response.headers.get("content-type", "")
         data: Any = None
         if raw.strip():
             try:
-                data = json.loads(raw)
-            except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python can follow
+                data = strictjson.loads(raw)
+            except strictjson.JSONRefused as exc:
                 raise QoveryBadResponse(
-                    f"{method} {path}: Qovery answered {response.status_code} with a body that is not JSON "
-                    f"({content_type or 'no content type'}, {len(raw)} bytes)",
-                    status=response.status_code,
+                    f"{method} {path}: Qovery answered {status} with a body that is not JSON "
+                    f"({content_type or 'no content type'}, {len(raw)} bytes: {exc})",
+                    status=status,
                 ) from None
-        if response.status_code >= 400:
-            raise QoveryHTTPError(response.status_code, data, raw, response.headers)
-        return QoveryResponse(response.status_code, data, raw, content_type or "application/json")
+        if status >= 400:
+            raise QoveryHTTPError(status, data, raw, response.headers)
+        return QoveryResponse(status, data, raw, content_type or "application/json")
 
 
 def _why(exc: httpx.TransportError) -> str:

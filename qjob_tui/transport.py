@@ -13,20 +13,61 @@ What it keeps of httpx's behaviour, because the client's guarantees rest on it:
 - a POST is sent once: aiohttp retries a request on a stale pooled connection only for idempotent methods;
 - the bytes on the wire are httpx's: its headers (aiohttp adds none of its own), its encoded URL, its body;
   the response body arrives undecoded and httpx decodes it (a lying Content-Encoding is httpx's DecodingError);
-- cookies are httpx's business: aiohttp keeps none; proxies from the environment are never used.
+- cookies are httpx's business: aiohttp keeps none; proxies from the environment are never used;
+- an answer that has no body by definition (204, 304) is Qovery's answer even when bytes follow it: they
+  are dropped with the connection, which is never reused (`_NoBodyAnswers`).
+
+The request's deadline is the client's (`asyncio.timeout` around the whole exchange, in `qovery.py`): when it
+cancels a request, aiohttp closes that connection, so no late answer is ever read as another request's.
 """
 
 from __future__ import annotations
 
+import functools
 import ssl
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import httpx
 import yarl
+from aiohttp.client_proto import ResponseHandler
 
 # Headers aiohttp would otherwise add on its own (an empty POST would go out as application/octet-stream).
 _NOT_AUTOMATIC = ("Content-Type", "User-Agent", "Accept", "Accept-Encoding")
+
+
+_NO_BODY_STATUS_LINES = (b"204", b"304")
+
+
+class _NoBodyAnswers(ResponseHandler):
+    """aiohttp's connection protocol, except for a 204 or 304 that bytes follow in the same read.
+
+    Such an answer is complete at its blank line (RFC 9110 6.4.1), so what follows is an upstream's mistake.
+    aiohttp would parse it as the next answer, fail, and lose the 204 with it: the caller would be told 502
+    for an action Qovery executed. Here the answer's head alone is parsed, the rest is dropped and the
+    connection is closed after the answer. Stray bytes that come later, in a read of their own, find an idle
+    connection: aiohttp closes it then, and the next request opens a fresh one."""
+
+    def data_received(self, data: bytes) -> None:
+        if data[:7] == b"HTTP/1." and data[9:12] in _NO_BODY_STATUS_LINES:
+            end = data.find(b"\r\n\r\n")
+            if end != -1 and end + 4 < len(data):
+                self.force_close()
+                super().data_received(data[: end + 4])
+                return
+        super().data_received(data)
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's TCP connector with `_NoBodyAnswers` as its connections' protocol."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        # aiohttp names no public way to choose the protocol; tests/core/test_transport.py fails if this stops
+        # taking effect.
+        self._factory = cast(
+            "functools.partial[ResponseHandler]", functools.partial(_NoBodyAnswers, loop=self._loop)
+        )
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -50,7 +91,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
+        connector = _Connector(
             limit=self._max_connections, keepalive_timeout=self._keepalive_expiry_s, ssl=self._ssl
         )
         return aiohttp.ClientSession(

@@ -1,4 +1,5 @@
-"""The few ASGI pieces both surfaces share: sending a response or a problem, reading a bounded body.
+"""The few ASGI pieces both surfaces share: sending a response or a problem, reading a bounded body, telling
+a JSON media type and a request's framing.
 
 The types are Starlette's (`starlette.types`): raw ASGI, no framework on the relay's hot path.
 """
@@ -21,6 +22,46 @@ DRAIN_LIMIT_BYTES = 8 * 1024 * 1024
 
 class BodyTooLarge(Exception):
     """The request body is over BODY_LIMIT_BYTES."""
+
+
+class UnsupportedMediaType(Exception):
+    """A body sent with a Content-Type that does not say JSON; the message names what was sent."""
+
+
+def check_json_media_type(headers: list[tuple[bytes, bytes]]) -> None:
+    """UnsupportedMediaType unless the request says its body is JSON: `application/json` (or a `+json` type),
+    in UTF-8 if it names a charset. A body is read as what its sender says it is, or not at all: a form
+    or a text that happens to parse as JSON is not a JSON body."""
+    value = find_header(headers, b"content-type")
+    if value is not None:
+        media, *params = value.decode("latin-1").split(";")
+        media = media.strip().lower()
+        if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+            for param in params:
+                name, _, param_value = param.partition("=")
+                charset = param_value.strip().strip('"').lower()
+                if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+                    raise UnsupportedMediaType(
+                        f"a JSON body is UTF-8; Content-Type names charset {charset!r}"
+                    )
+            return
+    sent = f"Content-Type {value.decode('latin-1')[:60]!r}" if value is not None else "no Content-Type"
+    raise UnsupportedMediaType(f"send the body as Content-Type: application/json (got {sent})")
+
+
+def framing_problem(headers: list[tuple[bytes, bytes]]) -> dict[str, Any] | None:
+    """A 400 for a request whose body's end is ambiguous (RFC 9112 6.3): Content-Length beside
+    Transfer-Encoding, or two Content-Lengths. Two parsers in a row may read such a request as two different
+    ones (request smuggling); the relay reads it as none. None when the framing is one header's."""
+    lengths = [value for name, value in headers if name == b"content-length"]
+    chunked = any(name == b"transfer-encoding" for name, _ in headers)
+    if lengths and chunked:
+        detail = "Content-Length and Transfer-Encoding together; send one of them"
+    elif len(lengths) > 1:
+        detail = "Content-Length given more than once; send it once"
+    else:
+        return None
+    return problem(400, "Ambiguous framing", detail, slug="ambiguous-framing")
 
 
 def body_too_large_problem() -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """What every request to the relay passes before its surface sees it: one guard, in front of REST and of MCP.
 
-In order: the Host/Origin allowlist (on REST; on /mcp the SDK's transport security still checks them, and
-answers 421/403 itself), the bearer token (401), then, for a surface that takes its body whole (MCP: the SDK
-reads it), the body with the relay's limit (413). REST reads its body itself, after routing, with the same
-limit (`read_body`) and the same 413. Every refusal is problem JSON, in the same words on both surfaces.
+In order: the request's framing (one of Content-Length and Transfer-Encoding, 400), the Host/Origin
+allowlist (on REST; on /mcp the SDK's transport security still checks them, and answers 421/403 itself), the
+bearer token (401), then, for a surface that takes its body whole (MCP: the SDK reads it), the body: a JSON
+media type (415), the relay's limit (413), strict JSON (`strictjson`, 400). REST reads its body itself, after
+routing, with the same checks (`read_body`, `check_json_media_type`, `strictjson`). Every refusal is problem
+JSON, in the same words on both surfaces.
 
 Whatever the surfaces must check alike goes here: one exact Host/Origin rule for both (then the SDK's check is
 turned off), the caller's client name (User-Agent; MCP's clientInfo is the SDK's) and the watch on a caller
@@ -16,16 +18,20 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from qjob_tui import strictjson
 from qjob_tui.config import Settings
 from qjob_tui.server.asgi import (
     BodyTooLarge,
     Departure,
+    UnsupportedMediaType,
+    check_json_media_type,
+    framing_problem,
     read_body,
     replay,
     send_body_too_large,
     send_problem,
 )
-from qjob_tui.server.problems import problem
+from qjob_tui.server.problems import not_json, not_json_media, problem, refusal_problem
 from qjob_tui.server.security import BearerCheck, OriginCheck, find_header
 
 _DEPARTURE = "qjob_tui.departure"  # the scope key under which the guard leaves a request's Departure
@@ -75,6 +81,10 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = scope["headers"]
+        bad_framing = framing_problem(headers)
+        if bad_framing is not None:  # what follows on this connection cannot be told apart: close it
+            await send_problem(send, bad_framing, extra_headers=[(b"connection", b"close")])
+            return
         if self.origins is not None and not self.origins.allows(
             find_header(headers, b"host"), find_header(headers, b"origin")
         ):
@@ -85,9 +95,17 @@ class Guard:
             return
         if self.whole_body and scope["method"] == "POST":
             try:
+                check_json_media_type(headers)
                 body = await read_body(scope, receive)
+                strictjson.loads(body)  # the SDK's parser would take NaN, duplicate keys, lone surrogates
+            except UnsupportedMediaType as exc:
+                await send_problem(send, refusal_problem(not_json_media(str(exc))))
+                return
             except BodyTooLarge:
                 await send_body_too_large(send)
+                return
+            except strictjson.JSONRefused as exc:
+                await send_problem(send, refusal_problem(not_json(str(exc))))
                 return
             departure = Departure(receive)
             scope[_DEPARTURE] = departure

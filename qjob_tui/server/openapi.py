@@ -65,6 +65,7 @@ def _responses(action: JobAction) -> dict[str, Any]:
     }
     if action.body is not BodyKind.NONE:
         responses["413"] = _ref("responses", "BodyTooLarge")
+        responses["415"] = _ref("responses", "UnsupportedMediaType")
     responses["502"] = _ref("responses", "UpstreamUnavailable")
     responses["504"] = _ref("responses", "UpstreamTimeout")
     responses["default"] = {
@@ -106,7 +107,8 @@ def _refused_or_relayed(description: str) -> dict[str, Any]:
 _PROBLEM_DESCRIPTIONS = {
     "InvalidInput": (
         "Refused before Qovery: a job id that is not a UUID, a forceEvent outside the enum, "
-        "a body that is not JSON or of the wrong shape."
+        "a body that is not strict JSON (RFC 8259: no NaN or Infinity, no key twice, no lone surrogate, "
+        "at most 64 levels deep) or of the wrong shape."
     ),
     "Unauthorized": "Missing or wrong Authorization: Bearer <token>.",
     "Forbidden": (
@@ -120,6 +122,7 @@ _PROBLEM_DESCRIPTIONS = {
     ),
     "NotFound": "An unknown path or action.",
     "BodyTooLarge": "A body over 64 KiB.",
+    "UnsupportedMediaType": "A body sent without Content-Type: application/json.",
     "UpstreamUnavailable": (
         "Qovery is unreachable, the connection was lost, or it answered something that is not JSON."
     ),

@@ -31,6 +31,7 @@ SLUG_BY_STATUS = {
     404: "not-found",
     405: "method-not-allowed",
     413: "body-too-large",
+    415: "unsupported-media-type",
     500: "internal-error",
     502: "upstream-unavailable",
     504: "upstream-timeout",
@@ -51,6 +52,16 @@ def problem(status: int, title: str, detail: str, *, slug: str | None = None, **
 
 def encode_problem(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def not_json(reason: str) -> ActionRefused:
+    """The refusal of a body that is not strict JSON (`strictjson`), on either surface."""
+    return ActionRefused(400, "Invalid input", f"the body is not JSON ({reason}); send a JSON object", "body")
+
+
+def not_json_media(reason: str) -> ActionRefused:
+    """The refusal of a body whose Content-Type does not say JSON, on either surface."""
+    return ActionRefused(415, "Unsupported media type", reason)
 
 
 def refusal_problem(refused: ActionRefused) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from qjob_tui import strictjson
 from qjob_tui.actions import BodyKind, JobAction
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, Caller
 from qjob_tui.qovery import QoveryHTTPError
@@ -23,6 +24,8 @@ from qjob_tui.runtime import Runtime
 from qjob_tui.server.asgi import (
     BodyTooLarge,
     Departure,
+    UnsupportedMediaType,
+    check_json_media_type,
     read_body,
     send_body_too_large,
     send_problem,
@@ -31,6 +34,8 @@ from qjob_tui.server.asgi import (
 from qjob_tui.server.guard import Guard, user_agent
 from qjob_tui.server.openapi import REST_PREFIX, openapi_document
 from qjob_tui.server.problems import (
+    not_json,
+    not_json_media,
     problem,
     refusal_headers,
     refusal_problem,
@@ -180,19 +185,19 @@ def _force_event(query_string: bytes) -> str | None:
 
 
 async def _read_json_body(action: JobAction, scope: Scope, receive: Receive) -> Any:
-    """The body parsed as JSON; None when there is none."""
+    """The body parsed as strict JSON (`strictjson`); None when there is none. A body must say it is JSON."""
     raw = await read_body(scope, receive)
     if not raw.strip():
         return None
     if action.body is BodyKind.NONE:
         raise ActionRefused(400, "Invalid input", f"{action.name} takes no body; send none", "body")
     try:
-        parsed = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "unreadable"
-        raise ActionRefused(
-            400, "Invalid input", f"the body is not JSON ({reason}); send a JSON object", "body"
-        ) from None
+        check_json_media_type(scope["headers"])
+        parsed = strictjson.loads(raw)
+    except UnsupportedMediaType as exc:
+        raise not_json_media(str(exc)) from None
+    except strictjson.JSONRefused as exc:
+        raise not_json(str(exc)) from None
     if parsed is None:  # a body that says `null` is not "no body": it is not a JSON object
         raise ActionRefused(400, "Invalid input", "must be a JSON object, not null; or send no body", "body")
     return parsed

@@ -19,9 +19,10 @@ class Refusal:
     status: int
     content: bytes | None = None
     json: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # expected in the answer
     field: str | None = None  # the input the problem must name
     streamed: int = 0  # send this many bytes chunked, without Content-Length
+    content_type: str | None = "application/json"  # sent with `content`
 
 
 def _chunks(total: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
@@ -70,6 +71,16 @@ REFUSALS = {
     "a body that is not JSON": Refusal(
         "POST", f"/v1/job/{CRON_JOB}/deploy", 400, content=b"image_tag=v2", field="body"
     ),
+    "a form body": Refusal(
+        "POST",
+        f"/v1/job/{CRON_JOB}/deploy",
+        415,
+        content=b"image_tag=v2",
+        content_type="application/x-www-form-urlencoded",
+    ),
+    "a JSON body without a Content-Type": Refusal(
+        "POST", f"/v1/job/{CRON_JOB}/deploy", 415, content=b'{"image_tag": "v2"}', content_type=None
+    ),
     "a body cut short": Refusal(
         "POST", f"/v1/job/{CRON_JOB}/deploy", 400, content=b'{"image_tag": "v', field="body"
     ),
@@ -114,8 +125,9 @@ async def test_refused_before_qovery(relay: Relay, refusal: Refusal) -> None:
         if refusal.streamed:
             response = await client.post(refusal.path, content=_chunks(refusal.streamed))
         else:
+            sent = {"content-type": refusal.content_type} if refusal.content and refusal.content_type else {}
             response = await client.request(
-                refusal.method, refusal.path, content=refusal.content, json=refusal.json
+                refusal.method, refusal.path, content=refusal.content, json=refusal.json, headers=sent
             )
     assert response.status_code == refusal.status, response.text
     assert response.headers["content-type"] == "application/problem+json"
