@@ -20,7 +20,8 @@ from .relay_harness import DEMO, StressRelay, running_relay
 
 BROKEN = DEMO.job_named("db-migrate").id
 HEALTHY = DEMO.job_named("nightly-backup").id
-TIMEOUT_S = 2.0  # the whole exchange: 50 requests at once on a busy machine fit in it, the slow fault does not
+# The whole exchange: 50 requests at once on a busy machine fit in it; the slow fault does not.
+TIMEOUT_S = 2.0
 BOUND_S = 30  # far above TIMEOUT_S: only a hang reaches it
 
 FAULTS: dict[str, tuple[dict[str, Any], int]] = {
