@@ -37,6 +37,7 @@ from qjob_tui.tui.commands import JobCommand, JobCommands
 from qjob_tui.tui.key_order import OrderedKeysApp
 from qjob_tui.tui.keys import FIXED_KEYS, app_bindings, app_keys, check_keymap
 from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived, RefusalReceived
+from qjob_tui.tui.screens.approval import ApprovalDesk
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.force_run import EVENT_HELP, ForceRunScreen
@@ -98,6 +99,15 @@ class QJobApp(OrderedKeysApp[None]):
         self._poll_error: str | None = None
         self._thread_id = threading.get_ident()
 
+        def log_entry(entry: LogEntry) -> None:
+            if self._main_screen_up():
+                self.log_pane.add(entry)
+
+        # What agents ask for that waits for the operator: the dialog, one request after another.
+        self.approvals = ApprovalDesk(
+            self, runtime.approvals, log=log_entry, changed=self._refresh_header, ready=self._main_screen_up
+        )
+
     # -- the widgets --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
@@ -133,6 +143,7 @@ class QJobApp(OrderedKeysApp[None]):
             self.set_interval(SERVER_LOG_DRAIN_S, self._drain_server_log)
             self.call_after_refresh(self._drain_server_log)
         self._install_signal_handlers()
+        self.approvals.start()  # from now on an agent's gated request waits for this operator
         board = self.runtime.board
         if not board.jobs and not board.environments:
             self._note(
@@ -141,6 +152,7 @@ class QJobApp(OrderedKeysApp[None]):
         self.call_after_refresh(self.start_refreshing)  # the first frame before any network work
 
     def on_unmount(self) -> None:
+        self.approvals.stop()  # however the app ends, no request is left waiting for an operator who is gone
         for unsubscribe in self._unsubscribe:
             with contextlib.suppress(ValueError):
                 unsubscribe()
@@ -156,8 +168,10 @@ class QJobApp(OrderedKeysApp[None]):
         """ctrl+q and SIGTERM: quit once the actions in flight have Qovery's answer (and their audit line).
 
         Cancelling an action that Qovery already received would leave it out of the audit log; the wait is
-        bounded by the client's timeout.
+        bounded by the client's timeout. What waits for the operator's approval is refused first, so that each
+        of its callers has an answer before the servers stop.
         """
+        self.approvals.stop()
         in_flight = [worker for worker in self.workers if worker.group == "actions" and worker.is_running]
         if not in_flight:
             self.exit()
@@ -265,6 +279,8 @@ class QJobApp(OrderedKeysApp[None]):
             error=board.last_error_headline or board.last_error,  # the full message is in the log pane
             backoff_s=board.backoff_s,
             filter_text=self.table.filter_text,
+            waiting=self.approvals.waiting,
+            waiting_key=self.key_for("approvals"),
         )
 
     @on(OutcomeReceived)
@@ -478,6 +494,10 @@ class QJobApp(OrderedKeysApp[None]):
     def _filter_closed(self) -> None:
         self.table.focus()
         self._refresh_header()
+
+    def action_approvals(self) -> None:
+        """`a`: the dialog of the oldest request that waits for approval, even over another dialog."""
+        self.approvals.open_now()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_rows()))

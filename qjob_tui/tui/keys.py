@@ -89,6 +89,15 @@ COMMAND_KEYS: tuple[KeySpec, ...] = (
     ),
     KeySpec("zoom-log", "z", "zoom_log", "Zoom log", "Log pane full screen, and back", footer=False),
     KeySpec(
+        "approvals",
+        "a",
+        "approvals",
+        "Approvals",
+        "Answer what waits for your approval (REST, MCP), over any dialog",
+        footer=False,
+        priority=True,  # over a dialog too; it lets the key through when nothing waits or an input has focus
+    ),
+    KeySpec(
         "quit",
         "ctrl+q",
         "quit",
@@ -112,6 +121,7 @@ FIXED_KEYS: tuple[tuple[str, str], ...] = (
     ("tab", "Go between the jobs table and the log pane"),
     ("↑↓", "Select a job (home/end: first/last), or a log entry"),
     ("y n", "In a dialog: y or enter confirms, n or escape cancels"),
+    ("y n", "In an approval: y approves, n or escape refuses (not enter)"),
 )
 
 

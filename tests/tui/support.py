@@ -47,12 +47,15 @@ def tui_settings(
     keys: dict[str, str] | None = None,
     timeout_s: float = 5.0,
     poll_interval_s: float = 1.0,
+    approve: list[str] | None = None,
+    approve_timeout_s: float = 120.0,
 ) -> Settings:
     """Settings as the loader builds them: by default every job of the demo's environments."""
     raw: dict[str, Any] = {
         "qovery": {"timeout_s": timeout_s, "poll_interval_s": poll_interval_s},
         "jobs": jobs or [],
         "environments": DEMO_ENVIRONMENTS if environments is None else environments,
+        "server": {"approve": approve or [], "approve_timeout_s": approve_timeout_s},
         "ui": {"keys": keys or {}},
         "audit": {"path": str(tmp_path / "audit.jsonl")},
     }

@@ -26,7 +26,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from qjob_tui.pipeline import ActionOutcome, Refusal
+from qjob_tui.pipeline import ActionOutcome, ActionRequest, Refusal
 from qjob_tui.tui.display import SOURCE_STYLES, pretty_json
 
 _seq = itertools.count()
@@ -68,18 +68,23 @@ class LogEntry:
     def height(self) -> int:
         return 1 + len(self.body)
 
-    @classmethod
-    def from_outcome(cls, outcome: ActionOutcome) -> LogEntry:
-        request = outcome.request
+    @staticmethod
+    def action_text(request: ActionRequest) -> str:
+        """`deploy`, `deploy forceEvent=CRON`, `deploy {"image_tag":"2.5.0"}`: an action as the pane names it."""
         action = request.action.name
         if request.force_event is not None:
             action += f" forceEvent={request.force_event.value}"
         if request.body:
             action += " " + json.dumps(request.body, ensure_ascii=False, separators=(",", ":"))
+        return action
+
+    @classmethod
+    def from_outcome(cls, outcome: ActionOutcome) -> LogEntry:
+        request = outcome.request
         return cls(
             time=outcome.started_at,
             source=request.source,
-            action=action,
+            action=cls.action_text(request),
             job=outcome.job_name or request.job_id,
             result=outcome.summary,
             ok=outcome.ok,

@@ -44,10 +44,24 @@ class StatusHeader(Horizontal):
         yield Static("", id="stats")
 
     def show(
-        self, *, jobs: int, shown: int, marked: int, error: str | None, backoff_s: float, filter_text: str
+        self,
+        *,
+        jobs: int,
+        shown: int,
+        marked: int,
+        error: str | None,
+        backoff_s: float,
+        filter_text: str,
+        waiting: int = 0,
+        waiting_key: str = "a",
     ) -> None:
-        """Update the right-hand side: counts, the filter, and the refresh error with its backoff."""
+        """Update the right-hand side: requests waiting for approval (and the key that opens them), counts,
+        the filter, and the refresh error with its backoff."""
         stats = Text(no_wrap=True, overflow="ellipsis", justify="right")
+        if waiting:
+            stats.append(f" {waiting} waiting for approval ", style="bold black on yellow")
+            stats.append(f" {waiting_key} ", style="bold")
+            stats.append(" ")
         if error:
             stats.append(f"⚠ {error}", style="bold red")
             if backoff_s:
