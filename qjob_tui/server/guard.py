@@ -1,19 +1,22 @@
 """What every request to the relay passes before its surface sees it: one guard, in front of REST and of MCP.
 
-In order: the request's framing (one of Content-Length and Transfer-Encoding, 400), the Host/Origin
-allowlist (on REST; on /mcp the SDK's transport security still checks them, and answers 421/403 itself), the
+In order: the request's framing (one of Content-Length and Transfer-Encoding, 400), the one Host/Origin rule
+(`security.OriginCheck`, 403 `foreign-origin`, the same on both surfaces: the MCP SDK's own check is off), the
 bearer token (401), then, for a surface that takes its body whole (MCP: the SDK reads it), the body: a JSON
 media type (415), the relay's limit (413), strict JSON (`strictjson`, 400). REST reads its body itself, after
 routing, with the same checks (`read_body`, `check_json_media_type`, `strictjson`). Every refusal is problem
 JSON, in the same words on both surfaces.
 
-Whatever the surfaces must check alike goes here: one exact Host/Origin rule for both (then the SDK's check is
-turned off), the caller's client name (User-Agent; MCP's clientInfo is the SDK's) and the watch on a caller
-that goes away, which the operator's approval gate will need.
+Whatever the surfaces must check alike goes here, and so does the caller's client name (User-Agent; MCP's
+clientInfo is the SDK's) and the watch on a caller that goes away (the operator's approval gate needs both).
+Whoever shows refused requests (the dashboard's log pane, stderr) passes `on_refusal`: it hears of each one.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -24,16 +27,17 @@ from qjob_tui.server.asgi import (
     BodyTooLarge,
     Departure,
     UnsupportedMediaType,
+    body_too_large_problem,
     check_json_media_type,
     framing_problem,
     read_body,
     replay,
-    send_body_too_large,
     send_problem,
 )
 from qjob_tui.server.problems import not_json, not_json_media, problem, refusal_problem
 from qjob_tui.server.security import BearerCheck, OriginCheck, find_header
 
+MAX_SHOWN_PATH = 200  # of a refused request's path, in a GuardRefusal
 _DEPARTURE = "qjob_tui.departure"  # the scope key under which the guard leaves a request's Departure
 
 
@@ -65,16 +69,43 @@ def unauthorized_problem() -> dict[str, Any]:
     )
 
 
+@dataclass(frozen=True)
+class GuardRefusal:
+    """A request the guard turned away before its surface saw it, for whoever shows them (`on_refusal`): the
+    dashboard's log pane, a stderr line. `path` is outside input: cut here, to be escaped where shown."""
+
+    surface: str  # "rest" or "mcp"
+    method: str
+    path: str
+    status: int
+    type: str  # the problem type, e.g. urn:qjob-tui:problem:foreign-origin
+    detail: str
+
+
+RefusalHook = Callable[[GuardRefusal], None]
+
+
 class Guard:
     """An ASGI app in front of one surface: lets through only the requests the relay's settings allow."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, *, check_origin: bool, whole_body: bool) -> None:
-        """`check_origin`: check Host/Origin here (REST; the SDK does for MCP, for now). `whole_body`: read a
-        POST's body before the app, with the relay's limit (MCP, whose SDK would read any size)."""
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        *,
+        surface: str,
+        whole_body: bool,
+        on_refusal: RefusalHook | None = None,
+    ) -> None:
+        """`surface`: "rest" or "mcp", as `GuardRefusal` names it. `whole_body`: read a POST's body before the app,
+        with the relay's checks (MCP, whose SDK would read any size, and parse leniently). `on_refusal`: told
+        of every request turned away (it must not raise, and must not block)."""
         self.app = app
+        self.surface = surface
         self.bearer = BearerCheck(settings.server_token)
-        self.origins = OriginCheck(settings.config.server.host) if check_origin else None
+        self.origins = OriginCheck(settings.config.server.host)
         self.whole_body = whole_body
+        self.on_refusal = on_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,15 +114,16 @@ class Guard:
         headers = scope["headers"]
         bad_framing = framing_problem(headers)
         if bad_framing is not None:  # what follows on this connection cannot be told apart: close it
-            await send_problem(send, bad_framing, extra_headers=[(b"connection", b"close")])
+            await self._refuse(scope, send, bad_framing, [(b"connection", b"close")])
             return
-        if self.origins is not None and not self.origins.allows(
-            find_header(headers, b"host"), find_header(headers, b"origin")
+        if not self.origins.allows(
+            [value for name, value in headers if name == b"host"],
+            [value for name, value in headers if name == b"origin"],
         ):
-            await send_problem(send, foreign_origin_problem())
+            await self._refuse(scope, send, foreign_origin_problem())
             return
         if not self.bearer.allows(find_header(headers, b"authorization")):
-            await send_problem(send, unauthorized_problem(), extra_headers=[(b"www-authenticate", b"Bearer")])
+            await self._refuse(scope, send, unauthorized_problem(), [(b"www-authenticate", b"Bearer")])
             return
         if self.whole_body and scope["method"] == "POST":
             try:
@@ -99,15 +131,35 @@ class Guard:
                 body = await read_body(scope, receive)
                 strictjson.loads(body)  # the SDK's parser would take NaN, duplicate keys, lone surrogates
             except UnsupportedMediaType as exc:
-                await send_problem(send, refusal_problem(not_json_media(str(exc))))
+                await self._refuse(scope, send, refusal_problem(not_json_media(str(exc))))
                 return
             except BodyTooLarge:
-                await send_body_too_large(send)
+                await self._refuse(scope, send, body_too_large_problem(), [(b"connection", b"close")])
                 return
             except strictjson.JSONRefused as exc:
-                await send_problem(send, refusal_problem(not_json(str(exc))))
+                await self._refuse(scope, send, refusal_problem(not_json(str(exc))))
                 return
             departure = Departure(receive)
             scope[_DEPARTURE] = departure
             receive = replay(body, departure.receive)
         await self.app(scope, receive, send)
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        send: Send,
+        body: dict[str, Any],
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        await send_problem(send, body, extra_headers)
+        if self.on_refusal is not None:
+            refusal = GuardRefusal(
+                self.surface,
+                str(scope.get("method", ""))[:16],
+                str(scope.get("path", ""))[:MAX_SHOWN_PATH],
+                int(body["status"]),
+                str(body["type"]),
+                str(body["detail"]),
+            )
+            with contextlib.suppress(Exception):  # a listener's bug must not turn a refusal into a 500
+                self.on_refusal(refusal)

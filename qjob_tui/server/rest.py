@@ -31,7 +31,7 @@ from qjob_tui.server.asgi import (
     send_problem,
     send_response,
 )
-from qjob_tui.server.guard import Guard, user_agent
+from qjob_tui.server.guard import Guard, RefusalHook, user_agent
 from qjob_tui.server.openapi import REST_PREFIX, openapi_document
 from qjob_tui.server.problems import (
     not_json,
@@ -51,9 +51,9 @@ _QUERY_NAMES = {"forceEvent"}
 _GET_PATHS = {b"/v1/jobs", b"/v1/health", b"/v1/openapi.json"}
 
 
-def build_rest_app(runtime: Runtime) -> ASGIApp:
+def build_rest_app(runtime: Runtime, *, on_refusal: RefusalHook | None = None) -> ASGIApp:
     """The REST adapter behind the relay's guard: what uvicorn serves on the REST port."""
-    return Guard(RestApp(runtime), runtime.settings, check_origin=True, whole_body=False)
+    return Guard(RestApp(runtime), runtime.settings, surface="rest", whole_body=False, on_refusal=on_refusal)
 
 
 class RestApp:

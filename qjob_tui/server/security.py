@@ -1,22 +1,26 @@
-"""The relay's inbound security: the bearer token both surfaces require, and the Host/Origin allowlist.
+"""The relay's inbound security: the bearer token both surfaces require, and the one Host/Origin rule.
 
-The token (`QJOB_TUI_SERVER_TOKEN`) is compared in constant time. The Host/Origin allowlist protects both
-surfaces against DNS rebinding and cross-site requests: a web page the operator happens to open cannot make
-the relay deploy or uninstall a job. The MCP SDK enforces it on /mcp; the relay's guard (`guard.py`) does on
-REST with `OriginCheck`.
+The token (`QJOB_TUI_SERVER_TOKEN`) is compared in constant time. The Host/Origin rule (`OriginCheck`) protects
+both surfaces against DNS rebinding and cross-site requests: a web page the operator happens to open cannot
+make the relay deploy or uninstall a job. The guard (`guard.py`) applies it to REST and MCP alike; the MCP
+SDK's own check is off, so that both surfaces give the same answer to the same request.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import re
 import socket
 
 from pydantic import SecretStr
 
-from qjob_tui.config import is_loopback
-
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+# The names a loopback client uses; the configured host (and, on a wildcard address, this machine's name)
+# joins them.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 _WILDCARDS = {"0.0.0.0", "::", "[::]", ""}
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_PORT = re.compile(r"[0-9]{0,5}")
 
 
 class BearerCheck:
@@ -46,50 +50,77 @@ def find_header(
     return None
 
 
-def allowed_host_names(host: str) -> list[str]:
-    """The names clients may use in Host/Origin: the loopback names, plus the configured host when it is not
-    loopback. Listening on a wildcard address adds this machine's names, the ones remote clients will use."""
-    names = list(LOOPBACK_NAMES)
-    extra: list[str] = []
-    if host in _WILDCARDS:
-        extra = [socket.gethostname()]  # no DNS lookup here: a name or address of its own goes in server.host
-    elif not is_loopback(host):
-        extra = [f"[{host.strip('[]')}]" if ":" in host else host]
-    for name in extra:
-        if name and name not in names:
-            names.append(name)
-    return names
+def host_value(text: str) -> str | None:
+    """A host as a value to compare: a DNS name in lower case (`LOCALHOST` is `localhost`), an IP address in its
+    canonical form (`[0:0::1]` is `::1`); None when `text` is neither (a trailing dot, `127.1`, `_`, `%`...)."""
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            return str(ipaddress.IPv6Address(text[1:-1]))
+        except ValueError:
+            return None
+    if ":" in text:
+        return None  # an IPv6 address in a Host or Origin is always bracketed
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        pass
+    name = text.lower()
+    labels = name.split(".")
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
+        return None
+    return name
 
 
-def host_allowlist(host: str) -> tuple[list[str], list[str]]:
-    """(allowed Host header values, allowed Origin values) for the MCP transport security settings."""
-    names = allowed_host_names(host)
-    hosts = [value for name in names for value in (name, f"{name}:*")]
-    origins = [
-        f"{scheme}://{name}{port}" for name in names for scheme in ("http", "https") for port in ("", ":*")
-    ]
-    return hosts, origins
+def split_authority(text: str) -> tuple[str, int | None] | None:
+    """`host[:port]` (RFC 3986 authority without user info) as (host value, port); None when malformed."""
+    host, colon, port = text.rpartition(":") if not text.endswith("]") else (text, "", "")
+    if not colon:
+        host = text
+    elif not _PORT.fullmatch(port) or (port and not 0 < int(port) <= 65535):
+        return None
+    value = host_value(host)
+    if value is None:
+        return None
+    return value, int(port) if colon and port else None
+
+
+def configured_hosts(host: str) -> frozenset[str]:
+    """The host values clients may name in Host/Origin: the loopback names, the configured host (always: the
+    relay is told to listen there, so that is the name its clients use), and this machine's name on a wildcard
+    address (the name remote clients use; any other goes in server.host)."""
+    names = set(LOOPBACK_HOSTS)
+    extra = socket.gethostname() if host in _WILDCARDS else host  # no DNS lookup: no surprise at start
+    value = host_value(extra if ":" not in extra or extra.startswith("[") else f"[{extra}]")
+    if value is not None:
+        names.add(value)
+    return frozenset(names)
 
 
 class OriginCheck:
-    """The REST side of the allowlist: a Host that is not one of the allowed names, or an Origin (which every
-    browser sends on a cross-site POST, and scripts and curl do not) that is not, is refused."""
+    """The one Host/Origin rule of both surfaces (DNS rebinding and cross-site requests).
+
+    Host must be given once and name one of `configured_hosts`; Origin, which every browser sends on a cross-site
+    request and scripts and agents do not, may be absent, but when given (once) it must be `http` or `https`
+    and name one of them too. Each is parsed and compared as values (scheme, host, port): `LOCALHOST:8080` is
+    `localhost`, `[0::1]` is `::1`; `localhost.evil`, `127.0.0.1.nip.io`, `null`, an empty Origin, a path
+    or user info in an Origin are refused. Any port is allowed: a tunnel or a forwarded port (ssh -L) changes
+    it, and the name is what a rebinding attack cannot fake.
+    """
 
     def __init__(self, host: str) -> None:
-        self.names = frozenset(name.lower() for name in allowed_host_names(host))
+        self.hosts = configured_hosts(host)
 
-    def allows(self, host: bytes | None, origin: bytes | None) -> bool:
-        if host is not None and _hostname(host.decode("latin-1")) not in self.names:
+    def allows(self, hosts: list[bytes], origins: list[bytes]) -> bool:
+        """`hosts`/`origins`: every value of the request's Host and Origin headers, in order."""
+        if len(hosts) != 1 or len(origins) > 1:
             return False
-        if origin is None:
+        host = split_authority(hosts[0].decode("latin-1"))
+        if host is None or host[0] not in self.hosts:
+            return False
+        if not origins:
             return True
-        scheme, _, rest = origin.decode("latin-1").partition("://")
-        return scheme in ("http", "https") and _hostname(rest) in self.names
-
-
-def _hostname(authority: str) -> str:
-    """`localhost:8080` -> `localhost`, `[::1]:8080` -> `[::1]`: the name of a Host or Origin, without port."""
-    authority = authority.strip().lower()
-    if authority.startswith("["):
-        return authority[: authority.find("]") + 1]
-    return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+        scheme, separator, rest = origins[0].decode("latin-1").partition("://")
+        if not separator or scheme.lower() not in ("http", "https") or "@" in rest:
+            return False
+        origin = split_authority(rest)
+        return origin is not None and origin[0] in self.hosts

@@ -26,6 +26,7 @@ import uvicorn
 
 from qjob_tui.config import ConfigError
 from qjob_tui.runtime import Runtime
+from qjob_tui.server.guard import RefusalHook
 from qjob_tui.server.rest import build_rest_app
 from qjob_tui.server.schemas import MCP_PATH
 
@@ -105,9 +106,13 @@ class RelayServers:
         await servers.wait_started()         # optional: until the MCP server serves (it imports the SDK)
     """
 
-    def __init__(self, runtime: Runtime, *, log: LogLine | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, *, log: LogLine | None = None, on_refusal: RefusalHook | None = None
+    ) -> None:
+        """`log`: where warnings go, one line each. `on_refusal`: told of each request the guard turns away."""
         self.runtime = runtime
         self.log = log
+        self.on_refusal = on_refusal
         server = runtime.settings.config.server
         self.host = server.host
         self.rest_port = server.rest_port
@@ -156,7 +161,7 @@ class RelayServers:
         self.mcp_port = mcp_socket.getsockname()[1]
         self._quiet_loggers()
         try:
-            rest = _RelayServer(self._config(build_rest_app(self.runtime), "off"))
+            rest = _RelayServer(self._config(build_rest_app(self.runtime, on_refusal=self.on_refusal), "off"))
             await self._start(rest, rest_socket)
         except BaseException:
             await self._close()
@@ -177,7 +182,7 @@ class RelayServers:
     async def _start_mcp(self, sock: socket.socket) -> None:
         try:
             module = await asyncio.to_thread(importlib.import_module, "qjob_tui.server.mcp_http")
-            app = module.build_mcp_app(self.runtime, self.host)
+            app = module.build_mcp_app(self.runtime, on_refusal=self.on_refusal)
             await self._start(_RelayServer(self._config(app, "on")), sock)
         except Exception as exc:  # the dashboard keeps running; the log says why MCP is not there
             self._mcp_error = exc

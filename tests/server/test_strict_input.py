@@ -174,7 +174,7 @@ async def test_the_guard_refuses_two_framings_whatever_parser_is_in_front(
         *((name, b"2" if name == b"content-length" else b"chunked") for name in framing),
     ]
     scope: Scope = {"type": "http", "method": "POST", "path": "/mcp", "headers": headers}
-    await Guard(app, relay.runtime.settings, check_origin=True, whole_body=True)(scope, receive, send)
+    await Guard(app, relay.runtime.settings, surface="mcp", whole_body=True)(scope, receive, send)
     assert reached == []
     assert sent[0]["status"] == 400
     assert (b"connection", b"close") in sent[0]["headers"]
