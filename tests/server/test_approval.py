@@ -275,3 +275,71 @@ async def test_the_mcp_instructions_tell_agents_which_tools_wait_for_a_human(
         " stop-job, uninstall-job wait for the operator's approval in the qjob-tui dashboard (up to 120s) "
         "before anything is sent to Qovery; send a progressToken" in text
     )
+
+
+# -- progress while it waits -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_waiting_mcp_caller_that_asked_for_progress_hears_that_it_still_waits(
+    relay: Relay, mode: str
+) -> None:
+    queue = relay.runtime.approvals
+    queue.progress_every_s = 0.05  # "every few seconds", quicker
+    heard: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        heard.append((progress, total, message))
+
+    async with mcp_client(relay, mode) as client:
+        call = asyncio.create_task(
+            client.call_tool("stop-job", {"jobId": CRON_JOB}, progress_callback=on_progress)
+        )
+        await until(lambda: len(heard) >= 3, "three progress notifications")
+        assert relay.upstream_actions == []
+        queue.answer(await next_waiting(queue), approve=True)
+        result = await call
+    assert not result.is_error and result.structured_content is not None
+    assert result.structured_content["id"] == CRON_JOB
+    progress, total, message = heard[-1]
+    assert total == 30 and 0 <= progress < 30
+    assert message is not None
+    assert message.startswith(f"waiting for the operator's approval of stop on {CRON_JOB}: ")
+    assert [p for p, _, _ in heard] == sorted(p for p, _, _ in heard)
+    assert [r.path for r in relay.upstream_actions] == [f"/job/{CRON_JOB}/stop"]
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_asking_for_progress_changes_nothing_for_an_ungated_call(relay: Relay, mode: str) -> None:
+    heard: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        heard.append(progress)
+
+    async with mcp_client(relay, mode) as client:
+        result = await client.call_tool("deploy-job", {"jobId": CRON_JOB}, progress_callback=on_progress)
+        listed = await client.call_tool("list-jobs", {}, progress_callback=on_progress)
+    assert not result.is_error and not listed.is_error
+    assert result.structured_content is not None and result.structured_content["id"] == CRON_JOB
+    assert heard == []
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_caller_that_asked_for_progress_and_left_is_withdrawn(relay: Relay, mode: str) -> None:
+    queue = relay.runtime.approvals
+    queue.progress_every_s = 0.05
+    heard: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        heard.append(progress)
+
+    async with mcp_client(relay, mode) as client:
+        call = asyncio.create_task(
+            client.call_tool("stop-job", {"jobId": CRON_JOB}, progress_callback=on_progress)
+        )
+        await until(lambda: heard, "a progress notification")
+    call.cancel()
+    await until(lambda: not queue.waiting, "the request withdrawn")
+    await until(lambda: relay.audit_lines(), "its audit line")
+    assert relay.upstream_actions == []
+    assert approvals_audited(relay) == [("mcp", "stop", "withdrawn")]
