@@ -68,6 +68,7 @@ class RunNotFound(ActionRefused):
             "Run not found",
             f"job {job_id} has no run {execution_id} among its last {looked_at} runs; its runs list them",
             "run",
+            slug="run-not-found",
         )
 
 

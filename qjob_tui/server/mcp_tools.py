@@ -1,8 +1,10 @@
-"""The MCP face's tools, apart from any transport: one per action of the table, list-jobs and get-job-status.
+"""The MCP face's tools, apart from any transport: one per action of the table, and the reads (list-jobs,
+get-job-status, get-job-runs, get-job-logs).
 
 `build_mcp_server(runtime)` is the official SDK's `MCPServer` with its tools, generated from the action table.
-A transport serves it: Streamable HTTP at /mcp (`mcp_http.py`) today, stdio (`qjob-tui mcp`) next, with the
-same tools. Importing this module imports the SDK (about half a second): only the relay's start does it,
+A transport serves it: Streamable HTTP at /mcp (`mcp_http.py`) or stdio (`mcp_stdio.py`, `qjob-tui mcp`), with
+the same tools. Every tool declares an outputSchema (`schemas.output_schema`) and every result that is not an
+error carries structured content that fits it: clients validate it. Importing this module imports the SDK (about half a second): only the relay's start does it,
 never the dashboard alone. Every action goes through the shared pipeline with source "mcp", every read
 through `runtime.reads`; the tools validate with the same checks as REST (`qjob_tui.actions`), so the schemas
 below describe and the pipeline decides.
@@ -14,7 +16,8 @@ import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -27,11 +30,21 @@ from qjob_tui import __version__
 from qjob_tui.actions import JobAction
 from qjob_tui.pipeline import NO_CALLER, ActionOutcome, ActionRefused, Caller
 from qjob_tui.qovery import QoveryError, QoveryHTTPError, qovery_message
+from qjob_tui.reads import RunNotFound
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.guard import departure_of, user_agent
 from qjob_tui.server.problems import refusal_problem, refuse_empty_force_event, upstream_problem
-from qjob_tui.server.schemas import body_schema, force_event_schema, job_id_schema, target_id_schema
-from qjob_tui.server.views import jobs_view
+from qjob_tui.server.schemas import (
+    action_answer_schema,
+    body_schema,
+    force_event_schema,
+    job_id_schema,
+    output_schema,
+    run_schema,
+    schema_ref,
+    target_id_schema,
+)
+from qjob_tui.server.views import jobs_view, logs_view, runs_view
 
 
 def instructions(actions: Sequence[JobAction]) -> str:
@@ -42,7 +55,8 @@ def instructions(actions: Sequence[JobAction]) -> str:
     return (
         f"Tools for the Qovery job actions: {listed}. Call list-jobs "
         "first: it gives the job ids (jobId) you may act on, their type (CRON or LIFECYCLE), the events they have "
-        "(forceEvent) and their last known state. After an action, call get-job-status until the state settles. "
+        "(forceEvent) and their last known state. After an action, call get-job-status until the state settles; "
+        "get-job-runs lists a job's runs and get-job-logs shows a run's deployment log (its errors come with a hint). "
         f"Qovery answers 409 while an operation is in progress: wait, then try again.{notes}"
     )
 
@@ -69,12 +83,13 @@ def approval_note(actions: Sequence[JobAction], gated: Iterable[str], timeout_s:
 
 
 def build_tools(runtime: Runtime) -> list[Tool]:
-    """One tool per action of the runtime's table, then the two read-only tools."""
+    """One tool per action of the runtime's table, then the read-only tools."""
     tools = [
         _tool(
             _action_tool(runtime, action),
             _action_inputs(action),
             required=(action.target.tool_input,),
+            output=action_answer_schema(action),
             name=action.tool,
             description=f"{action.description} {action.target.scope_note}",
             annotations=ToolAnnotations(
@@ -87,38 +102,102 @@ def build_tools(runtime: Runtime) -> list[Tool]:
         )
         for action in runtime.actions
     ]
-    tools.append(
-        _tool(
-            _list_jobs_tool(runtime),
+    return tools + read_tools(runtime)
+
+
+Read = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class _ReadTool:
+    """A read-only tool: what it takes, what it answers (a named schema) and how it reads."""
+
+    name: str
+    title: str
+    description: str
+    inputs: dict[str, dict[str, Any]]
+    output: str
+    read: Read
+    open_world: bool = True  # it asks Qovery (list-jobs reads the board)
+
+
+def read_tools(runtime: Runtime) -> list[Tool]:
+    """The read-only tools (the same data as the REST reads): every face may offer these, whatever it may act on."""
+    reads, allowed_job = runtime.reads, runtime.pipeline.allowed_job
+
+    async def jobs(arguments: dict[str, Any]) -> dict[str, Any]:
+        return jobs_view(runtime)
+
+    async def status(arguments: dict[str, Any]) -> dict[str, Any]:
+        return await reads.status(arguments.get("jobId"))
+
+    async def runs(arguments: dict[str, Any]) -> dict[str, Any]:
+        job = allowed_job(arguments.get("jobId"))
+        return runs_view(job, await reads.runs(job))
+
+    async def logs(arguments: dict[str, Any]) -> dict[str, Any]:
+        job = allowed_job(arguments.get("jobId"))
+        return logs_view(job, await reads.logs(job, arguments.get("run")))
+
+    job = {"jobId": job_id_schema()}
+    specs = [
+        _ReadTool(
+            "list-jobs",
+            "List the jobs",
+            "The Qovery jobs this relay can act on: id (the jobId of the other tools), name, environment, "
+            "type (CRON or LIFECYCLE), the events a forceEvent may name, the last known state and the last "
+            "action. States are refreshed in the background; use get-job-status for a fresh one.",
             {},
-            name="list-jobs",
-            description=(
-                "The Qovery jobs this relay can act on: id (the jobId of the other tools), name, environment, "
-                "type (CRON or LIFECYCLE), the events a forceEvent may name, the last known state and the last "
-                "action. States are refreshed in the background; use get-job-status for a fresh one."
-            ),
-            annotations=ToolAnnotations(
-                title="List the jobs", read_only_hint=True, idempotent_hint=True, open_world_hint=False
-            ),
-        )
-    )
-    tools.append(
+            "JobList",
+            jobs,
+            open_world=False,
+        ),
+        _ReadTool(
+            "get-job-status",
+            "Get a job's status",
+            "Ask Qovery for one job's current Status (state, last_deployment_date, deployment_request_id). "
+            "Use it after an action to follow the job until its state settles (e.g. DEPLOYED, "
+            "DEPLOYMENT_ERROR, STOPPED).",
+            job,
+            "Status",
+            status,
+        ),
+        _ReadTool(
+            "get-job-runs",
+            "List a job's runs",
+            "A job's last 20 runs, newest first: execution_id, state, settled, when it was created and updated, "
+            "who triggered it and from where, how long it took (null while it runs), the version it deployed. "
+            "Give a run's execution_id to get-job-logs to read its deployment log.",
+            job,
+            "JobRuns",
+            runs,
+        ),
+        _ReadTool(
+            "get-job-logs",
+            "Read a run's deployment log",
+            "The deployment log of a job's newest run, or of the run whose execution_id is given as run: the "
+            "job's own lines, oldest first, each with its kind (info, warning, error), step and message; an "
+            "error line carries a hint (what to do) and a link. settled says whether the run is over; while "
+            "it is not, call again for the lines written since.",
+            {**job, "run": run_schema()},
+            "JobLog",
+            logs,
+        ),
+    ]
+    return [
         _tool(
-            _job_status_tool(runtime),
-            {"jobId": job_id_schema()},
-            required=("jobId",),
-            name="get-job-status",
-            description=(
-                "Ask Qovery for one job's current Status (state, last_deployment_date, deployment_request_id). "
-                "Use it after an action to follow the job until its state settles (e.g. DEPLOYED, "
-                "DEPLOYMENT_ERROR, STOPPED)."
-            ),
+            _read_tool(spec),
+            spec.inputs,
+            required=tuple(key for key in spec.inputs if key == "jobId"),
+            output=schema_ref(spec.output),
+            name=spec.name,
+            description=spec.description,
             annotations=ToolAnnotations(
-                title="Get a job's status", read_only_hint=True, idempotent_hint=True, open_world_hint=True
+                title=spec.title, read_only_hint=True, idempotent_hint=True, open_world_hint=spec.open_world
             ),
         )
-    )
-    return tools
+        for spec in specs
+    ]
 
 
 def _action_inputs(action: JobAction) -> dict[str, dict[str, Any]]:
@@ -138,13 +217,15 @@ def _tool(
     inputs: dict[str, dict[str, Any]],
     *,
     required: Sequence[str] = (),
+    output: dict[str, Any],
     name: str,
     description: str,
     annotations: ToolAnnotations,
 ) -> Tool:
     """A tool whose arguments the SDK hands over as they came; it publishes `inputs` as the schema, with
     `required` (the id of what it acts on) required. The pipeline validates the values, so that a bad input (a missing jobId too) gets the
-    same message on MCP as on REST. A function with a `ctx` parameter gets the SDK's Context there."""
+    same message on MCP as on REST. A function with a `ctx` parameter gets the SDK's Context there. `output` is
+    the schema of its structured content (a `$ref` to a named schema, or a schema), its outputSchema."""
     parameters = [
         inspect.Parameter(
             key,
@@ -172,6 +253,8 @@ def _tool(
     }
     # The SDK's argument model drops unknown keys; refuse them instead, as REST refuses unknown query
     # parameters: a mistyped `forceevent` must not turn into a plain deploy.
+    # Published, not validated by the SDK (no output model): the results are built to fit, and tests prove it.
+    tool.fn_metadata.output_schema = output_schema(output)
     loose = tool.fn_metadata.arg_model
     strict = type(loose.__name__, (loose,), {"model_config": {**loose.model_config, "extra": "forbid"}})
     tool.fn_metadata.arg_model = strict
@@ -244,27 +327,18 @@ def caller_of(ctx: Context | None) -> tuple[str | None, Caller]:
     return name, Caller(departed=departure.wait if departure else None, progress=ctx.report_progress)
 
 
-def _list_jobs_tool(runtime: Runtime) -> Callable[..., Any]:
-    async def list_jobs() -> CallToolResult:
-        view = jobs_view(runtime)
-        return CallToolResult(content=[_text(json.dumps(view, indent=2))], structured_content=view)
-
-    return list_jobs
-
-
-def _job_status_tool(runtime: Runtime) -> Callable[..., Any]:
-    reads = runtime.reads
-
-    async def get_job_status(**arguments: Any) -> CallToolResult:
+def _read_tool(spec: _ReadTool) -> Callable[..., Any]:
+    async def read(**arguments: Any) -> CallToolResult:
         try:
-            status = await reads.status(arguments.get("jobId"))
+            view = await spec.read(arguments)
         except ActionRefused as exc:
             return _refused(exc)
         except QoveryError as exc:
             return _upstream_error(exc)
-        return CallToolResult(content=[_text(json.dumps(status, indent=2))], structured_content=status)
+        return CallToolResult(content=[_text(json.dumps(view, indent=2))], structured_content=view)
 
-    return get_job_status
+    read.__name__ = spec.name.replace("-", "_")
+    return read
 
 
 # -- results ---------------------------------------------------------------------------------------------
@@ -283,7 +357,8 @@ def outcome_result(outcome: ActionOutcome) -> CallToolResult:
         meaning = outcome.request.action.no_content
         if status == 204 and meaning:
             text += f": {meaning}"
-        return CallToolResult(content=[_text(text)])
+        # The tool's outputSchema wants structured content on every result that is not an error.
+        return CallToolResult(content=[_text(text)], structured_content={"status": status, "detail": text})
     structured = outcome.data if isinstance(outcome.data, dict) else {"result": outcome.data}
     return CallToolResult(
         content=[_text(outcome.content.decode("utf-8", "replace"))], structured_content=structured
@@ -306,7 +381,10 @@ def _upstream_error(error: QoveryError) -> CallToolResult:
 
 def _refused(exc: ActionRefused) -> CallToolResult:
     body = refusal_problem(exc)
-    text = f"Refused before Qovery ({exc.status} {exc.title}): {body['detail']}"
+    if isinstance(exc, RunNotFound):  # Qovery was asked: the run is not among the job's runs
+        text = f"{exc.title} ({exc.status}): {body['detail']}"
+    else:
+        text = f"Refused before Qovery ({exc.status} {exc.title}): {body['detail']}"
     return CallToolResult(content=[_text(text)], structured_content=body, is_error=True)
 
 

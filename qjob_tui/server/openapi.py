@@ -15,6 +15,8 @@ from qjob_tui.server.schemas import (
     force_event_schema,
     qovery_answer,
     qovery_components,
+    read_schemas,
+    run_schema,
     target_id_schema,
 )
 
@@ -130,6 +132,90 @@ _PROBLEM_DESCRIPTIONS = {
 }
 
 
+def _read_operation(
+    operation_id: str, summary: str, description: str, schema: str, upstream: str
+) -> dict[str, Any]:
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["Job reads"],
+        "parameters": [_ref("parameters", "jobid")],
+        "responses": {
+            "200": {
+                "description": "The answer.",
+                "content": {"application/json": {"schema": _ref("schemas", schema)}},
+            },
+            "400": _ref("responses", "InvalidInput"),
+            "401": _ref("responses", "Unauthorized"),
+            "403": _ref("responses", "Forbidden"),
+            "404": {
+                "description": "Qovery's 404 for a job it does not know (a job the relay may read when "
+                "server.allow_unlisted_jobs is set), relayed unchanged.",
+                "content": {"application/json": {"schema": {}}},
+            },
+            "502": _ref("responses", "UpstreamUnavailable"),
+            "504": _ref("responses", "UpstreamTimeout"),
+            "default": {
+                "description": "Any other status Qovery answered (429, 5xx), relayed with its JSON body.",
+                "content": {"application/json": {"schema": {}}},
+            },
+        },
+        "x-qovery-upstream": upstream,
+    }
+
+
+def _read_paths() -> dict[str, Any]:
+    """The reads of one job: what Qovery says of it, its runs, and the deployment log of one run."""
+    logs = _read_operation(
+        "getjoblogs",
+        "A run's deployment log",
+        "The deployment log lines of the job's newest run, or of the run named by `run`: the environment's "
+        "deployment log kept to this job's lines of that run, oldest first. `settled` says whether the run is over.",
+        "JobLog",
+        "GET /job/{jobId}/deploymentHistoryV2, GET /environment/{environmentId}/logs?version=<execution_id>",
+    )
+    logs["parameters"].append(
+        {
+            "name": "run",
+            "in": "query",
+            "required": False,
+            "description": "A run's execution_id (see /runs); default: the newest run.",
+            "schema": run_schema(),
+        }
+    )
+    logs["responses"]["404"] = {
+        "description": "The job has no such run among its last 20 (problem type urn:qjob-tui:problem:run-not-found); "
+        "or Qovery's 404 for a job it does not know, relayed unchanged.",
+        "content": {
+            "application/problem+json": {"schema": _ref("schemas", "Problem")},
+            "application/json": {"schema": {}},
+        },
+    }
+    return {
+        f"{REST_PREFIX}/job/{{jobid}}": {
+            "get": _read_operation(
+                "getjob",
+                "One job",
+                "The job's facts (name, type, environment, project, organization, schedule or hooks, image or git "
+                "source), Qovery's Status now, and our last action on it.",
+                "JobDetail",
+                "GET /job/{jobId}, GET /job/{jobId}/status (the names: GET /organization, .../project, .../environment, once)",
+            )
+        },
+        f"{REST_PREFIX}/job/{{jobid}}/runs": {
+            "get": _read_operation(
+                "listjobruns",
+                "A job's runs",
+                "The job's last 20 runs, newest first: state, when, who triggered it, how long it took, what it deployed.",
+                "JobRuns",
+                "GET /job/{jobId}/deploymentHistoryV2",
+            )
+        },
+        f"{REST_PREFIX}/job/{{jobid}}/logs": {"get": logs},
+    }
+
+
 def _problem_response(description: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -156,6 +242,7 @@ def openapi_document(*, token_required: bool, actions: Sequence[JobAction] = ACT
             },
         }
     }
+    paths.update(_read_paths())
     paths[f"{REST_PREFIX}/health"] = {
         "get": {
             "operationId": "health",
@@ -240,31 +327,6 @@ def _schemas(actions: Sequence[JobAction]) -> dict[str, Any]:
                 "retryAfter": {"type": "integer", "description": "Seconds to wait before trying again."},
             },
         },
-        "Job": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string", "format": "uuid"},
-                "name": {"type": ["string", "null"]},
-                "environment": {"type": ["string", "null"], "format": "uuid"},
-                "type": {"type": ["string", "null"], "enum": ["CRON", "LIFECYCLE", None]},
-                "events": {"type": "array", "items": force_event_schema()},
-                "state": {"type": ["string", "null"]},
-                "last_deployment_date": {"type": ["string", "null"]},
-                "last_action": {"type": ["string", "null"]},
-                "last_result": {"type": ["string", "null"]},
-            },
-        },
-        "JobList": {
-            "type": "object",
-            "properties": {
-                "jobs": {"type": "array", "items": _ref("schemas", "Job")},
-                "refreshed_at": {"type": ["string", "null"], "format": "date-time"},
-                "error": {
-                    "type": ["string", "null"],
-                    "description": "Why the last refresh failed, if it did.",
-                },
-            },
-        },
         "Health": {
             "type": "object",
             "properties": {
@@ -275,9 +337,14 @@ def _schemas(actions: Sequence[JobAction]) -> dict[str, Any]:
             },
         },
     }
-    # Qovery's answers keep Qovery's schema names (Status, EnvironmentStatus, ...), with all they refer to.
+    ours.update(read_schemas())
+    # Qovery's answers keep Qovery's schema names (Status, JobResponse, ...), with all they refer to.
     qovery = qovery_components(
-        qovery_answer(action, status)[1] for action in actions for status in action.success_status
+        [
+            *(qovery_answer(action, status)[1] for action in actions for status in action.success_status),
+            *ours.values(),
+        ],
+        ours=set(ours),
     )
     clash = sorted(set(qovery) & set(ours))
     if clash:

@@ -1,8 +1,10 @@
-"""The REST face: a `POST /v1/job/{jobid}/<action>` route per action of the table, plus jobs, health, OpenAPI.
+"""The REST face: a `POST /v1/job/{jobid}/<action>` route per action of the table, the reads of one job
+(`GET /v1/job/{jobid}`, `/runs`, `/logs[?run=ID]`), plus jobs, health, OpenAPI.
 
 A small raw ASGI router, no framework and no middleware stack: this is the relay's hot path. Routes are
-generated from the action table. `build_rest_app` puts the relay's guard (Host/Origin, token) in front. Every action goes through the shared pipeline with source "rest";
-Qovery's status and bytes are relayed unchanged, and everything refused before Qovery is problem JSON.
+generated from the action table. `build_rest_app` puts the relay's guard (Host/Origin, token) in front. Every
+action goes through the shared pipeline with source "rest", every read through `runtime.reads`; Qovery's
+error statuses and bytes are relayed unchanged, and everything refused before Qovery is problem JSON.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from qjob_tui import strictjson
 from qjob_tui.actions import BodyKind, JobAction
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, Caller
-from qjob_tui.qovery import QoveryHTTPError
+from qjob_tui.qovery import QoveryError, QoveryHTTPError
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.asgi import (
     BodyTooLarge,
@@ -42,13 +44,20 @@ from qjob_tui.server.problems import (
     refuse_empty_force_event,
     upstream_problem,
 )
-from qjob_tui.server.views import health_view, jobs_view
+from qjob_tui.server.views import health_view, job_view, jobs_view, logs_view, runs_view
 
 log = logging.getLogger("qjob_tui.server")
 
 JSON_CONTENT_TYPE = b"application/json"
-_QUERY_NAMES = {"forceEvent"}
 _GET_PATHS = {b"/v1/jobs", b"/v1/health", b"/v1/openapi.json"}
+# The reads of one job by their last segment (None: the job itself), with the query parameters each takes.
+_READS: dict[bytes | None, frozenset[str]] = {
+    None: frozenset(),
+    b"runs": frozenset(),
+    b"logs": frozenset({"run"}),
+}
+_READ_PATHS = f"GET {REST_PREFIX}/job/{{jobid}}, GET {REST_PREFIX}/job/{{jobid}}/runs, GET {REST_PREFIX}/job/{{jobid}}/logs"
+_ACTION_QUERY = frozenset({"forceEvent"})
 
 
 def build_rest_app(runtime: Runtime, *, on_refusal: RefusalHook | None = None) -> ASGIApp:
@@ -107,13 +116,22 @@ class RestApp:
             return
         parts = raw_path.split(b"/")
         # b"/v1/job/<id>/<action>".split(b"/") == [b"", b"v1", b"job", <id>, <action>]
+        if len(parts) in (4, 5) and parts[1:3] == [b"v1", b"job"] and not parts[0] and parts[3]:
+            segment = parts[4] if len(parts) == 5 else None
+            if segment in _READS:  # the reads of one job, whatever actions the table holds
+                if method not in ("GET", "HEAD"):
+                    await _method_not_allowed(send, method, "GET, HEAD")
+                    return
+                await self._read(segment, unquote(parts[3].decode("latin-1")), scope, send)
+                return
         if len(parts) != 5 or parts[0] or parts[1] != b"v1" or parts[2] not in self._segments or not parts[3]:
+            paths = ", ".join(filter(None, (self._action_paths, _READ_PATHS)))
             await send_problem(
                 send,
                 problem(
                     404,
                     "Not found",
-                    f"no such path; the routes are {self._action_paths}, GET {REST_PREFIX}/jobs, "
+                    f"no such path; the routes are {paths}, GET {REST_PREFIX}/jobs, "
                     f"GET {REST_PREFIX}/health, GET {REST_PREFIX}/openapi.json",
                 ),
             )
@@ -151,6 +169,26 @@ class RestApp:
         outcome = await self.pipeline.run(request, Caller(departed=Departure(receive).wait))
         await _send_outcome(send, outcome)
 
+    async def _read(self, segment: bytes | None, job_id: str, scope: Scope, send: Send) -> None:
+        """One job, its runs or a run's log: Qovery's answers through the shared reads."""
+        reads = self.runtime.reads
+        try:
+            query = _query(scope.get("query_string", b""), _READS[segment])
+            job = self.pipeline.allowed_job(job_id)
+            if segment is None:
+                view = await job_view(self.runtime, job)
+            elif segment == b"runs":
+                view = runs_view(job, await reads.runs(job))
+            else:
+                view = logs_view(job, await reads.logs(job, query.get("run")))
+        except ActionRefused as exc:
+            await send_problem(send, refusal_problem(exc), refusal_headers(exc))
+            return
+        except QoveryError as exc:
+            await _send_upstream_error(send, exc)
+            return
+        await send_response(send, 200, json.dumps(view).encode(), JSON_CONTENT_TYPE)
+
     async def _get(self, path: bytes, send: Send) -> None:
         if path == b"/v1/jobs":
             body = json.dumps(jobs_view(self.runtime)).encode()
@@ -161,27 +199,32 @@ class RestApp:
         await send_response(send, 200, body, JSON_CONTENT_TYPE)
 
 
-def _force_event(query_string: bytes) -> str | None:
-    """The forceEvent query parameter; unknown or repeated parameters are refused, since a typo
-    (`forceevent=CRON`) would otherwise run a plain deploy."""
+def _query(query_string: bytes, names: frozenset[str]) -> dict[str, str]:
+    """The query parameters of a route that takes `names`, each at most once; unknown ones are refused, since
+    a typo (`forceevent=CRON`) would otherwise be ignored and run a plain deploy."""
     if not query_string:
-        return None
+        return {}
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    unknown = sorted({name for name, _ in pairs if name not in _QUERY_NAMES})
+    unknown = sorted({name for name, _ in pairs if name not in names})
     if unknown:
+        takes = f"only {', '.join(sorted(names))}" if names else "this route takes none"
         raise ActionRefused(
-            400,
-            "Invalid input",
-            f"unknown query parameter(s) {', '.join(unknown)}; only forceEvent",
-            unknown[0],
+            400, "Invalid input", f"unknown query parameter(s) {', '.join(unknown)}; {takes}", unknown[0]
         )
-    values = [value for _, value in pairs]
-    if len(values) > 1:
-        raise ActionRefused(400, "Invalid input", "give forceEvent once", "forceEvent")
-    if not values:
-        return None
-    refuse_empty_force_event(values[0])
-    return values[0]
+    found: dict[str, str] = {}
+    for name, value in pairs:
+        if name in found:
+            raise ActionRefused(400, "Invalid input", f"give {name} once", name)
+        found[name] = value
+    return found
+
+
+def _force_event(query_string: bytes) -> str | None:
+    """The forceEvent query parameter of an action; an empty one is refused."""
+    value = _query(query_string, _ACTION_QUERY).get("forceEvent")
+    if value is not None:
+        refuse_empty_force_event(value)
+    return value
 
 
 async def _read_json_body(action: JobAction, scope: Scope, receive: Receive) -> Any:
@@ -208,16 +251,24 @@ async def _send_outcome(send: Send, outcome: ActionOutcome) -> None:
     if outcome.refused is not None:
         await send_problem(send, refusal_problem(outcome.refused), refusal_headers(outcome.refused))
         return
-    error = outcome.error
-    if error is None or isinstance(error, QoveryHTTPError):
-        assert outcome.status is not None
-        headers: list[tuple[bytes, bytes]] = []
-        if isinstance(error, QoveryHTTPError) and "retry-after" in error.headers:
-            headers.append((b"retry-after", error.headers["retry-after"].encode("latin-1")))
-        content = outcome.content if outcome.status not in (204, 304) else b""
-        await send_response(send, outcome.status, content, JSON_CONTENT_TYPE if content else None, headers)
+    if outcome.error is not None:
+        await _send_upstream_error(send, outcome.error)
         return
-    await send_problem(send, upstream_problem(error))
+    assert outcome.status is not None
+    content = outcome.content if outcome.status not in (204, 304) else b""
+    await send_response(send, outcome.status, content, JSON_CONTENT_TYPE if content else None)
+
+
+async def _send_upstream_error(send: Send, error: QoveryError) -> None:
+    """Qovery's error status and bytes unchanged (with its Retry-After); no answer at all: 502/504 problem JSON."""
+    if not isinstance(error, QoveryHTTPError):
+        await send_problem(send, upstream_problem(error))
+        return
+    headers: list[tuple[bytes, bytes]] = []
+    if "retry-after" in error.headers:
+        headers.append((b"retry-after", error.headers["retry-after"].encode("latin-1")))
+    content = error.content if error.status not in (204, 304) else b""
+    await send_response(send, error.status, content, JSON_CONTENT_TYPE if content else None, headers)
 
 
 async def _method_not_allowed(send: Send, method: str, allow: str) -> None:

@@ -27,6 +27,7 @@ from .support import (
 
 MODES = {"2026-07-28": "auto", "2025-11-25": "legacy"}
 ACTION_TOOLS = ["clean-failed-job", "deploy-job", "redeploy-job", "stop-job", "uninstall-job"]
+READ_TOOLS = ["list-jobs", "get-job-status", "get-job-runs", "get-job-logs"]
 
 
 @pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
@@ -40,7 +41,7 @@ async def test_both_protocol_eras_negotiate(relay: Relay, mode: str) -> None:
 async def test_the_tools_and_their_inputs(relay: Relay, mode: str) -> None:
     async with relay.mcp(mode) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {*ACTION_TOOLS, "list-jobs", "get-job-status"}
+    assert set(tools) == {*ACTION_TOOLS, *READ_TOOLS}
     inputs = {name: set(tool.input_schema["properties"]) for name, tool in tools.items()}
     assert inputs == {
         "clean-failed-job": {"jobId"},
@@ -50,6 +51,8 @@ async def test_the_tools_and_their_inputs(relay: Relay, mode: str) -> None:
         "uninstall-job": {"jobId", "body"},
         "list-jobs": set(),
         "get-job-status": {"jobId"},
+        "get-job-runs": {"jobId"},
+        "get-job-logs": {"jobId", "run"},
     }
     for name, tool in tools.items():
         schema = tool.input_schema
@@ -76,7 +79,7 @@ async def test_the_annotations(relay: Relay) -> None:
         assert hints is not None
         assert (hints.read_only_hint, hints.idempotent_hint, hints.open_world_hint) == (False, False, True)
         assert hints.destructive_hint is (name == "uninstall-job")
-    for name in ("list-jobs", "get-job-status"):
+    for name in READ_TOOLS:
         hints = tools[name]
         assert hints is not None and hints.read_only_hint is True
 
@@ -151,8 +154,10 @@ async def test_an_uninstall_with_nothing_deployed_says_so(relay: Relay) -> None:
     async with relay.mcp() as client:
         result = await client.call_tool("uninstall-job", {"jobId": NEVER_DEPLOYED_JOB})
     assert not result.is_error
-    assert "204" in result.content[0].text
-    assert result.structured_content is None
+    text = result.content[0].text
+    assert "204" in text
+    # Structured content too (the tool has an outputSchema, which the client has checked it against).
+    assert result.structured_content == {"status": 204, "detail": text}
 
 
 async def test_every_tool_call_is_audited_with_source_mcp(relay: Relay) -> None:

@@ -17,6 +17,8 @@ from pydantic import SecretStr
 
 from qjob_tui.actions import ACTIONS, FORCE_EVENTS, BodyKind, JobAction, validate_body
 from qjob_tui.config import AuditSettings, Config, JobEntry, QoverySettings, ServerSettings, Settings
+from qjob_tui.pipeline import ActionRefused
+from qjob_tui.reads import validate_execution_id
 from qjob_tui.runtime import Runtime, open_runtime
 from qjob_tui.server import RelayServers
 from qjob_tui.simulator import DEMO_TOKEN, RecordedRequest, Simulator, demo_dataset, serve_simulator
@@ -28,6 +30,15 @@ _ACTION_PATH = re.compile(
     r"^/job/(?P<job>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/(?P<action>[A-Za-z]+)$"
 )
 _ACTIONS_BY_UPSTREAM = {action.upstream_path.rsplit("/", 1)[1]: action for action in ACTIONS}
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# What the reads of one job may ask Qovery, on canonical UUIDs, with the query parameters each may carry.
+_READ_PATHS = [
+    (re.compile(f"^/job/{_UUID}(/status)?$"), set()),
+    (re.compile(f"^/job/{_UUID}/deploymentHistoryV2$"), {"pageSize"}),
+    (re.compile(f"^/environment/{_UUID}/logs$"), {"version"}),
+    (re.compile(f"^/organization(/{_UUID}/project)?$"), set()),
+    (re.compile(f"^/project/{_UUID}/environment$"), set()),
+]
 
 
 @dataclass
@@ -118,9 +129,11 @@ async def _wait(future: asyncio.Future[StressRelay]) -> StressRelay:
 
 
 def unvalidated(request: RecordedRequest) -> str | None:
-    """Why a request that reached the upstream should not have (None when it is a valid action call)."""
+    """Why a request that reached the upstream should not have (None when it is a valid action call or read)."""
+    if request.method == "GET":
+        return _bad_read(request)
     if request.method != "POST":
-        return f"{request.method} {request.path}: the relay only sends actions"
+        return f"{request.method} {request.path}: the relay only sends actions and reads"
     match = _ACTION_PATH.fullmatch(request.path)
     if match is None:
         return f"POST {request.path}: not an action path on a canonical job UUID"
@@ -128,6 +141,24 @@ def unvalidated(request: RecordedRequest) -> str | None:
     if action is None:
         return f"POST {request.path}: unknown action"
     return _bad_query(action, request) or _bad_body(action, request)
+
+
+def _bad_read(request: RecordedRequest) -> str | None:
+    names = next((names for pattern, names in _READ_PATHS if pattern.fullmatch(request.path)), None)
+    if names is None:
+        return f"GET {request.path}: not a read of the relay"
+    unknown = set(request.query) - names
+    if unknown:
+        return f"GET {request.path}: unexpected query {sorted(unknown)}"
+    if not request.query.get("pageSize", "20").isdigit():
+        return f"GET {request.path}: pageSize {request.query['pageSize']!r}"
+    version = request.query.get("version")
+    if version is not None:
+        try:
+            validate_execution_id(version)
+        except ActionRefused:
+            return f"GET {request.path}: version {version!r} is not an execution id"
+    return None
 
 
 def _bad_query(action: JobAction, request: RecordedRequest) -> str | None:

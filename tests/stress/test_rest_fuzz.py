@@ -68,7 +68,8 @@ def check_answer(case: Any, relay: StressRelay) -> None:
     status = response.status_code
     assert status != 500, response.text
     assert status in documented or status == 405, f"{status} is not documented for {case.operation.label}"
-    assert len(arrived) <= 1, "one call, at most one upstream request"
+    if case.method.upper() == "POST":
+        assert len(arrived) <= 1, "one action call, at most one upstream request"
     for request in arrived:
         assert unvalidated(request) is None, unvalidated(request)
     content_type = next(iter(response.headers.get("content-type", [])), "")
@@ -76,7 +77,8 @@ def check_answer(case: Any, relay: StressRelay) -> None:
         problem = response.json()
         assert {"type", "title", "status", "detail"} <= set(problem)
         assert problem["status"] == status
-        if status in OUR_REFUSALS:
+        # Refusals are made before Qovery; a run that is not among the job's runs was looked for there.
+        if status in OUR_REFUSALS and problem["type"] != "urn:qjob-tui:problem:run-not-found":
             assert not arrived, f"refused with {status}, yet Qovery got {arrived}"
     elif status != 204:
         assert content_type.startswith("application/json"), content_type
@@ -112,6 +114,7 @@ def test_the_fuzzing_reached_qovery_and_the_audit_log_kept_up(
     has one JSON line per call that reached the pipeline's client."""
     actions = [r for r in fuzz_relay.sim.requests if r.method == "POST"]
     assert actions, "the fuzzer never got a call through to the simulator"
+    assert any(r.path.endswith("/logs") for r in fuzz_relay.sim.requests), "no read got through either"
     assert all(unvalidated(r) is None for r in fuzz_relay.sim.requests)
     records = fuzz_relay.audit_records()
     assert len(records) == len(actions)
