@@ -77,7 +77,15 @@ async def run_action(
         return Ending(Exit.SUCCESS, "done: Qovery started no run to follow", ending.state, outcome.status)
     if stop.signum is not None:
         return _stopped_watching(stop.signum, outcome, ending.state)
+    return await watch_run(runtime, args, reporter, stop, outcome)
 
+
+async def watch_run(
+    runtime: Runtime, args: ActionArgs, reporter: Reporter, stop: StopSignals, outcome: ActionOutcome
+) -> Ending:
+    """`--watch` (and `--logs`) after Qovery accepted the action: until the run settles, the time is up, a
+    signal, or the state cannot be read."""
+    job_id = outcome.request.job_id
     accepted = outcome.data if isinstance(outcome.data, dict) else {}
     schedule = Schedule(every_s=runtime.settings.config.qovery.poll_interval_s)
     started = time.monotonic()
