@@ -1,4 +1,5 @@
-"""What the core tests share: tokens, the demo's jobs by name, a client that records its waits."""
+"""What the core tests add to `tests.common`: a JWT, a client that records its waits, a simulated Qovery with its
+clock, and a pipeline on it."""
 
 from __future__ import annotations
 
@@ -15,31 +16,16 @@ from qjob_tui.config import JobEntry
 from qjob_tui.jobs import JobBoard
 from qjob_tui.pipeline import ActionPipeline, Gate
 from qjob_tui.qovery import AuthScheme, QoveryClient, RetryPolicy
-from qjob_tui.simulator import ManualClock, Simulator, demo_dataset, serve_simulator
-
-# A Qovery API token (not JWT-shaped) and a JWT from an OIDC login (three base64url parts).
-API_TOKEN = "qov_2bXk7c9Tq1Lm4Np8Rs3Vw6Yz0AbCdEf"
+from qjob_tui.simulator import ManualClock, Simulator, serve_simulator
+from tests.common import API_TOKEN, CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, NEVER_DEPLOYED_JOB
 
 
 def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
+# A JWT from an OIDC login (three base64url parts): sent as `Bearer <jwt>`, where API_TOKEN goes as `Token <t>`.
 JWT = f"{_b64({'alg': 'RS256', 'typ': 'JWT'})}.{_b64({'sub': 'auth0|42', 'exp': 4102444800})}.c2lnbmF0dXJl"
-
-DEMO = demo_dataset()
-
-
-def demo_job(name: str) -> str:
-    """The id of a job of the demo dataset, by name."""
-    return DEMO.job_named(name).id
-
-
-CRON_JOB = demo_job("nightly-backup")  # CRON, DEPLOYED
-LIFECYCLE_JOB = demo_job("db-migrate")  # LIFECYCLE with a START hook, DEPLOYED
-FAILED_JOB = demo_job("cache-warmup")  # CRON, DEPLOYMENT_ERROR
-NEVER_DEPLOYED_JOB = demo_job("table-vacuum")  # CRON, READY: nothing to uninstall
-UNKNOWN_JOB = "00000000-0000-4000-8000-000000000000"  # a UUID Qovery does not know
 
 
 @dataclass

@@ -14,8 +14,9 @@ import pytest
 
 from qjob_tui.approvals import MAX_WAITING, ApprovalEvent, ApprovalQueue, PendingApproval
 from qjob_tui.pipeline import ActionOutcome, ActionPipeline, Approval, Caller
+from tests.common import CRON_JOB, LIFECYCLE_JOB, NEVER_DEPLOYED_JOB
 
-from .support import CRON_JOB, LIFECYCLE_JOB, NEVER_DEPLOYED_JOB, SimQovery, pipeline_on
+from .support import SimQovery, pipeline_on
 
 
 def audit_lines(path: Path) -> list[dict[str, Any]]:

@@ -18,10 +18,10 @@ from qjob_tui.actions import ForceEvent
 from qjob_tui.approvals import ApprovalQueue
 from qjob_tui.audit import AuditError, AuditLog
 from qjob_tui.cli import main
+from tests.common import API_TOKEN, CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, free_port
 
 from .conftest import UserEnv
-from .support import API_TOKEN, CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, SimQovery, pipeline_on
-from .upstream import free_port
+from .support import SimQovery, pipeline_on
 
 CONTRACT_FIELDS = {
     "time",

@@ -18,17 +18,9 @@ from qjob_tui.simulator import (
     DEMO_ENV_STOREFRONT_PRODUCTION_ID,
     DEMO_ENV_STOREFRONT_STAGING_ID,
 )
+from tests.common import CRON_JOB, DEMO, FAILED_JOB, LIFECYCLE_JOB, UNKNOWN_JOB, job_id
 
-from .support import (
-    CRON_JOB,
-    DEMO,
-    FAILED_JOB,
-    LIFECYCLE_JOB,
-    UNKNOWN_JOB,
-    SimQovery,
-    client_for,
-    demo_job,
-)
+from .support import SimQovery, client_for
 
 REFERENCE = Path(__file__).resolve().parents[2] / "qjob_tui" / "reference" / "qovery-openapi-jobs.yaml"
 
@@ -70,7 +62,7 @@ async def test_discover_lists_the_jobs_of_configured_environments(qovery: SimQov
     assert sorted(paths(qovery)) == sorted(
         [f"GET /environment/{DEMO_ENV_DATA_PRODUCTION_ID}/job", f"GET /job/{CRON_JOB}"]
     )
-    schema = board.jobs[demo_job("warehouse-schema")]
+    schema = board.jobs[job_id("warehouse-schema")]
     assert (schema.name, schema.job_type, schema.environment) == (
         "warehouse-schema",
         "LIFECYCLE",
@@ -136,7 +128,7 @@ async def test_refresh_is_one_request_per_environment(qovery: SimQovery) -> None
     )
     assert board.jobs[CRON_JOB].state == "DEPLOYED"
     assert board.jobs[FAILED_JOB].state == "DEPLOYMENT_ERROR"
-    assert board.jobs[demo_job("weekly-report")].state == "STOPPED"
+    assert board.jobs[job_id("weekly-report")].state == "STOPPED"
     assert board.jobs[CRON_JOB].last_deployment is not None
     assert board.refreshed_at is not None
 

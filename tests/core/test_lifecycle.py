@@ -11,8 +11,9 @@ from qjob_tui.config import JobEntry
 from qjob_tui.jobs import JobBoard
 from qjob_tui.lifecycle import Lifecycle, LifecycleNote
 from qjob_tui.simulator import DEMO_ENV_STOREFRONT_PRODUCTION_ID
+from tests.common import CRON_JOB, DEMO, LIFECYCLE_JOB, UNKNOWN_JOB
 
-from .support import CRON_JOB, DEMO, LIFECYCLE_JOB, UNKNOWN_JOB, SimQovery, client_for
+from .support import SimQovery, client_for
 
 
 async def until(condition: Any, what: str) -> None:

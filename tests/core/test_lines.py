@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent
 from qjob_tui.lines import action_line, iso_utc, note_line
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, ActionRequest
-
-from .support import CRON_JOB
+from tests.common import CRON_JOB
 
 NOON = datetime(2026, 5, 19, 10, 0, 0, 123456, UTC)
 

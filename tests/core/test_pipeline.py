@@ -10,16 +10,9 @@ import pytest
 
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, ActionRequest, Approval, Caller
+from tests.common import CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, UNKNOWN_JOB, free_port
 
-from .support import (
-    CRON_JOB,
-    FAILED_JOB,
-    LIFECYCLE_JOB,
-    UNKNOWN_JOB,
-    SimQovery,
-    pipeline_on,
-)
-from .upstream import free_port
+from .support import SimQovery, pipeline_on
 
 REFUSALS: list[tuple[str, Any, Any, Any, int, str | None]] = [
     # action, job id, forceEvent, body -> status, field

@@ -23,21 +23,18 @@ from qjob_tui.qovery import (
 )
 from qjob_tui.simulator import DEMO_ENV_STOREFRONT_PRODUCTION_ID
 from qjob_tui.transport import AiohttpTransport
-
-from .support import (
+from tests.common import (
     API_TOKEN,
     CRON_JOB,
     FAILED_JOB,
-    JWT,
     LIFECYCLE_JOB,
     NEVER_DEPLOYED_JOB,
     UNKNOWN_JOB,
-    SimQovery,
-    Waits,
-    client_for,
-    simulated_qovery,
+    free_port,
 )
-from .upstream import Reply, ScriptedUpstream, free_port, reset_server
+
+from .support import JWT, SimQovery, Waits, client_for, simulated_qovery
+from .upstream import Reply, ScriptedUpstream, reset_server
 
 # -- the five actions, as Qovery receives them ------------------------------------------------------
 

@@ -23,22 +23,20 @@ from qjob_tui.simulator import (
     DEMO_PROJECT_STOREFRONT_ID,
 )
 from qjob_tui.simulator.logs import TROUBLESHOOT_LINK
-
-from .conftest import UserEnv
-from .support import (
+from tests.common import (
     API_TOKEN,
     CRON_JOB,
     FAILED_JOB,
     LIFECYCLE_JOB,
     NEVER_DEPLOYED_JOB,
     UNKNOWN_JOB,
-    SimQovery,
-    demo_job,
-    pipeline_on,
-    simulated_qovery,
+    job_id,
 )
 
-SEED_JOB = demo_job("seed-fixtures")  # LIFECYCLE, its next deploy fails
+from .conftest import UserEnv
+from .support import SimQovery, pipeline_on, simulated_qovery
+
+SEED_JOB = job_id("seed-fixtures")  # LIFECYCLE, its next deploy fails
 JOBS = (CRON_JOB, LIFECYCLE_JOB, FAILED_JOB, NEVER_DEPLOYED_JOB, SEED_JOB)
 
 
@@ -455,7 +453,7 @@ async def test_an_unlisted_job_is_read_when_the_config_allows_it(qovery: SimQove
     async with reads_on(qovery, allow_unlisted_jobs=True) as (reads, pipeline):
         with pytest.raises(QoveryHTTPError) as error:  # Qovery was asked, and does not know it
             await reads.status(UNKNOWN_JOB)
-        other = demo_job("weekly-report")
+        other = job_id("weekly-report")
         facts = await reads.facts(other)
     assert error.value.status == 404
     assert facts.name == "weekly-report"

@@ -12,9 +12,9 @@ from qjob_tui.audit import AuditError
 from qjob_tui.config import load_settings
 from qjob_tui.runtime import open_runtime
 from qjob_tui.simulator import ManualClock, Simulator, serve_simulator
+from tests.common import API_TOKEN, CRON_JOB, DEMO, FAILED_JOB
 
 from .conftest import UserEnv
-from .support import API_TOKEN, CRON_JOB, DEMO, FAILED_JOB
 
 
 async def test_demo_runs_against_the_embedded_simulator(user_env: UserEnv) -> None:

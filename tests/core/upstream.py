@@ -165,10 +165,3 @@ async def reset_server() -> AsyncIterator[tuple[str, ResetServer]]:
     finally:
         server.close()
         await server.wait_closed()
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -9,24 +9,14 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
-from qjob_tui.simulator import demo_dataset
 from qjob_tui.tui.screens.picker import PickerScreen
+from tests.common import DEMO
 
-DEMO = demo_dataset()
 PRODUCTION = DEMO.environment_named("production")  # storefront: nightly-backup, db-migrate
 STAGING = DEMO.environment_named("staging")  # storefront: cache-warmup, seed-fixtures
 DATA_PRODUCTION = DEMO.environment_named("data-production")  # weekly-report, warehouse-schema, table-vacuum
 EMPTY = DEMO.environment_named("data-development")  # no job at all
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
-
-
-def job_id(name: str) -> str:
-    return DEMO.job_named(name).id
-
-
-def screen_text(app: App[object]) -> str:
-    """Every line on the terminal, modal screens included: what the user sees."""
-    return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
 
 
 def rows(app: App[object]) -> list[str]:

@@ -20,9 +20,10 @@ from qjob_tui.tui.browse import browse
 from qjob_tui.tui.screens.picker import PickerScreen
 from qjob_tui.tui.screens.save_offer import SaveOfferScreen
 from qjob_tui.tui.widgets.job_table import JobTable
+from tests.common import job_id, screen_text
 
 from .conftest import Served
-from .support import PRODUCTION, STAGING, job_id, press, rows, screen_text, settle, wait_until
+from .support import PRODUCTION, STAGING, press, rows, settle, wait_until
 
 CONFIG = f"""\
 # the shop's jobs — my comment

@@ -18,9 +18,10 @@ from qjob_tui.init import main_async
 from qjob_tui.qovery import QoveryClient
 from qjob_tui.simulator import DEMO_TOKEN, Dataset, Simulator, serve_simulator
 from qjob_tui.tui.screens.picker import PickerApp
+from tests.common import job_id
 
 from .conftest import Served
-from .support import DATA_PRODUCTION, EMPTY, PRODUCTION, STAGING, UNKNOWN, job_id, press, settle
+from .support import DATA_PRODUCTION, EMPTY, PRODUCTION, STAGING, UNKNOWN, press, settle
 
 
 class Driver:

@@ -25,9 +25,10 @@ from qjob_tui.simulator import (
     serve_simulator,
 )
 from qjob_tui.tui.screens.picker import PickerApp, PickerScreen
+from tests.common import DEMO, job_id, screen_text
 
 from .conftest import Served
-from .support import DEMO, PRODUCTION, STAGING, job_id, names, press, rows, screen_text, settle
+from .support import PRODUCTION, STAGING, names, press, rows, settle
 
 SIZE = (100, 30)
 

@@ -10,8 +10,9 @@ import pytest
 
 from qjob_tui.config import Config, JobEntry, read_config
 from qjob_tui.configfile import EnvironmentChoice, JobChoice, Selection, append_to_config
+from tests.common import job_id
 
-from .support import DATA_PRODUCTION, PRODUCTION, STAGING, job_id
+from .support import DATA_PRODUCTION, PRODUCTION, STAGING
 
 OLD_JOB = "0d6e3c5a-1f0b-4c55-9d7e-2b1a4f9c8e11"
 STAGING_CHOICE = EnvironmentChoice(STAGING.id, "staging", "storefront", "Acme Robotics", "STAGING")

@@ -8,7 +8,6 @@ and the mistakes of a command line. With `--json`, every line of stdout parses a
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,20 +15,21 @@ import httpx
 import pytest
 
 from qjob_tui.simulator import Simulator, serve_simulator
-
-from .support import (
+from tests.common import (
     API_TOKEN,
     CRON_JOB,
     FAILS_NEXT_JOB,
     LIFECYCLE_JOB,
     NEVER_DEPLOYED_JOB,
     UNLISTED_JOB,
-    audit_lines,
     environment_of,
+    free_port,
+    read_audit,
     run_qjob_tui,
     user_env,
-    write_config,
 )
+
+from .support import write_config
 
 
 @contextlib.asynccontextmanager
@@ -42,13 +42,6 @@ async def qovery(phase_s: float) -> AsyncIterator[tuple[Simulator, str]]:
 
 def posts(sim: Simulator) -> list[str]:
     return [request.path for request in sim.requests if request.method == "POST"]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 async def test_0_a_deploy_watched_until_deployed(tmp_path: Path) -> None:
@@ -68,7 +61,7 @@ async def test_0_a_deploy_watched_until_deployed(tmp_path: Path) -> None:
     assert (result["result"], result["state"], result["exit"]) == ("success", "DEPLOYED", 0)
     assert (result["job"], result["name"]) == (CRON_JOB, "nightly-backup")
     assert posts(sim) == [f"/job/{CRON_JOB}/deploy"]
-    [audit] = audit_lines(tmp_path)
+    [audit] = read_audit(tmp_path)
     assert (audit["source"], audit["action"], audit["job_id"], audit["status"]) == (
         "cli",
         "deploy",
@@ -126,7 +119,7 @@ async def test_3_qovery_answers_409_for_a_job_another_caller_made_busy(tmp_path:
     assert (ran.result["result"], ran.result["http_status"], ran.result["exit"]) == ("refused", 409, 3)
     assert "in progress" in ran.result["message"]  # Qovery's own words
     assert posts(sim) == [f"/job/{CRON_JOB}/deploy", f"/job/{CRON_JOB}/redeploy"]
-    assert [line["status"] for line in audit_lines(tmp_path)] == [409]
+    assert [line["status"] for line in read_audit(tmp_path)] == [409]
 
 
 async def test_4_watch_gives_up_after_its_timeout(tmp_path: Path) -> None:
@@ -145,7 +138,7 @@ async def test_4_watch_gives_up_after_its_timeout(tmp_path: Path) -> None:
 
 
 async def test_5_qovery_unreachable(tmp_path: Path) -> None:
-    config = write_config(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}")
     ran = await run_qjob_tui(
         tmp_path, "stop", "db-migrate", "--json", "--config", str(config), env=user_env(tmp_path)
     )
@@ -258,7 +251,7 @@ async def test_3_refused_by_qjob_tui_or_by_qovery(
     assert ran.result["result"] == "refused"
     assert says in ran.result["message"]
     assert bool(posts(sim)) is sent
-    assert len(audit_lines(tmp_path)) == (1 if sent else 0)  # a refusal before Qovery sends nothing to audit
+    assert len(read_audit(tmp_path)) == (1 if sent else 0)  # a refusal before Qovery sends nothing to audit
 
 
 async def test_an_unlisted_job_is_acted_on_when_the_config_allows_it(tmp_path: Path) -> None:
@@ -316,5 +309,5 @@ async def test_the_demo_with_its_option_before_the_subcommand(tmp_path: Path) ->
         " nightly-backup DEPLOYED"
     )
     assert lines[-1].startswith("qjob-tui: deploy nightly-backup: DEPLOYED after ")
-    audit = tmp_path / "xdg_state_home" / "qjob-tui" / "audit-demo.jsonl"
+    audit = tmp_path / "state" / "qjob-tui" / "audit-demo.jsonl"
     assert '"source":"cli"' in audit.read_text()

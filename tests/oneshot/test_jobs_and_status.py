@@ -20,17 +20,9 @@ from qjob_tui.oneshot.arguments import parse
 from qjob_tui.oneshot.results import Ending, Exit
 from qjob_tui.oneshot.run import reporter_for, run_args
 from qjob_tui.simulator import ManualClock, Simulator, serve_simulator
+from tests.common import API_TOKEN, CRON_JOB, DEMO, LIFECYCLE_JOB, UNLISTED_JOB, environment_of, user_env
 
-from .support import (
-    API_TOKEN,
-    CRON_JOB,
-    DEMO,
-    LIFECYCLE_JOB,
-    UNLISTED_JOB,
-    environment_of,
-    user_env,
-    write_config,
-)
+from .support import write_config
 
 
 @dataclass

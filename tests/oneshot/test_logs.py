@@ -10,16 +10,9 @@ import httpx
 import pytest
 
 from qjob_tui.simulator import Simulator, serve_simulator
+from tests.common import API_TOKEN, CRON_JOB, FAILS_NEXT_JOB, NEVER_DEPLOYED_JOB, run_qjob_tui, user_env
 
-from .support import (
-    API_TOKEN,
-    CRON_JOB,
-    FAILS_NEXT_JOB,
-    NEVER_DEPLOYED_JOB,
-    run_qjob_tui,
-    user_env,
-    write_config,
-)
+from .support import write_config
 
 
 @contextlib.asynccontextmanager

@@ -10,8 +10,7 @@ from qjob_tui.actions import ACTIONS_BY_NAME
 from qjob_tui.oneshot.report import Reporter, Subject
 from qjob_tui.oneshot.results import Ending, Exit
 from qjob_tui.pipeline import ActionOutcome, ActionRequest
-
-from .support import CRON_JOB
+from tests.common import CRON_JOB
 
 
 class Terminal(io.StringIO):

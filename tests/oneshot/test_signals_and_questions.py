@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from qjob_tui.simulator import Simulator, serve_simulator
+from tests.common import API_TOKEN, CRON_JOB, environment_of, qjob_tui_command, read_audit, user_env
 
-from .support import API_TOKEN, CRON_JOB, audit_lines, environment_of, qjob_tui, user_env, write_config
+from .support import write_config
 
 
 @contextlib.asynccontextmanager
@@ -41,7 +42,7 @@ async def test_a_signal_while_watching_stops_the_watch_and_says_the_action_was_s
     async with long_runs() as (sim, url):
         config = write_config(tmp_path, url)
         process = await asyncio.create_subprocess_exec(
-            *qjob_tui(), "deploy", "nightly-backup", "--watch", "--json", "--config", str(config),
+            *qjob_tui_command(), "deploy", "nightly-backup", "--watch", "--json", "--config", str(config),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             cwd=tmp_path, env=user_env(tmp_path),
         )  # fmt: skip
@@ -58,7 +59,7 @@ async def test_a_signal_while_watching_stops_the_watch_and_says_the_action_was_s
     assert "stopped watching; deploy was accepted by Qovery (deployment request " in result["message"]
     assert "its run goes on in Qovery" in stderr.decode() and "Traceback" not in stderr.decode()
     assert state == "DEPLOYMENT_QUEUED"  # left to run
-    assert len(audit_lines(tmp_path)) == 1
+    assert len(read_audit(tmp_path)) == 1
 
 
 async def ask_on_a_terminal(tmp_path: Path, url: str, answer: bytes) -> tuple[int, str]:
@@ -67,7 +68,7 @@ async def ask_on_a_terminal(tmp_path: Path, url: str, answer: bytes) -> tuple[in
     controller, terminal = pty.openpty()
     try:
         process = await asyncio.create_subprocess_exec(
-            *qjob_tui(), "uninstall", "nightly-backup", "--config", str(config),
+            *qjob_tui_command(), "uninstall", "nightly-backup", "--config", str(config),
             stdin=terminal, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             cwd=tmp_path, env=user_env(tmp_path),
         )  # fmt: skip
@@ -101,7 +102,7 @@ async def test_a_signal_before_the_action_is_sent_sends_nothing(tmp_path: Path) 
         sim.inject(method="GET", path="/job$", delay_s=60, times=None)  # finding the job by name hangs
         config = write_config(tmp_path, url, jobs=[], environments=[environment_of(CRON_JOB)])
         process = await asyncio.create_subprocess_exec(
-            *qjob_tui(), "deploy", "nightly-backup", "--watch", "--json", "--config", str(config),
+            *qjob_tui_command(), "deploy", "nightly-backup", "--watch", "--json", "--config", str(config),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             cwd=tmp_path, env=user_env(tmp_path),
         )  # fmt: skip
@@ -115,4 +116,4 @@ async def test_a_signal_before_the_action_is_sent_sends_nothing(tmp_path: Path) 
     [result] = [json.loads(line) for line in stdout.decode().splitlines()]
     assert process.returncode == 143
     assert (result["result"], result["message"]) == ("interrupted", "interrupted; nothing was sent")
-    assert sent == [] and audit_lines(tmp_path) == []
+    assert sent == [] and read_audit(tmp_path) == []

@@ -21,8 +21,9 @@ from qjob_tui.pipeline import ActionPipeline
 from qjob_tui.qovery import QoveryClient, RetryPolicy
 from qjob_tui.reads import JobReads, LogLine, ReadCache
 from qjob_tui.simulator import ManualClock, Simulator, serve_simulator
+from tests.common import API_TOKEN, CRON_JOB, FAILS_NEXT_JOB, environment_of
 
-from .support import API_TOKEN, CRON_JOB, FAILS_NEXT_JOB, LISTED, environment_of
+from .support import LISTED
 
 
 async def no_wait(seconds: float) -> None:

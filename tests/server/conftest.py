@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import SERVER_TOKEN, Relay, running_relay
+from tests.common import SERVER_TOKEN, Relay, running_relay
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from mcp import Client
 from mcp.types import Implementation
 
 from qjob_tui.approvals import ApprovalQueue, PendingApproval
-
-from .support import CRON_JOB, LIFECYCLE_JOB, NEVER_DEPLOYED_JOB, Relay, running_relay
+from tests.common import CRON_JOB, LIFECYCLE_JOB, NEVER_DEPLOYED_JOB, Relay, running_relay
 
 GATED = ["stop", "uninstall"]
 ERAS = ["auto", "legacy"]  # 2026-07-28, and the 2025-11-25 handshake

@@ -9,8 +9,7 @@ from typing import Any
 import yaml
 
 from qjob_tui.actions import ACTIONS
-
-from .support import CRON_JOB, Relay
+from tests.common import CRON_JOB, Relay
 
 
 def capability() -> dict[str, Any]:

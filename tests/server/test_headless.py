@@ -6,11 +6,9 @@ import asyncio
 import contextlib
 import io
 import json
-import os
 import re
 import signal
 import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,14 +20,16 @@ from mcp import Client
 from qjob_tui.runtime import open_runtime
 from qjob_tui.server import serve_headless
 from qjob_tui.simulator import serve_simulator
-
-from .support import (
+from tests.common import (
     API_TOKEN,
     CRON_JOB,
     LIFECYCLE_JOB,
     LISTED_JOBS,
+    qjob_tui_command,
     quiet_simulator,
     relay_settings,
+    run_qjob_tui,
+    user_env,
     write_config,
 )
 
@@ -130,25 +130,10 @@ class Served:
         return code, "\n".join(self.stderr_lines) + "\n" + rest.decode()
 
 
-def qjob_tui() -> list[str]:
-    script = Path(sys.executable).with_name("qjob-tui")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "qjob_tui"]
-
-
-def user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """A user's environment in tmp: HOME and the XDG dirs, no qjob-tui variable but those given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QJOB_TUI_", "QOVERY_"))}
-    for name, sub in (("HOME", "home"), ("XDG_STATE_HOME", "state"), ("XDG_CONFIG_HOME", "config")):
-        (tmp_path / sub).mkdir(exist_ok=True)
-        env[name] = str(tmp_path / sub)
-    env.update(extra)
-    return env
-
-
 @asynccontextmanager
 async def serving(tmp_path: Path, *args: str, env: dict[str, str]) -> AsyncIterator[Served]:
     process = await asyncio.create_subprocess_exec(
-        *qjob_tui(), "--serve", "--rest-port", "0", "--mcp-port", "0", *args,
+        *qjob_tui_command(), "--serve", "--rest-port", "0", "--mcp-port", "0", *args,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         cwd=tmp_path, env=env,
     )  # fmt: skip
@@ -171,7 +156,7 @@ async def serving(tmp_path: Path, *args: str, env: dict[str, str]) -> AsyncItera
 async def test_sigterm_answers_every_request_in_flight_then_exits_0(tmp_path: Path) -> None:
     sim = quiet_simulator(latency_s=1.5)  # Qovery holds every answer: the requests are in flight at SIGTERM
     async with serve_simulator(sim) as sim_url:
-        config = write_config(tmp_path / "qjob-tui.yaml", tmp_path / "audit.jsonl", api_url=sim_url)
+        config = write_config(tmp_path, sim_url)
         env = user_env(tmp_path, QOVERY_API_KEY=API_TOKEN)
         async with (
             serving(tmp_path, "--config", str(config), env=env) as served,
@@ -238,31 +223,21 @@ async def test_demo_serve_stops_on_sigint_with_its_audit_in_the_state_dir(tmp_pa
     assert "Traceback" not in stderr
 
 
-async def run_cli(tmp_path: Path, *args: str, env: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        *qjob_tui(), *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=tmp_path, env=env,
-    )  # fmt: skip
-    _, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, stderr.decode()
-
-
 async def test_serve_beyond_loopback_without_token_exits_2_naming_the_variable(tmp_path: Path) -> None:
-    code, stderr = await run_cli(tmp_path, "--serve", "--demo", "--host", "0.0.0.0", env=user_env(tmp_path))
-    assert code == 2
-    assert "QJOB_TUI_SERVER_TOKEN" in stderr
-    assert len(stderr.strip().splitlines()) == 1
-    assert "Traceback" not in stderr
+    ran = await run_qjob_tui(tmp_path, "--serve", "--demo", "--host", "0.0.0.0", env=user_env(tmp_path))
+    assert ran.code == 2
+    assert "QJOB_TUI_SERVER_TOKEN" in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in ran.stderr
 
 
 async def test_serve_with_a_config_beyond_loopback_without_token_exits_2(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "qjob-tui.yaml", tmp_path / "audit.jsonl")
+    config = write_config(tmp_path)
     env = user_env(tmp_path, QOVERY_API_KEY=API_TOKEN)
-    code, stderr = await run_cli(tmp_path, "--serve", "--config", str(config), "--host", "0.0.0.0", env=env)
-    assert code == 2
-    assert "QJOB_TUI_SERVER_TOKEN" in stderr
-    assert API_TOKEN not in stderr
+    ran = await run_qjob_tui(tmp_path, "--serve", "--config", str(config), "--host", "0.0.0.0", env=env)
+    assert ran.code == 2
+    assert "QJOB_TUI_SERVER_TOKEN" in ran.stderr
+    assert API_TOKEN not in ran.stderr
 
 
 async def test_serve_on_a_port_in_use_exits_2_naming_port_and_flag(tmp_path: Path) -> None:
@@ -270,9 +245,9 @@ async def test_serve_on_a_port_in_use_exits_2_naming_port_and_flag(tmp_path: Pat
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        code, stderr = await run_cli(
+        ran = await run_qjob_tui(
             tmp_path, "--serve", "--demo", "--rest-port", "0", "--mcp-port", port, env=user_env(tmp_path)
         )
-    assert code == 2
-    assert f"port {port}" in stderr and "--mcp-port" in stderr
-    assert "Traceback" not in stderr
+    assert ran.code == 2
+    assert f"port {port}" in ran.stderr and "--mcp-port" in ran.stderr
+    assert "Traceback" not in ran.stderr

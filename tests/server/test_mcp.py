@@ -12,8 +12,7 @@ import pytest
 from mcp import Client
 
 from qjob_tui.server.mcp_tools import build_mcp_server
-
-from .support import (
+from tests.common import (
     API_TOKEN,
     CRON_JOB,
     FAILED_JOB,

@@ -11,15 +11,14 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from qjob_tui.simulator import DEMO_ENV_STOREFRONT_PRODUCTION_ID
-
-from .support import (
+from tests.common import (
     CRON_JOB,
     FAILED_JOB,
     LIFECYCLE_JOB,
     NEVER_DEPLOYED_JOB,
     UNLISTED_JOB,
     Relay,
-    demo_job,
+    job_id,
     running_relay,
 )
 
@@ -313,7 +312,7 @@ async def test_a_state_qovery_adds_and_a_field_it_leaves_out_still_fit_the_outpu
 ACTION_CALLS = {
     "deploy-job": {"jobId": CRON_JOB},
     "redeploy-job": {"jobId": LIFECYCLE_JOB, "forceEvent": "START"},
-    "stop-job": {"jobId": demo_job("warehouse-schema")},
+    "stop-job": {"jobId": job_id("warehouse-schema")},
     "uninstall-job": {"jobId": NEVER_DEPLOYED_JOB},  # 204: nothing deployed
     "clean-failed-job": {"jobId": FAILED_JOB},
     "list-jobs": {},

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from .support import (
+from tests.common import (
     API_TOKEN,
     CRON_JOB,
     FAILED_JOB,

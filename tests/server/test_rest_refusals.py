@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .support import CRON_JOB, LIFECYCLE_JOB, SERVER_TOKEN, UNLISTED_JOB, Relay, running_relay
+from tests.common import CRON_JOB, LIFECYCLE_JOB, SERVER_TOKEN, UNLISTED_JOB, Relay, running_relay
 
 
 @dataclass(frozen=True)

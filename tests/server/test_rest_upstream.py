@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import CRON_JOB, LISTED_JOBS, Relay, closed_port, quiet_simulator, running_relay
+from tests.common import CRON_JOB, LISTED_JOBS, Relay, free_port, quiet_simulator, running_relay
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ async def test_no_answer_within_the_timeout_is_504(tmp_path: Path) -> None:
 
 
 async def test_qovery_down_is_502(tmp_path: Path) -> None:
-    down = f"http://127.0.0.1:{closed_port()}"
+    down = f"http://127.0.0.1:{free_port()}"
     async with running_relay(tmp_path, api_url=down) as relay, relay.rest() as client:
         response = await client.post(f"/v1/job/{CRON_JOB}/deploy")
     assert response.status_code == 502

@@ -18,8 +18,7 @@ from qjob_tui.config import ConfigError, check_server_exposure
 from qjob_tui.server import RelayServers
 from qjob_tui.server.guard import GuardRefusal
 from qjob_tui.server.security import BearerCheck, OriginCheck
-
-from .support import API_TOKEN, CRON_JOB, FAILED_JOB, UNLISTED_JOB, Relay, quiet_simulator, running_relay
+from tests.common import API_TOKEN, CRON_JOB, FAILED_JOB, UNLISTED_JOB, Relay, quiet_simulator, running_relay
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "relay.internal"])

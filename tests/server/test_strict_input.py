@@ -11,8 +11,7 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from qjob_tui.server.guard import Guard
-
-from .support import CRON_JOB, Relay
+from tests.common import CRON_JOB, Relay
 
 
 @dataclass(frozen=True)

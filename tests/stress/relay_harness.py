@@ -1,29 +1,24 @@
-"""What the stress tests share: a relay (REST and MCP) in front of the simulator, in the test's event loop or
-in a thread of its own (for synchronous clients such as schemathesis), and readers of what it left behind."""
+"""What the stress tests add to `tests.common`: the shared relay with their defaults, in the test's event loop or
+in a thread of its own (for synchronous clients such as schemathesis), and the check that what reached Qovery
+was a valid action."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
 from qjob_tui.actions import ACTIONS, FORCE_EVENTS, BodyKind, JobAction, validate_body
-from qjob_tui.config import AuditSettings, Config, JobEntry, QoverySettings, ServerSettings, Settings
 from qjob_tui.pipeline import ActionRefused
 from qjob_tui.reads import validate_execution_id
-from qjob_tui.runtime import Runtime, open_runtime
-from qjob_tui.server import RelayServers
-from qjob_tui.simulator import DEMO_TOKEN, RecordedRequest, Simulator, demo_dataset, serve_simulator
+from qjob_tui.simulator import RecordedRequest, Simulator
+from tests import common
+from tests.common import DEMO, Relay
 
-DEMO = demo_dataset()
 DEMO_JOBS = [job.id for job in DEMO.jobs]
 # What may reach Qovery: one of the five action paths on a canonical (lower-case) UUID.
 _ACTION_PATH = re.compile(
@@ -41,67 +36,22 @@ _READ_PATHS = [
 ]
 
 
-@dataclass
-class StressRelay:
-    """A running relay in front of a simulator, with the audit log it writes."""
-
-    sim: Simulator
-    runtime: Runtime
-    servers: RelayServers
-    audit_path: Path
-
-    @property
-    def rest_url(self) -> str:
-        return self.servers.rest_url
-
-    @property
-    def mcp_url(self) -> str:
-        return self.servers.mcp_url
-
-    def audit_records(self) -> list[dict[str, Any]]:
-        """Every line of the audit log, each parsed as JSON (a line that is not JSON fails the test)."""
-        text = self.audit_path.read_text(encoding="utf-8") if self.audit_path.exists() else ""
-        return [json.loads(line) for line in text.splitlines()]
-
-
-def relay_settings(
-    upstream: str,
-    audit_path: Path,
-    *,
-    jobs: list[str] | None = None,
-    timeout_s: float = 10.0,
-    allow_unlisted_jobs: bool = False,
-) -> Settings:
-    # Port 0 as `--rest-port 0` gives it (the config file itself asks for a real port).
-    server = ServerSettings(allow_unlisted_jobs=allow_unlisted_jobs).model_copy(
-        update={"rest_port": 0, "mcp_port": 0}
-    )
-    config = Config(
-        qovery=QoverySettings(timeout_s=timeout_s, poll_interval_s=3600),
-        jobs=[JobEntry(id=job) for job in (DEMO_JOBS if jobs is None else jobs)],
-        server=server,
-        audit=AuditSettings(path=audit_path),
-    )
-    return Settings(config, None, upstream, SecretStr(DEMO_TOKEN), None)
-
-
 @contextlib.asynccontextmanager
-async def running_relay(sim: Simulator, audit_path: Path, **settings: Any) -> AsyncIterator[StressRelay]:
-    """The simulator on loopback and the relay's two servers in front of it, in this event loop."""
-    async with (
-        serve_simulator(sim) as upstream,
-        open_runtime(relay_settings(upstream, audit_path, **settings)) as runtime,
-        RelayServers(runtime) as servers,
-    ):
-        await servers.wait_started()
-        yield StressRelay(sim, runtime, servers, audit_path)
+async def running_relay(sim: Simulator, audit_path: Path, **config: Any) -> AsyncIterator[Relay]:
+    """The shared relay (`tests.common.running_relay`) with the stress tests' defaults: every demo job listed,
+    a generous timeout; its config and audit log beside `audit_path`."""
+    config.setdefault("jobs", DEMO_JOBS)
+    config.setdefault("timeout_s", 10.0)
+    config.setdefault("poll_interval_s", 3600)  # nothing but the tests' own requests reaches Qovery
+    async with common.running_relay(audit_path.parent, sim=sim, **config) as relay:
+        yield relay
 
 
 @contextlib.contextmanager
-def relay_in_thread(sim: Simulator, audit_path: Path, **settings: Any) -> Iterator[StressRelay]:
+def relay_in_thread(sim: Simulator, audit_path: Path, **settings: Any) -> Iterator[Relay]:
     """`running_relay` in a thread with its own event loop, for synchronous clients."""
     loop = asyncio.new_event_loop()
-    ready: asyncio.Future[StressRelay] = loop.create_future()
+    ready: asyncio.Future[Relay] = loop.create_future()
     stop = asyncio.Event()
 
     async def serve() -> None:
@@ -124,7 +74,7 @@ def relay_in_thread(sim: Simulator, audit_path: Path, **settings: Any) -> Iterat
         loop.close()
 
 
-async def _wait(future: asyncio.Future[StressRelay]) -> StressRelay:
+async def _wait(future: asyncio.Future[Relay]) -> Relay:
     return await future
 
 

@@ -23,8 +23,9 @@ from qjob_tui.actions import (
     validate_job_id,
 )
 from qjob_tui.simulator import Simulator
+from tests.common import Relay
 
-from .relay_harness import DEMO_JOBS, StressRelay, relay_in_thread, unvalidated
+from .relay_harness import DEMO_JOBS, relay_in_thread, unvalidated
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
 json_values = st.recursive(
@@ -78,7 +79,7 @@ def accepted(action: Any, arguments: dict[str, Any]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def fuzz_relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StressRelay]:
+def fuzz_relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     audit = tmp_path_factory.mktemp("mcp-fuzz") / "audit.jsonl"
     with relay_in_thread(Simulator(phase_s=0.0), audit, allow_unlisted_jobs=True) as relay:
         yield relay
@@ -89,7 +90,7 @@ async def call(url: str, tool: str, arguments: dict[str, Any]) -> Any:
         return await client.call_tool(tool, arguments)
 
 
-def check_call(relay: StressRelay, action: Any, arguments: dict[str, Any]) -> None:
+def check_call(relay: Relay, action: Any, arguments: dict[str, Any]) -> None:
     seen = len(relay.sim.requests)
     result = asyncio.run(call(relay.mcp_url, action.tool, arguments))
     arrived = [r for r in relay.sim.requests[seen:] if r.method == "POST"]
@@ -108,7 +109,7 @@ def check_call(relay: StressRelay, action: Any, arguments: dict[str, Any]) -> No
 @given(call_and_arguments=tool_calls())
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_fuzzed_tool_calls_are_refused_or_reach_qovery_valid(
-    fuzz_relay: StressRelay, call_and_arguments: tuple[Any, dict[str, Any]]
+    fuzz_relay: Relay, call_and_arguments: tuple[Any, dict[str, Any]]
 ) -> None:
     check_call(fuzz_relay, *call_and_arguments)
 
@@ -116,16 +117,14 @@ def test_fuzzed_tool_calls_are_refused_or_reach_qovery_valid(
 @pytest.mark.heavy
 @given(call_and_arguments=tool_calls())
 @settings(max_examples=800, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_fuzzed_tool_calls_heavy(
-    fuzz_relay: StressRelay, call_and_arguments: tuple[Any, dict[str, Any]]
-) -> None:
+def test_fuzzed_tool_calls_heavy(fuzz_relay: Relay, call_and_arguments: tuple[Any, dict[str, Any]]) -> None:
     check_call(fuzz_relay, *call_and_arguments)
 
 
-def test_the_mcp_fuzzing_reached_qovery_and_the_audit_log_kept_up(fuzz_relay: StressRelay) -> None:
+def test_the_mcp_fuzzing_reached_qovery_and_the_audit_log_kept_up(fuzz_relay: Relay) -> None:
     """Runs after the fuzzing above: some calls got through, and each of those has its audit line."""
     actions = [r for r in fuzz_relay.sim.requests if r.method == "POST"]
     assert actions, "the fuzzer never got a call through to the simulator"
-    records = fuzz_relay.audit_records()
+    records = fuzz_relay.audit_lines()
     assert len(records) == len(actions)
     assert {r["source"] for r in records} == {"mcp"}

@@ -15,8 +15,9 @@ import pytest
 from mcp import Client
 
 from qjob_tui.simulator import Simulator
+from tests.common import DEMO, Relay
 
-from .relay_harness import DEMO, StressRelay, running_relay
+from .relay_harness import running_relay
 
 BROKEN = DEMO.job_named("db-migrate").id
 HEALTHY = DEMO.job_named("nightly-backup").id
@@ -38,7 +39,7 @@ def broken_upstream(fault: dict[str, Any]) -> Simulator:
     return sim
 
 
-def upstream_posts(relay: StressRelay, job_id: str) -> int:
+def upstream_posts(relay: Relay, job_id: str) -> int:
     return sum(1 for r in relay.sim.requests if r.method == "POST" and job_id in r.path)
 
 
@@ -63,7 +64,7 @@ async def test_rest_answers_every_fault_with_a_problem_and_the_rest_normally(
             problem = answer.json()
             assert problem["status"] == status and "Qovery" in problem["title"], problem
         assert upstream_posts(relay, BROKEN) == 25  # each once: never retried
-        records = relay.audit_records()
+        records = relay.audit_lines()
         assert len(records) == 50
         failed = [r for r in records if r["job_id"] == BROKEN]
         assert len(failed) == 25 and all(r["error"] for r in failed)
@@ -87,7 +88,7 @@ async def test_mcp_reports_every_fault_as_an_error_result(tmp_path: Path, fault:
             assert result.is_error, text
             assert text.startswith(str(status)), text
         assert upstream_posts(relay, BROKEN) == 10
-        assert len(relay.audit_records()) == 20
+        assert len(relay.audit_lines()) == 20
 
 
 async def test_a_reset_in_the_middle_of_a_busy_pool_spoils_no_other_answer(tmp_path: Path) -> None:
@@ -106,4 +107,4 @@ async def test_a_reset_in_the_middle_of_a_busy_pool_spoils_no_other_answer(tmp_p
         statuses = [answer.status_code for answer in answers]
         assert statuses == [502, 202, 502, 202] * 50
         assert all(json.loads(a.content)["state"] for a in answers if a.status_code == 202)
-        assert len(relay.audit_records()) == len(jobs)
+        assert len(relay.audit_lines()) == len(jobs)

@@ -23,8 +23,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from qjob_tui.simulator import Simulator
+from tests.common import DEMO, Relay
 
-from .relay_harness import DEMO, StressRelay, running_relay
+from .relay_harness import running_relay
 
 # The demo jobs' parts in the fault plan: Qovery fails some of them, every time.
 FAILING = DEMO.job_named("db-migrate").id  # Qovery answers 500 with its JSON
@@ -70,7 +71,7 @@ def expected_status(call: Call) -> int:
     return 202
 
 
-def upstream_tags(relay: StressRelay) -> Counter[str]:
+def upstream_tags(relay: Relay) -> Counter[str]:
     """How many times Qovery received each image tag."""
     tags: Counter[str] = Counter()
     for request in relay.sim.requests:
@@ -79,9 +80,9 @@ def upstream_tags(relay: StressRelay) -> Counter[str]:
     return tags
 
 
-def audit_by_tag(relay: StressRelay) -> dict[str, list[dict[str, Any]]]:
+def audit_by_tag(relay: Relay) -> dict[str, list[dict[str, Any]]]:
     records: dict[str, list[dict[str, Any]]] = {}
-    for record in relay.audit_records():
+    for record in relay.audit_lines():
         records.setdefault((record.get("body") or {}).get("image_tag"), []).append(record)
     return records
 
@@ -93,7 +94,7 @@ def rss_bytes() -> int:
 
 
 def assert_each_reached_qovery_at_most_once_and_was_audited_once(
-    relay: StressRelay, calls: list[Call], source: str
+    relay: Relay, calls: list[Call], source: str
 ) -> None:
     seen = upstream_tags(relay)
     audited = audit_by_tag(relay)
@@ -113,7 +114,7 @@ def assert_each_reached_qovery_at_most_once_and_was_audited_once(
 # -- REST ----------------------------------------------------------------------------------------------
 
 
-async def rest_round(relay: StressRelay, calls: list[Call]) -> list[tuple[int, str, bytes]]:
+async def rest_round(relay: Relay, calls: list[Call]) -> list[tuple[int, str, bytes]]:
     """All calls at once, each on its own connection; (status, content type, body) per call."""
     limits = httpx2.Limits(max_connections=len(calls), max_keepalive_connections=0)
     async with httpx2.AsyncClient(base_url=relay.rest_url, timeout=ROUND_TIMEOUT_S, limits=limits) as http:
@@ -158,7 +159,7 @@ async def run_rest_rounds(tmp_path: Path, count: int, rounds: int) -> tuple[int,
             all_calls += calls
             rss.append(rss_bytes())
         assert_each_reached_qovery_at_most_once_and_was_audited_once(relay, all_calls, "rest")
-        assert len(relay.audit_records()) == len(all_calls)
+        assert len(relay.audit_lines()) == len(all_calls)
         return rss[0], rss[-1]
 
 
@@ -177,7 +178,7 @@ async def test_three_thousand_concurrent_rest_requests_heavy(tmp_path: Path) -> 
 # -- MCP -----------------------------------------------------------------------------------------------
 
 
-async def mcp_round(relay: StressRelay, calls: list[Call]) -> list[Any]:
+async def mcp_round(relay: Relay, calls: list[Call]) -> list[Any]:
     limits = httpx2.Limits(max_connections=len(calls), max_keepalive_connections=len(calls))
     async with (
         httpx2.AsyncClient(timeout=60, limits=limits) as http,
@@ -216,7 +217,7 @@ async def run_mcp_rounds(tmp_path: Path, count: int, rounds: int) -> tuple[int, 
             all_calls += calls
             rss.append(rss_bytes())
         assert_each_reached_qovery_at_most_once_and_was_audited_once(relay, all_calls, "mcp")
-        assert len(relay.audit_records()) == len(all_calls)
+        assert len(relay.audit_lines()) == len(all_calls)
         return rss[0], rss[-1]
 
 

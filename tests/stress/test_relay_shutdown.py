@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -18,44 +16,15 @@ from typing import Any
 
 import httpx2
 import pytest
-import yaml
 from mcp import Client
 
 from qjob_tui.simulator import DEMO_TOKEN, Simulator, serve_simulator
+from tests.common import free_port, user_env, write_config
 
 from .relay_harness import DEMO_JOBS
 
 BOUND_S = 60  # every wait below; only a hang reaches it
 HEALTHY_JOBS = [job.id for job in Simulator().dataset.jobs if job.name != "weekly-report"]  # not STOPPED
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def write_config(tmp_path: Path, api_url: str, rest_port: int, mcp_port: int) -> Path:
-    config = {
-        "qovery": {"api_url": api_url, "timeout_s": 20, "poll_interval_s": 60},
-        "jobs": [{"id": job} for job in DEMO_JOBS],
-        "server": {"rest_port": rest_port, "mcp_port": mcp_port},
-        "audit": {"path": str(tmp_path / "audit.jsonl")},
-    }
-    path = tmp_path / "qjob-tui.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
-
-
-def user_env(tmp_path: Path) -> dict[str, str]:
-    """A user's environment with HOME and the XDG dirs in tmp, the simulator's token as the Qovery token."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QJOB_TUI_", "QOVERY_"))}
-    for name in ("HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
-        (tmp_path / name.lower()).mkdir(exist_ok=True)
-        env[name] = str(tmp_path / name.lower())
-    env["QOVERY_API_KEY"] = DEMO_TOKEN
-    return env
 
 
 @dataclass
@@ -117,8 +86,15 @@ async def sigterm_under_load(tmp_path: Path, rest_calls: int, mcp_calls: int) ->
     sim = Simulator(phase_s=0.0, latency_s=1.0)
     rest_port, mcp_port = free_port(), free_port()
     async with serve_simulator(sim) as api_url, asyncio.timeout(4 * BOUND_S):
-        config = write_config(tmp_path, api_url, rest_port, mcp_port)
-        env = user_env(tmp_path)
+        config = write_config(
+            tmp_path,
+            api_url,
+            jobs=DEMO_JOBS,
+            timeout_s=20,
+            rest_port=rest_port,
+            mcp_port=mcp_port,
+        )
+        env = user_env(tmp_path, QOVERY_API_KEY=DEMO_TOKEN)
         limits = httpx2.Limits(max_connections=rest_calls + 10)
         async with (
             serving(config, env, rest_port, mcp_port) as served,

@@ -23,8 +23,9 @@ from schemathesis.checks import (
 
 from qjob_tui.server.schemas import EXAMPLE_JOB_ID
 from qjob_tui.simulator import JobSpec, Simulator
+from tests.common import DEMO, Relay
 
-from .relay_harness import DEMO, DEMO_JOBS, StressRelay, relay_in_thread, unvalidated
+from .relay_harness import DEMO_JOBS, relay_in_thread, unvalidated
 
 # Refusals the relay makes itself, before anything is sent upstream.
 OUR_REFUSALS = {400, 401, 403, 404, 405, 413}
@@ -37,7 +38,7 @@ FUZZ_SETTINGS: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def fuzz_relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StressRelay]:
+def fuzz_relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     """A relay in its own thread in front of the demo simulator, plus one job with the id the document uses
     as its example, so that generated calls reach a real job as well as unknown ones."""
     sim = Simulator(phase_s=0.01)
@@ -50,7 +51,7 @@ def fuzz_relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StressRelay
 
 
 @pytest.fixture(scope="module")
-def relay_schema(fuzz_relay: StressRelay) -> Any:
+def relay_schema(fuzz_relay: Relay) -> Any:
     document = httpx.get(f"{fuzz_relay.rest_url}/v1/openapi.json", timeout=10).json()
     schema = schemathesis.openapi.from_dict(document)
     schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -60,7 +61,7 @@ def relay_schema(fuzz_relay: StressRelay) -> Any:
 schema = schemathesis.pytest.from_fixture("relay_schema")
 
 
-def check_answer(case: Any, relay: StressRelay) -> None:
+def check_answer(case: Any, relay: Relay) -> None:
     seen = len(relay.sim.requests)
     response = case.call(base_url=relay.rest_url, timeout=15)
     arrived = relay.sim.requests[seen:]
@@ -95,7 +96,7 @@ def check_answer(case: Any, relay: StressRelay) -> None:
 @schema.parametrize()
 @settings(max_examples=30, **FUZZ_SETTINGS)
 def test_fuzzed_calls_get_documented_answers_and_only_valid_ones_reach_qovery(
-    case: Any, fuzz_relay: StressRelay
+    case: Any, fuzz_relay: Relay
 ) -> None:
     check_answer(case, fuzz_relay)
 
@@ -103,19 +104,17 @@ def test_fuzzed_calls_get_documented_answers_and_only_valid_ones_reach_qovery(
 @pytest.mark.heavy
 @schema.parametrize()
 @settings(max_examples=600, **FUZZ_SETTINGS)
-def test_fuzzed_calls_heavy(case: Any, fuzz_relay: StressRelay) -> None:
+def test_fuzzed_calls_heavy(case: Any, fuzz_relay: Relay) -> None:
     check_answer(case, fuzz_relay)
 
 
-def test_the_fuzzing_reached_qovery_and_the_audit_log_kept_up(
-    fuzz_relay: StressRelay, relay_schema: Any
-) -> None:
+def test_the_fuzzing_reached_qovery_and_the_audit_log_kept_up(fuzz_relay: Relay, relay_schema: Any) -> None:
     """Runs after the fuzzing above (same module): it must have sent valid calls upstream, and the audit log
     has one JSON line per call that reached the pipeline's client."""
     actions = [r for r in fuzz_relay.sim.requests if r.method == "POST"]
     assert actions, "the fuzzer never got a call through to the simulator"
     assert any(r.path.endswith("/logs") for r in fuzz_relay.sim.requests), "no read got through either"
     assert all(unvalidated(r) is None for r in fuzz_relay.sim.requests)
-    records = fuzz_relay.audit_records()
+    records = fuzz_relay.audit_lines()
     assert len(records) == len(actions)
     assert Path(fuzz_relay.audit_path).stat().st_mode & 0o077 == 0

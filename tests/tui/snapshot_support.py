@@ -32,8 +32,9 @@ from qjob_tui.qovery import QoveryClient
 from qjob_tui.runtime import Runtime
 from qjob_tui.simulator import ManualClock, Simulator, serve_simulator
 from qjob_tui.tui.app import QJobApp
+from tests.common import API_TOKEN, job_id
 
-from .support import API_TOKEN, job_id, tui_settings
+from .support import tui_settings
 
 # A 202 answer with fixed ids, in place of the simulator's (its deployment_request_id is random).
 ACCEPTED = {

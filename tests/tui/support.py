@@ -20,21 +20,11 @@ from qjob_tui.cli import with_server_overrides
 from qjob_tui.config import Config, Settings
 from qjob_tui.runtime import Runtime, open_runtime
 from qjob_tui.server import RelayServers
-from qjob_tui.simulator import ManualClock, RecordedRequest, Simulator, demo_dataset, serve_simulator
+from qjob_tui.simulator import ManualClock, RecordedRequest, Simulator, serve_simulator
 from qjob_tui.tui.app import QJobApp
 from qjob_tui.tui.key_order import OrderedKeysApp
 from qjob_tui.tui.widgets.job_table import COLUMNS
-
-# The Qovery token the simulator expects in these tests; it must never reach the screen.
-API_TOKEN = "qov_tuiTEST_8c1d2e3f4a5b6c7d8e9fSECRET"
-
-DEMO = demo_dataset()
-DEMO_ENVIRONMENTS = [env.id for env in DEMO.environments]
-DEMO_NAMES = [job.name for job in DEMO.jobs]  # in the order the table shows them
-
-
-def job_id(name: str) -> str:
-    return DEMO.job_named(name).id
+from tests.common import API_TOKEN, DEMO_ENVIRONMENTS, job_id, quiet_simulator, screen_text
 
 
 def tui_settings(
@@ -63,11 +53,6 @@ def tui_settings(
         raw["ui"]["confirm"] = confirm
     settings = Settings(Config.model_validate(raw), None, api_url, SecretStr(API_TOKEN), None)
     return with_server_overrides(settings, None, 0, 0)  # free ports, as --rest-port 0 --mcp-port 0 give
-
-
-def quiet_simulator(clock: ManualClock | None = None, **options: Any) -> Simulator:
-    """The demo's jobs; the clock moves only when a test advances it, so states hold still."""
-    return Simulator(token=API_TOKEN, clock=clock or ManualClock(), **options)
 
 
 async def no_wait(seconds: float) -> None:
@@ -134,7 +119,7 @@ class Dashboard:
 
     def screen_text(self) -> str:
         """Every line of the terminal, dialogs included."""
-        return "\n".join(strip.text.rstrip() for strip in self.app.screen._compositor.render_strips())
+        return screen_text(self.app)
 
     def log_text(self) -> str:
         return self.app.log_pane.plain_text()

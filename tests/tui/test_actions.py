@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from qjob_tui.tui.screens.confirm import ConfirmScreen
+from tests.common import job_id, quiet_simulator
 
-from .support import Dashboard, job_id, quiet_simulator, running_dashboard
+from .support import Dashboard, running_dashboard
 
 
 async def test_d_deploys_the_selected_job_and_the_log_shows_202(dash: Dashboard) -> None:

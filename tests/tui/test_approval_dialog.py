@@ -30,15 +30,16 @@ from textual.widgets import Input
 from qjob_tui.tui.screens.approval import ApprovalScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.help import HelpScreen
+from tests.common import DEMO, job_id
 
-from .support import DEMO, Dashboard, job_id, running_dashboard
+from .support import Dashboard, running_dashboard
 from .test_lifecycle import read_until
 
 PROBLEM = "urn:qjob-tui:problem:"
 ERAS = ["auto", "legacy"]
 
 
-def closed_port() -> int:
+def free_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -403,7 +404,7 @@ async def test_ungated_rest_actions_go_straight_through(desk: Desk) -> None:
 
 def test_sigterm_while_three_wait_answers_each_caller_before_the_process_exits(tmp_path: Path) -> None:
     """The real command in a terminal: `qjob-tui --demo --server` with stop gated, three agents waiting."""
-    rest_port, mcp_port = closed_port(), closed_port()
+    rest_port, mcp_port = free_port(), free_port()
     config = tmp_path / "qjob-tui.yaml"
     config.write_text("server:\n  approve: [stop]\n", encoding="utf-8")
     master, slave = pty.openpty()

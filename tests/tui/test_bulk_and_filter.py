@@ -10,8 +10,9 @@ from qjob_tui.simulator import ManualClock, Simulator, big_dataset
 from qjob_tui.tui.app import BULK_CONCURRENCY
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.force_run import ForceRunScreen
+from tests.common import API_TOKEN, DEMO_NAMES, job_id
 
-from .support import API_TOKEN, DEMO_NAMES, Dashboard, job_id, running_dashboard
+from .support import Dashboard, running_dashboard
 
 
 async def mark(dash: Dashboard, *names: str) -> None:

@@ -12,8 +12,9 @@ from qjob_tui.tui.keys import APP_KEYS
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.force_run import ForceRunScreen
 from qjob_tui.tui.screens.help import HelpScreen
+from tests.common import job_id
 
-from .support import Dashboard, job_id, running_dashboard
+from .support import Dashboard, running_dashboard
 
 
 def event_buttons(dash: Dashboard) -> list[str]:

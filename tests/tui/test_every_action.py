@@ -31,8 +31,9 @@ from qjob_tui.tui.app import QJobApp
 from qjob_tui.tui.keys import app_bindings
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.help import HelpScreen
+from tests.common import job_id
 
-from .support import Dashboard, job_id, running_dashboard
+from .support import Dashboard, running_dashboard
 
 # A row no production table has: Qovery's reference document does not describe its path, and the simulator
 # answers it 404 (an unknown path), which every face relays as Qovery's answer.

@@ -9,8 +9,9 @@ import pytest
 
 from qjob_tui.simulator import ManualClock, Simulator, big_dataset
 from qjob_tui.tui.widgets.job_table import JobTable
+from tests.common import API_TOKEN, DEMO, DEMO_NAMES, job_id, quiet_simulator
 
-from .support import API_TOKEN, DEMO, DEMO_NAMES, Dashboard, job_id, quiet_simulator, running_dashboard
+from .support import Dashboard, running_dashboard
 
 
 async def test_demo_jobs_appear_with_type_and_state(dash: Dashboard) -> None:

@@ -16,8 +16,9 @@ from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.picker import PickerScreen
 from qjob_tui.tui.widgets.filter_bar import FilterBar
+from tests.common import job_id
 
-from .support import Dashboard, job_id
+from .support import Dashboard
 
 
 def field(dash: Dashboard, selector: str) -> str:

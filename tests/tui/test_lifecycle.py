@@ -18,8 +18,9 @@ from typing import Any
 
 from qjob_tui.runtime import Runtime
 from qjob_tui.tui.app import QJobApp
+from tests.common import quiet_simulator
 
-from .support import Dashboard, quiet_simulator, running_dashboard
+from .support import Dashboard, running_dashboard
 
 LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
 

@@ -6,8 +6,9 @@ import json
 
 from qjob_tui.tui.app import LOG_LIMIT
 from qjob_tui.tui.widgets.log_pane import LogEntry, LogPane
+from tests.common import job_id
 
-from .support import Dashboard, job_id
+from .support import Dashboard
 
 
 async def test_an_error_entry_is_red_and_a_success_is_not(dash: Dashboard) -> None:

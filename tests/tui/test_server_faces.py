@@ -9,7 +9,9 @@ import httpx
 import pytest
 from mcp import Client
 
-from .support import Dashboard, job_id, running_dashboard
+from tests.common import job_id
+
+from .support import Dashboard, running_dashboard
 
 
 @pytest.fixture
