@@ -3,7 +3,8 @@
 Each line is written to the operating system (one `os.write` on an `O_APPEND` descriptor) before the answer
 goes out, so a crash of the process loses no line that was answered; an fsync follows in the background
 within a second, so a crash of the machine loses at most that second. The token is never in a record:
-records are built from the action's inputs and Qovery's answer only.
+records are built from the action's inputs and Qovery's answer only, and every line passes the process's
+`Redactor` on its way to the file (a caller may paste the token into a body; an upstream may echo it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from qjob_tui.redaction import Redactor
+
 FSYNC_DELAY_S = 1.0
 
 
@@ -26,8 +29,9 @@ class AuditError(Exception):
 class AuditLog:
     """Appends JSON lines to a file; `fsync`s in the background at most `FSYNC_DELAY_S` after a write."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, redactor: Redactor | None = None) -> None:
         self.path = path
+        self.redactor = redactor or Redactor()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -43,6 +47,7 @@ class AuditLog:
         # ASCII only: U+0085, U+2028 and U+2029 are line breaks to many readers (Python's splitlines, JavaScript),
         # and json.dumps leaves them raw otherwise, which would cut a record in two.
         line = (json.dumps(record, separators=(",", ":"), ensure_ascii=True, default=str) + "\n").encode()
+        line = self.redactor.encoded(line)
         with self._lock:
             if self._fd is None:
                 raise AuditError(f"{self.path}: the audit log is closed")

@@ -460,6 +460,13 @@ def apply_environment(
     api_url = api_url.rstrip("/")
     if not token:
         named_by = f" (named by qovery.token_env in {path})" if token_env != DEFAULT_TOKEN_ENV else ""
+        if not _looks_like_variable_name(token_env):
+            # Someone wrote the token itself into qovery.token_env: it must not be printed back.
+            raise ConfigError(
+                f"qovery.token_env{f' in {path}' if path else ''} does not look like the name of an environment "
+                "variable (is it the token itself? it is not shown): put the variable's name there, e.g. "
+                f"{DEFAULT_TOKEN_ENV}, and export your Qovery API token in that variable"
+            )
         raise ConfigError(
             f"${token_env} is not set{named_by}: export your Qovery API token in it "
             f"(Qovery console > Organization settings > API tokens), or try `{demo_command}`"
@@ -471,6 +478,11 @@ def apply_environment(
             "non-ASCII character); export the token alone, exactly as Qovery shows it"
         )
     return Settings(config, path, api_url, SecretStr(token), server_token)
+
+
+def _looks_like_variable_name(name: str) -> bool:
+    """An environment variable's name as people write them (`QOVERY_API_KEY`), not a Qovery token (`qov_...`)."""
+    return name.isupper() and not name.startswith("QOV_") and len(name) <= 64 and not name[0].isdigit()
 
 
 def is_loopback(host: str) -> bool:

@@ -2,24 +2,27 @@
 
 One `QoveryClient` (one `httpx.AsyncClient`, one connection pool) per process. Actions are never retried:
 they are not idempotent. Reads retry with backoff on 429, 5xx and network errors, honouring `Retry-After`.
-The client knows no face.
+The client knows no face. What Qovery says comes back without the token or the URL's credentials, even when
+an upstream echoes them (`qjob_tui.redaction`), and no error message names them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import httpx
 
 from qjob_tui import __version__, strictjson
 from qjob_tui.actions import ForceEvent, JobAction, validate_job_id
+from qjob_tui.redaction import Redactor, shown_url
 from qjob_tui.transport import AiohttpTransport
 
 AuthScheme = Literal["auto", "token", "bearer"]
@@ -164,6 +167,12 @@ class RetryPolicy:
         return backoff * (0.5 + random.random() / 2)
 
 
+class _RequestOptions(TypedDict, total=False):
+    params: dict[str, str] | None
+    content: bytes | None
+    headers: dict[str, str] | None
+
+
 class QoveryClient:
     """The async Qovery API client. Use as an async context manager, or call `aclose()`."""
 
@@ -179,6 +188,8 @@ class QoveryClient:
         max_connections: int = 200,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.shown_url = shown_url(self.base_url)  # for messages: without the user info a URL may carry
+        self.redactor = Redactor.for_qovery(token, self.base_url)
         self.timeout_s = timeout_s
         # Requests beyond the pool's size wait here, in one queue with its own clear timeout, whatever transport
         # carries them (httpcore's queue, rescanned on every event, once collapsed at thousands in flight).
@@ -327,7 +338,28 @@ class QoveryClient:
             await policy.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _request(
+    async def _request(self, method: str, path: str, **options: Unpack[_RequestOptions]) -> QoveryResponse:
+        """One exchange; its answer and its errors come back with the secrets replaced (`_scrubbed`)."""
+        try:
+            response = await self._exchange(method, path, **options)
+        except QoveryError as exc:
+            raise self._scrubbed(exc) from None
+        body, data = self.redactor.body(response.content, response.data)
+        if body is response.content:
+            return response  # the common answer: the bytes as they came
+        return dataclasses.replace(response, content=body, data=data)
+
+    def _scrubbed(self, exc: QoveryError) -> QoveryError:
+        """The error without the secrets an upstream may have echoed into its body, headers or message."""
+        redactor = self.redactor
+        exc.message = redactor.text(exc.message)
+        exc.args = (exc.message,)
+        if isinstance(exc, QoveryHTTPError):
+            exc.content, exc.data = redactor.body(exc.content, exc.data)
+            exc.headers = {name: redactor.text(value) for name, value in exc.headers.items()}
+        return exc
+
+    async def _exchange(
         self,
         method: str,
         path: str,
@@ -354,7 +386,7 @@ class QoveryClient:
             raise QoveryTimeout(f"{method} {path}: no {waited_for} within {self.timeout_s:g} s") from None
         except httpx.TransportError as exc:
             raise QoveryUnreachable(
-                f"{method} {path}: Qovery is unreachable at {self.base_url} ({_why(exc)})"
+                f"{method} {path}: Qovery is unreachable at {self.shown_url} ({_why(exc)})"
             ) from None
         except httpx.DecodingError:
             raise QoveryBadResponse(

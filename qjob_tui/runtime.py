@@ -21,6 +21,7 @@ from qjob_tui.lifecycle import Lifecycle
 from qjob_tui.pipeline import ActionPipeline
 from qjob_tui.qovery import QoveryClient
 from qjob_tui.reads import JobReads
+from qjob_tui.redaction import Redactor, shown_url
 
 
 @dataclass
@@ -37,8 +38,11 @@ class Runtime:
     actions: tuple[JobAction, ...] = ACTIONS  # the actions every face offers: keys, routes, tools, document
     reads: JobReads = field(init=False)  # a job's Status, facts, runs and logs for every face
     lifecycle: Lifecycle = field(init=False)  # discover, then poll: run by the face that serves
+    # What every text leaving the process passes (responses, audit, stderr, the screen): see process_redactor.
+    redactor: Redactor = field(init=False)
 
     def __post_init__(self) -> None:
+        self.redactor = process_redactor(self.settings, self.client)
         self.reads = JobReads(self.client, self.board, self.pipeline.allowed_job)
         # A read after an action must see what the action did, not an answer cached just before it.
         self.pipeline.subscribe(lambda outcome: self.reads.forget(outcome.request.job_id))
@@ -51,7 +55,15 @@ class Runtime:
 
     @property
     def api_label(self) -> str:
-        return "DEMO" if self.demo else self.api_url
+        """DEMO, or the API URL without the user info someone may have put in it."""
+        return "DEMO" if self.demo else shown_url(self.api_url)
+
+
+def process_redactor(settings: Settings, client: QoveryClient) -> Redactor:
+    """The secrets of this process: the client's (the Qovery token, the URL's credentials) and the inbound
+    server token."""
+    server_token = settings.server_token.get_secret_value() if settings.server_token else None
+    return Redactor([*client.redactor.secrets, *([server_token] if server_token else [])])
 
 
 def demo_audit_path(settings: Settings) -> Path:
@@ -97,7 +109,10 @@ async def open_runtime(
             from qjob_tui.simulator import demo_dataset
 
             board.environments = [env.id for env in demo_dataset().environments]
-        audit = AuditLog(demo_audit_path(settings) if settings.demo else settings.audit_path)
+        redactor = process_redactor(settings, client)
+        audit = AuditLog(
+            demo_audit_path(settings) if settings.demo else settings.audit_path, redactor=redactor
+        )
         stack.push_async_callback(audit.aclose)
         server = settings.config.server
         approvals = ApprovalQueue(server.approve, server.approve_timeout_s, board)

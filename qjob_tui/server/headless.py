@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import sys
 from typing import TextIO
-from urllib.parse import urlsplit, urlunsplit
 
 from qjob_tui import __version__
 from qjob_tui.approvals import OPERATOR_COMMAND
 from qjob_tui.config import ConfigError
-from qjob_tui.lines import PROGRAM, action_line, note_line
+from qjob_tui.lines import PROGRAM, LinePrinter, action_line, note_line
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.openapi import REST_PREFIX
 from qjob_tui.server.serving import RelayServers
@@ -50,12 +49,7 @@ def _gated(runtime: Runtime) -> str:
 
 
 def _shown_api(runtime: Runtime) -> str:
-    """DEMO, or the API URL without any user info someone may have put in it."""
-    if runtime.demo:
-        return "DEMO (embedded Qovery simulator)"
-    parts = urlsplit(runtime.api_url)
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return "DEMO (embedded Qovery simulator)" if runtime.demo else runtime.api_label
 
 
 async def serve_headless(
@@ -66,8 +60,7 @@ async def serve_headless(
     stop = stop or asyncio.Event()
     servers: RelayServers | None = None
 
-    def say(text: str) -> None:
-        print(text, file=out, flush=True)
+    say = LinePrinter(out, runtime.redactor)  # no secret, no control character reaches the terminal
 
     def on_signal() -> None:
         if stop.is_set() and servers is not None:

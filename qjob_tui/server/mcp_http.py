@@ -22,12 +22,14 @@ from qjob_tui.runtime import Runtime
 from qjob_tui.server.asgi import replay
 from qjob_tui.server.guard import Guard, RefusalHook
 from qjob_tui.server.mcp_tools import build_mcp_server
+from qjob_tui.server.redacting import Redacting
 from qjob_tui.server.schemas import MCP_PATH
 from qjob_tui.server.security import find_header
 
 
 def build_mcp_app(runtime: Runtime, *, on_refusal: RefusalHook | None = None) -> ASGIApp:
-    """The MCP ASGI application (its lifespan runs the SDK's session managers), behind the relay's guard."""
+    """The MCP ASGI application (its lifespan runs the SDK's session managers), behind the relay's guard, its
+    answers redacted."""
     server = build_mcp_server(runtime)
 
     def app(*, json_response: bool) -> Starlette:
@@ -42,7 +44,8 @@ def build_mcp_app(runtime: Runtime, *, on_refusal: RefusalHook | None = None) ->
         )
 
     router = ProgressRouter(app(json_response=True), app(json_response=False))
-    return Guard(router, runtime.settings, surface="mcp", whole_body=True, on_refusal=on_refusal)
+    guarded = Guard(router, runtime.settings, surface="mcp", whole_body=True, on_refusal=on_refusal)
+    return Redacting(guarded, runtime.redactor)
 
 
 class ProgressRouter:

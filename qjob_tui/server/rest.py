@@ -44,6 +44,7 @@ from qjob_tui.server.problems import (
     refuse_empty_force_event,
     upstream_problem,
 )
+from qjob_tui.server.redacting import Redacting
 from qjob_tui.server.views import health_view, job_view, jobs_view, logs_view, runs_view
 
 log = logging.getLogger("qjob_tui.server")
@@ -61,8 +62,11 @@ _ACTION_QUERY = frozenset({"forceEvent"})
 
 
 def build_rest_app(runtime: Runtime, *, on_refusal: RefusalHook | None = None) -> ASGIApp:
-    """The REST adapter behind the relay's guard: what uvicorn serves on the REST port."""
-    return Guard(RestApp(runtime), runtime.settings, surface="rest", whole_body=False, on_refusal=on_refusal)
+    """The REST adapter behind the relay's guard, its answers redacted: what uvicorn serves on the REST port."""
+    guarded = Guard(
+        RestApp(runtime), runtime.settings, surface="rest", whole_body=False, on_refusal=on_refusal
+    )
+    return Redacting(guarded, runtime.redactor)
 
 
 class RestApp:

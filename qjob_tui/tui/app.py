@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent, JobAction
 from qjob_tui.jobs import JobInfo
 from qjob_tui.lifecycle import LifecycleNote
+from qjob_tui.lines import printable
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, Refusal
 from qjob_tui.signals import on_signals
 from qjob_tui.tui.commands import JobCommand, JobCommands
@@ -115,7 +117,9 @@ class QJobApp(OrderedKeysApp[None]):
         yield JobTable(self.runtime.board, now=self.now, id="jobs")
         yield FilterBar(id="filter")
         yield ActionBar(self.key_for, self.runtime.actions)
-        yield LogPane(LOG_LIMIT, frozen_time=self.FROZEN_LOG_TIME, id="log")
+        yield LogPane(
+            LOG_LIMIT, frozen_time=self.FROZEN_LOG_TIME, redact=self.runtime.redactor.text, id="log"
+        )
         yield Footer(compact=True)
 
     @property
@@ -249,6 +253,26 @@ class QJobApp(OrderedKeysApp[None]):
         if refusal.source != "tui":  # the dashboard's own dialogs already say what is wrong
             self._post(RefusalReceived(refusal))
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification (the app's, its screens' and widgets'): without secrets, terminal-safe."""
+        redact = self.runtime.redactor.text
+        kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        super().notify(
+            printable(redact(message)),
+            title=printable(redact(title)),
+            severity=severity,
+            markup=markup,
+            **kwargs,
+        )
+
     def _post(self, message: JobsChanged | OutcomeReceived | RefusalReceived) -> None:
         if threading.get_ident() == self._thread_id:
             self.post_message(message)
@@ -324,8 +348,9 @@ class QJobApp(OrderedKeysApp[None]):
         return ([selected] if selected else []), False
 
     def _label(self, job_id: str) -> str:
+        """The job's name (Qovery's text) as dialogs and notifications show it: terminal-safe."""
         job = self.runtime.board.get(job_id)
-        return job.label if job else job_id
+        return printable(job.label if job else job_id)
 
     def _jobs(self, job_ids: Sequence[str]) -> list[JobInfo]:
         return [job for job in map(self.runtime.board.get, job_ids) if job is not None]

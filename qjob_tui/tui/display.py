@@ -1,7 +1,8 @@
 """How job fields and Qovery's answers are shown: state colours, ages, job types, compact pretty JSON.
 
 Everything returns `rich.text.Text` built from plain strings, never markup: job names and Qovery's
-messages are outside input, and a `[` in them must show as a `[`.
+messages are outside input, and a `[` in them must show as a `[`; their control characters and escape
+sequences show as visible escapes (`printable`), never reach the terminal.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from rich.text import Text
 
 from qjob_tui.jobs import state_category
+from qjob_tui.lines import printable
 
 # Colours per state category (README, "The dashboard"): green settled fine, blue in progress, yellow queued, red errors.
 STATE_STYLES: dict[str, str] = {
@@ -30,14 +32,16 @@ def state_text(state: str | None) -> Text:
     """The state as Qovery names it, coloured by category; an unknown state is shown as it is."""
     if not state:
         return Text("…", style="dim")
-    return Text(state, style=STATE_STYLES[state_category(state)], no_wrap=True, overflow="ellipsis")
+    return Text(
+        printable(state), style=STATE_STYLES[state_category(state)], no_wrap=True, overflow="ellipsis"
+    )
 
 
 def type_text(job_type: str | None) -> Text:
     """`cron` or `lifecycle` (or whatever Qovery says, lower-cased); `?` until known."""
     if not job_type:
         return Text("?", style="dim")
-    return Text(job_type.lower())
+    return Text(printable(job_type.lower()))
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -55,7 +59,7 @@ def age(value: str | None, now: datetime) -> str:
     """How long ago a date was, k9s style: `<1m ago`, `12m ago`, `5h ago`, `3d ago`; the raw text if not a date."""
     when = parse_date(value)
     if when is None:
-        return value or ""
+        return printable(value or "")
     seconds = max(0, int((now - when).total_seconds()))
     if seconds < 60:
         return "<1m ago"  # minutes are enough for an age, and ages re-render every AGE_REFRESH_S
@@ -70,10 +74,10 @@ def result_text(action: str | None, result: str | None, ok: bool | None) -> Text
     """`deploy 202` in green, `stop 409 Operation in progress` in red; empty before any action."""
     if not action:
         return Text("")
-    text = Text(action)
+    text = Text(printable(action))
     if result:
         text.append(" ")
-        text.append(result, style="green" if ok else "red")
+        text.append(printable(result), style="green" if ok else "red")
     return text
 
 

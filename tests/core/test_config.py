@@ -170,6 +170,13 @@ MISTAKES = [
         id="custom-token-variable-unset",
     ),
     pytest.param(
+        "qovery:\n  token_env: qov_2bXk7c9Tq1Lm4Np8Rs3Vw6Yz0AbCdEf\n",  # the token itself, not a variable's name
+        "qovery.token_env in c.yaml does not look like the name of an environment variable (is it the token "
+        "itself? it is not shown): put the variable's name there, e.g. QOVERY_API_KEY, and export your Qovery "
+        "API token in that variable",
+        id="token-written-into-token-env-is-not-shown",
+    ),
+    pytest.param(
         "ui:\n  confirm: [stop, nuke]\n",
         "c.yaml: ui.confirm: 'nuke' is not an action; use deploy, redeploy, stop, uninstall, clean-failed",
         id="confirm-action",

@@ -7,10 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import signal
-import sys
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,47 +16,11 @@ from mcp import Client
 
 from qjob_tui.simulator import DEMO_TOKEN, Simulator, serve_simulator
 from tests.common import free_port, user_env, write_config
+from tests.support.served import BOUND_S, serving, until
 
 from .relay_harness import DEMO_JOBS
 
-BOUND_S = 60  # every wait below; only a hang reaches it
 HEALTHY_JOBS = [job.id for job in Simulator().dataset.jobs if job.name != "weekly-report"]  # not STOPPED
-
-
-@dataclass
-class Served:
-    process: asyncio.subprocess.Process
-    rest_url: str
-    mcp_url: str
-
-    async def terminate(self) -> tuple[int, str]:
-        """SIGTERM, then the exit code and everything it wrote on stderr after."""
-        assert self.process.stderr is not None
-        self.process.send_signal(signal.SIGTERM)
-        rest = await asyncio.wait_for(self.process.stderr.read(), BOUND_S)
-        return await asyncio.wait_for(self.process.wait(), BOUND_S), rest.decode()
-
-
-@contextlib.asynccontextmanager
-async def serving(config: Path, env: dict[str, str], rest_port: int, mcp_port: int) -> AsyncIterator[Served]:
-    """`qjob-tui --serve` as a user starts it, until its REST and MCP ports both answer."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "qjob_tui", "--serve", "--config", str(config),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        cwd=config.parent, env=env,
-    )  # fmt: skip
-    assert process.stderr is not None
-    try:
-        while True:  # the start line comes once both servers serve
-            line = await asyncio.wait_for(process.stderr.readline(), BOUND_S)
-            assert line, f"qjob-tui --serve exited before serving (code {await process.wait()})"
-            if b"serving REST" in line:
-                break
-        yield Served(process, f"http://127.0.0.1:{rest_port}", f"http://127.0.0.1:{mcp_port}/mcp")
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def mcp_deploy(url: str, job: str) -> Any:
@@ -73,12 +33,6 @@ async def mcp_deploy(url: str, job: str) -> Any:
             await client.list_tools()
             result = await client.call_tool("deploy-job", {"jobId": job})
     return result
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Poll `condition` (bounded by the caller's timeout)."""
-    while not condition():  # noqa: ASYNC110 - the simulator has no event to wait on
-        await asyncio.sleep(0.02)
 
 
 async def sigterm_under_load(tmp_path: Path, rest_calls: int, mcp_calls: int) -> None:

@@ -16,6 +16,7 @@ from textual.events import Resize
 from textual.widgets import DataTable
 
 from qjob_tui.jobs import JobBoard, JobInfo
+from qjob_tui.lines import printable
 from qjob_tui.tui.display import age, result_text, state_text, type_text
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -138,7 +139,7 @@ class JobTable(DataTable[Text]):
 
     def _cells_of(self, job: JobInfo) -> tuple[Text, ...]:
         name = Text(_MARK if job.id in self.marked else _NO_MARK, style="bold magenta")
-        name.append(job.label)
+        name.append(printable(job.label))
         name.no_wrap, name.overflow = True, "ellipsis"
         last = result_text(job.last_action, job.last_result, job.last_result_ok)
         last.no_wrap, last.overflow = True, "ellipsis"

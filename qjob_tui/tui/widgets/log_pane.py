@@ -1,7 +1,9 @@
 """The log pane: every action's outcome from every face, with Qovery's JSON, newest last.
 
 An entry is one header line (time, source, action, job, HTTP status) and Qovery's JSON below it, errors in
-red. The pane keeps the last `max_entries` entries. It is a line-API widget: only the visible lines are
+red. Every text of an entry is shown without secrets and terminal-safe (control characters and escape
+sequences written as visible escapes, `qjob_tui.lines.printable`): outside text can neither forge an entry
+nor drive the terminal. The pane keeps the last `max_entries` entries. It is a line-API widget: only the visible lines are
 rendered, and lines are not wrapped (long ones scroll sideways), so a resize costs nothing.
 
 One entry is selected (the newest, unless the user moves up in the pane): that is what "copy" copies.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +29,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from qjob_tui.lines import printable
 from qjob_tui.pipeline import ActionOutcome, ActionRequest, Refusal
 from qjob_tui.tui.display import SOURCE_STYLES, pretty_json
 
@@ -51,18 +55,27 @@ class LogEntry:
     body: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.job, self.result = _printable(self.job), _printable(self.result)
+        self.layout()
+
+    def layout(self, width: int = 100, redact: Callable[[str], str] = str) -> None:
+        """Prepare the texts for the screen: `redact`ed, terminal-safe, Qovery's JSON fitted to `width`."""
+
+        def shown(text: str) -> str:
+            return printable(redact(text))
+
+        self.action, self.job, self.result = shown(self.action), shown(self.job), shown(self.result)
         if self.data is not None:
-            self.body = pretty_json(self.data)
+            body = [shown(line) for line in pretty_json(self.data, width)]
         elif self.detail:
-            self.body = [_printable(line) for line in self.detail.splitlines()]
+            body = [shown(self.detail)]  # one line: a line break in outside text must not look like an entry
         elif self.status == 204:
-            self.body = ["(no content)"]
+            body = ["(no content)"]
         else:
-            self.body = []
+            body = []
         if self.audit_error:
-            self.body.append(f"AUDIT: {_printable(self.audit_error)}")
+            body.append(f"AUDIT: {shown(self.audit_error)}")
             self.ok = False
+        self.body = body
 
     @property
     def height(self) -> int:
@@ -138,11 +151,6 @@ class LogEntry:
         )
 
 
-def _printable(text: str) -> str:
-    """Outside text on one screen line: control characters (a terminal's escape sequences) become spaces."""
-    return "".join(c if c.isprintable() else " " for c in text)
-
-
 class LogPane(ScrollView, can_focus=True):
     """The outcomes of the actions, newest last; up/down select an entry when the pane has focus."""
 
@@ -156,10 +164,16 @@ class LogPane(ScrollView, can_focus=True):
     ]
 
     def __init__(
-        self, max_entries: int = 5000, *, frozen_time: str | None = None, id: str | None = None
+        self,
+        max_entries: int = 5000,
+        *,
+        frozen_time: str | None = None,
+        redact: Callable[[str], str] = str,
+        id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.max_entries = max_entries
+        self.redact = redact  # the process's secrets out of every text shown (Runtime.redactor.text)
         self.frozen_time = frozen_time  # shown instead of each entry's time (snapshots)
         self.entries: deque[LogEntry] = deque()
         self.cursor = -1  # index in `entries` of the selected entry
@@ -184,10 +198,8 @@ class LogPane(ScrollView, can_focus=True):
             if not self.follow:
                 self.scroll_to(y=max(0, self.scroll_y - dropped.height), animate=False, immediate=True)
         width = self.scrollable_content_region.width
-        if entry.data is not None and width > 20:
-            entry.body = pretty_json(
-                entry.data, width - 3
-            )  # fit the pane as it is now (2 of indent, 1 spare)
+        # Fit the pane as it is now (2 of indent, 1 spare).
+        entry.layout(width - 3 if width > 20 else 100, self.redact)
         self._starts[entry.seq] = self._dropped_lines + len(self._lines)
         self.entries.append(entry)
         self._lines.extend((entry, n) for n in range(entry.height))

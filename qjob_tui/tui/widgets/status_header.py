@@ -10,6 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from qjob_tui.lines import printable
+
 
 def servers_text(rest_port: int | None, mcp_port: int | None) -> str:
     """`REST :8080 · MCP :9090` when the relay runs beside the dashboard, else `servers off`."""
@@ -63,7 +65,7 @@ class StatusHeader(Horizontal):
             stats.append(f" {waiting_key} ", style="bold")
             stats.append(" ")
         if error:
-            stats.append(f"⚠ {error}", style="bold red")
+            stats.append(f"⚠ {printable(error)}", style="bold red")
             if backoff_s:
                 stats.append(f" · retry in {backoff_s:.0f}s", style="red")
             stats.append("  ")
