@@ -33,6 +33,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from qjob_tui.actions import BodyKind
 from qjob_tui.approvals import ApprovalEvent, ApprovalQueue, PendingApproval
+from qjob_tui.lines import printable
 from qjob_tui.pipeline import Approval
 from qjob_tui.tui.display import SOURCE_STYLES
 from qjob_tui.tui.widgets.log_pane import LogEntry
@@ -50,9 +51,7 @@ URGENT_S = 10  # the countdown turns red below this
 def shown(text: str, limit: int) -> str:
     """Outside text on one line of the dialog: control characters escaped (a terminal's escape sequences must
     not run), then cut to `limit` characters."""
-    safe = "".join(
-        c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else "\\u{ord(c):04x}" for c in text
-    )
+    safe = printable(text)
     return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 
