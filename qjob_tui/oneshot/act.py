@@ -16,6 +16,7 @@ from typing import TextIO
 
 from qjob_tui.actions import JobAction
 from qjob_tui.jobs import is_settled
+from qjob_tui.lines import printable
 from qjob_tui.oneshot.arguments import OPTION_OF_FIELD, ActionArgs
 from qjob_tui.oneshot.jobref import JobFinder, JobNotFound
 from qjob_tui.oneshot.report import Reporter, is_terminal
@@ -150,7 +151,7 @@ def _stopped_watching(signum: int, outcome: ActionOutcome, state: str | None) ->
 def _question(action: JobAction, shown: str, job_id: str) -> str:
     who = shown if shown == job_id else f"{shown} ({job_id})"
     warning = f" {action.warning}" if action.warning else ""
-    return f"{action.title} {who}?{warning} [y/N] "
+    return printable(f"{action.title} {who}?{warning}") + " [y/N] "
 
 
 async def ask(question: str, stdin: TextIO, out: TextIO) -> bool:

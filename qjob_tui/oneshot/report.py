@@ -5,6 +5,9 @@ the end on stdout when it is a success, on stderr otherwise. With `--json`: one 
 stdout and nothing else there — `accepted`, `state`, `log` (or `job`) events, and last the `result` — while the same
 human lines go to stderr when it is a terminal (a person watching a script). The program's own notes (a
 failed read being retried, an audit problem) always go to stderr.
+
+Every line passes the process's `Redactor` (no token, no URL credentials), and a human line `printable()`
+(a job name or Qovery's message cannot drive the terminal nor forge a second line); JSON is ASCII-escaped.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from qjob_tui.jobs import JobInfo
-from qjob_tui.lines import action_line, iso_utc, note_line
+from qjob_tui.lines import action_line, iso_utc, note_line, printable
 from qjob_tui.oneshot.results import Ending, Exit
 from qjob_tui.pipeline import ActionOutcome
 from qjob_tui.reads import LogLine
+from qjob_tui.redaction import Redactor
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Reporter:
         self.stdout = stdout
         self.stderr = stderr
         self.subject = subject
+        self.redactor = Redactor()  # the runtime's, once it is open (`run_args`): it knows the secrets
         # With --json the human lines are progress for a person: on stderr, when one is looking at it.
         self._human: TextIO | None = stdout if not json_lines else (stderr if is_terminal(stderr) else None)
 
@@ -96,7 +101,16 @@ class Reporter:
             return
         header = ("NAME", "STATE", "TYPE", "LAST DEPLOYMENT", "ID")
         table = [header] + [
-            (job.label, job.state or "-", job.job_type or "-", job.last_deployment or "-", job.id)
+            tuple(  # escaped before measured, so that the columns hold whatever a name holds
+                printable(cell)
+                for cell in (
+                    job.label,
+                    job.state or "-",
+                    job.job_type or "-",
+                    job.last_deployment or "-",
+                    job.id,
+                )
+            )
             for job in rows
         ]
         widths = [max(len(row[column]) for row in table) for column in range(len(header) - 1)]
@@ -106,7 +120,7 @@ class Reporter:
 
     def note(self, text: str) -> None:
         """The program's own remark, on stderr whatever the mode."""
-        _write(self.stderr, note_line(text))
+        _write(self.stderr, note_line(self.redactor.text(text)))
 
     def end(self, ending: Ending) -> None:
         """The last line: the result record with --json, and a human line saying how it ended."""
@@ -127,7 +141,11 @@ class Reporter:
         self._record(record)
         if ending.message is None:
             return  # a plain success: the lines before it said all
-        line = note_line(f"{' '.join(filter(None, (subject.command, subject.shown)))}: {ending.message}")
+        line = note_line(
+            self.redactor.text(
+                f"{' '.join(filter(None, (subject.command, subject.shown)))}: {ending.message}"
+            )
+        )
         if ending.ok:
             self._say(line)
             return
@@ -139,12 +157,12 @@ class Reporter:
 
     def _say(self, text: str) -> None:
         if self._human is not None:
-            _write(self._human, text)
+            _write(self._human, printable(self.redactor.text(text)))
 
     def _record(self, record: dict[str, Any]) -> None:
         if self.json_lines:
             # ASCII only: no control or line-break character of Qovery's text reaches a reader raw.
-            _write(self.stdout, json.dumps(record, ensure_ascii=True, default=str))
+            _write(self.stdout, json.dumps(self.redactor.data(record), ensure_ascii=True, default=str))
 
 
 def _write(stream: TextIO, text: str) -> None:

@@ -57,6 +57,7 @@ async def run_args(args: Args, reporter: Reporter, env: Mapping[str, str], stdin
     with StopSignals() as stop:
         try:
             async with open_runtime(settings) as runtime:
+                reporter.redactor = runtime.redactor
                 if isinstance(args, StatusArgs):
                     return await run_status(runtime, args, reporter, stop)
                 if isinstance(args, LogsArgs):

@@ -28,6 +28,7 @@ from tests.common import (
     run_qjob_tui,
     user_env,
 )
+from tests.support.hostile import echo_authorization, hostile_upstream
 
 from .support import write_config
 
@@ -311,3 +312,18 @@ async def test_the_demo_with_its_option_before_the_subcommand(tmp_path: Path) ->
     assert lines[-1].startswith("qjob-tui: deploy nightly-backup: DEPLOYED after ")
     audit = tmp_path / "state" / "qjob-tui" / "audit-demo.jsonl"
     assert '"source":"cli"' in audit.read_text()
+
+
+async def test_a_qovery_that_quotes_the_token_back_shows_it_nowhere(tmp_path: Path) -> None:
+    async with hostile_upstream(echo_authorization(403)) as upstream:
+        config = write_config(tmp_path, upstream.url)
+        ran = await run_qjob_tui(
+            tmp_path, "stop", "db-migrate", "--json", "--config", str(config), env=user_env(tmp_path)
+        )
+        human = await run_qjob_tui(
+            tmp_path, "stop", "db-migrate", "--config", str(config), env=user_env(tmp_path)
+        )
+    assert ran.code == human.code == 3
+    assert "bad token Token [redacted]" in ran.result["message"]
+    for text in (ran.stdout, ran.stderr, human.stdout, human.stderr, (tmp_path / "audit.jsonl").read_text()):
+        assert API_TOKEN not in text

@@ -7,9 +7,11 @@ import json
 from datetime import UTC, datetime
 
 from qjob_tui.actions import ACTIONS_BY_NAME
+from qjob_tui.jobs import JobInfo
 from qjob_tui.oneshot.report import Reporter, Subject
 from qjob_tui.oneshot.results import Ending, Exit
 from qjob_tui.pipeline import ActionOutcome, ActionRequest
+from qjob_tui.redaction import Redactor
 from tests.common import CRON_JOB
 
 
@@ -73,3 +75,21 @@ def test_without_json_the_human_lines_are_on_stdout_and_the_failure_on_stderr() 
     assert stderr.getvalue().splitlines() == [
         "qjob-tui: deploy nightly-backup: the run ended in DEPLOYMENT_ERROR"
     ]
+
+
+def test_outside_text_cannot_drive_the_terminal_nor_forge_a_line_nor_show_a_secret() -> None:
+    stdout, stderr = Terminal(), Terminal()
+    reporter = Reporter(
+        json_lines=False, stdout=stdout, stderr=stderr, subject=Subject("deploy", CRON_JOB, "nightly\x1b[2J")
+    )
+    reporter.redactor = Redactor(["qov-secret-token-4711"])
+    reporter.state("DEPLOYED\nqjob-tui: deploy nightly-backup: forged")
+    reporter.note("Qovery said: bad token qov-secret-token-4711")
+    reporter.jobs([JobInfo(id=CRON_JOB, name="evil\x1b]0;title\x07", state="DEPLOYED")])
+    out, err = stdout.getvalue(), stderr.getvalue()
+    assert "\x1b" not in out + err and "\x07" not in out
+    assert len(out.splitlines()) == 3  # the state line stayed one line; the table's header and row
+    assert "nightly\\x1b[2J DEPLOYED\\nqjob-tui: deploy nightly-backup: forged" in out
+    assert err == "qjob-tui: Qovery said: bad token [redacted]\n"
+    header, row = out.splitlines()[1:]
+    assert row.index(CRON_JOB) == header.index("ID")  # the columns hold the escaped name
