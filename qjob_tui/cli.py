@@ -3,6 +3,7 @@
     qjob-tui [--config PATH] [--demo] [--serve | --server] [--host HOST] [--rest-port N] [--mcp-port N]
     qjob-tui init [--demo] [--config PATH] [--force] [--environment ID ...]
     qjob-tui deploy|redeploy|stop|uninstall|clean-failed|status ...   (the one-shot commands: `oneshot`)
+    qjob-tui mcp [--config PATH] [--demo]                               (MCP over stdio: `server/mcp_stdio.py`)
 
 A subcommand is a row of `SUBCOMMANDS`: its name and the function that runs it on the rest of the line.
 The options every subcommand takes (`--config PATH`, `--demo`, `--read-only`) may come before its name too.
@@ -43,8 +44,40 @@ def _init(argv: list[str]) -> int:
     return init_main(argv, picker=_init_picker)
 
 
+def _mcp(argv: list[str]) -> int:
+    """`qjob-tui mcp [--config PATH] [--demo]`: the MCP tools over stdio."""
+    parser = UsageParser(
+        prog="qjob-tui mcp",
+        description="The MCP tools over stdio (newline-delimited JSON-RPC), for clients that start their "
+        "servers as a command. Logs go to stderr; stdout carries nothing but JSON-RPC.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="config file (found as for the dashboard)")
+    parser.add_argument("--demo", action="store_true", help="run against the embedded Qovery simulator")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        settings = load_settings(args.config, demo=args.demo)
+        return asyncio.run(_mcp_stdio(settings))
+    except (ConfigError, AuditError) as exc:
+        print(note_line(str(exc)), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+async def _mcp_stdio(settings: Settings) -> int:
+    from qjob_tui.runtime import open_runtime
+    from qjob_tui.server.mcp_stdio import serve_stdio
+
+    async with open_runtime(settings) as runtime:
+        return await serve_stdio(runtime)
+
+
 SUBCOMMANDS: dict[str, Subcommand] = {
     "init": _init,
+    "mcp": _mcp,
     **{name: functools.partial(oneshot.main, name) for name in oneshot.COMMANDS},
 }
 

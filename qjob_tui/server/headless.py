@@ -22,12 +22,7 @@ from qjob_tui.signals import STOP_SIGNALS, on_signals
 
 
 def start_line(runtime: Runtime, servers: RelayServers) -> str:
-    board = runtime.board
-    known = [f"{len(board.jobs)} job{'s' if len(board.jobs) != 1 else ''}"] if board.jobs else []
-    if board.environments:
-        count = len(board.environments)
-        known.append(f"the jobs of {count} environment{'s' if count != 1 else ''}")
-    jobs = " + ".join(known) or "no jobs"
+    jobs = jobs_summary(runtime)
     token = (
         "inbound token required"
         if runtime.settings.server_token is not None
@@ -35,12 +30,22 @@ def start_line(runtime: Runtime, servers: RelayServers) -> str:
     )
     return (
         f"{PROGRAM} {__version__} serving REST {servers.rest_url}{REST_PREFIX} and MCP {servers.mcp_url} "
-        f"against {_shown_api(runtime)}; {jobs}; {token};{_gated(runtime)} audit {runtime.audit.path}; "
+        f"against {shown_api(runtime)}; {jobs}; {token};{gated_note(runtime)} audit {runtime.audit.path}; "
         "Ctrl+C to stop"
     )
 
 
-def _gated(runtime: Runtime) -> str:
+def jobs_summary(runtime: Runtime) -> str:
+    """What the relay acts on, for a start line: `7 jobs + the jobs of 2 environments`."""
+    board = runtime.board
+    known = [f"{len(board.jobs)} job{'s' if len(board.jobs) != 1 else ''}"] if board.jobs else []
+    if board.environments:
+        count = len(board.environments)
+        known.append(f"the jobs of {count} environment{'s' if count != 1 else ''}")
+    return " + ".join(known) or "no jobs"
+
+
+def gated_note(runtime: Runtime) -> str:
     """What server.approve gates, and that without a dashboard those actions are refused."""
     gated = [action.name for action in runtime.actions if action.name in runtime.approvals.actions]
     if not gated:
@@ -48,7 +53,7 @@ def _gated(runtime: Runtime) -> str:
     return f" {', '.join(gated)} need the operator's approval and are refused here (run {OPERATOR_COMMAND});"
 
 
-def _shown_api(runtime: Runtime) -> str:
+def shown_api(runtime: Runtime) -> str:
     return "DEMO (embedded Qovery simulator)" if runtime.demo else runtime.api_label
 
 

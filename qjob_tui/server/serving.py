@@ -63,6 +63,26 @@ class _LineHandler(logging.Handler):
             self.log(line)
 
 
+def route_warnings(log: LogLine | None) -> Callable[[], None]:
+    """Route uvicorn's, the MCP SDK's and our warnings to `log` (or nowhere), one line each: nothing may print
+    over the dashboard or onto MCP's stdout, and no traceback may reach a user. Returns what puts it back."""
+    handler = _LineHandler(log)
+    saved: list[tuple[logging.Logger, list[logging.Handler], bool]] = []
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, list(logger.handlers), logger.propagate))
+        logger.handlers = [handler]
+        logger.propagate = False
+
+    def restore() -> None:
+        for logger, handlers, propagate in reversed(saved):
+            logger.handlers = handlers
+            logger.propagate = propagate
+        saved.clear()
+
+    return restore
+
+
 def bind_listener(host: str, port: int, flag: str) -> socket.socket:
     """A listening socket on host:port (0: any free port); a readable ConfigError when it cannot be had."""
     try:
@@ -123,7 +143,7 @@ class RelayServers:
         self._mcp_started = asyncio.Event()
         self._mcp_task: asyncio.Task[None] | None = None
         self._mcp_error: BaseException | None = None
-        self._saved_loggers: list[tuple[logging.Logger, list[logging.Handler], bool]] = []
+        self._unroute: Callable[[], None] | None = None
 
     @property
     def rest_url(self) -> str:
@@ -159,7 +179,7 @@ class RelayServers:
         self._sockets.append(mcp_socket)
         self.rest_port = rest_socket.getsockname()[1]
         self.mcp_port = mcp_socket.getsockname()[1]
-        self._quiet_loggers()
+        self._unroute = route_warnings(self.log)
         try:
             rest = _RelayServer(self._config(build_rest_app(self.runtime, on_refusal=self.on_refusal), "off"))
             await self._start(rest, rest_socket)
@@ -224,20 +244,6 @@ class RelayServers:
             sock.close()
         self._servers.clear()
         self._tasks.clear()
-        self._restore_loggers()
-
-    def _quiet_loggers(self) -> None:
-        """Route uvicorn's, the SDK's and our warnings to `log` (or nowhere), one line each: nothing may
-        print over the dashboard, and no traceback may reach a user."""
-        handler = _LineHandler(self.log)
-        for name in _LOGGERS:
-            logger = logging.getLogger(name)
-            self._saved_loggers.append((logger, list(logger.handlers), logger.propagate))
-            logger.handlers = [handler]
-            logger.propagate = False
-
-    def _restore_loggers(self) -> None:
-        for logger, handlers, propagate in reversed(self._saved_loggers):
-            logger.handlers = handlers
-            logger.propagate = propagate
-        self._saved_loggers.clear()
+        if self._unroute is not None:
+            self._unroute()
+            self._unroute = None
