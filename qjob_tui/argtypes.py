@@ -27,3 +27,13 @@ def port_argument(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is out of range; a port is 1 to 65535 (0: any free port)")
     return value
+
+
+READ_ONLY_HELP = "act on nothing: show and read only (the same as server.read_only: true)"
+
+
+def add_read_only_argument(parser: argparse.ArgumentParser, help: str = READ_ONLY_HELP) -> None:
+    """`--read-only`, the same on every face's command line (the dashboard, --serve/--server, `mcp`, the one-shot
+    commands). Apply it over the config with `cli.with_server_overrides(..., read_only=args.read_only)`; the
+    pipeline then refuses every action (`ReadOnlyRefused`)."""
+    parser.add_argument("--read-only", action="store_true", help=help)

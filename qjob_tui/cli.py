@@ -1,6 +1,6 @@
 """The command line: arguments -> which faces run. Nothing else lives here.
 
-    qjob-tui [--config PATH] [--demo] [--serve | --server] [--host HOST] [--rest-port N] [--mcp-port N]
+    qjob-tui [--config PATH] [--demo] [--read-only] [--serve | --server] [--host HOST] [--rest-port N] [--mcp-port N]
     qjob-tui init [--demo] [--config PATH] [--force] [--environment ID ...]
     qjob-tui deploy|redeploy|stop|uninstall|clean-failed|status ...   (the one-shot commands: `oneshot`)
     qjob-tui mcp [--config PATH] [--demo]                               (MCP over stdio: `server/mcp_stdio.py`)
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qjob_tui import __version__, oneshot
-from qjob_tui.argtypes import UsageParser, port_argument
+from qjob_tui.argtypes import UsageParser, add_read_only_argument, port_argument
 from qjob_tui.audit import AuditError
 from qjob_tui.config import ConfigError, Settings, check_server_exposure, load_settings
 from qjob_tui.lines import note_line
@@ -45,7 +45,7 @@ def _init(argv: list[str]) -> int:
 
 
 def _mcp(argv: list[str]) -> int:
-    """`qjob-tui mcp [--config PATH] [--demo]`: the MCP tools over stdio."""
+    """`qjob-tui mcp [--config PATH] [--demo] [--read-only]`: the MCP tools over stdio."""
     parser = UsageParser(
         prog="qjob-tui mcp",
         description="The MCP tools over stdio (newline-delimited JSON-RPC), for clients that start their "
@@ -53,12 +53,14 @@ def _mcp(argv: list[str]) -> int:
     )
     parser.add_argument("--config", metavar="PATH", help="config file (found as for the dashboard)")
     parser.add_argument("--demo", action="store_true", help="run against the embedded Qovery simulator")
+    add_read_only_argument(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
         settings = load_settings(args.config, demo=args.demo)
+        settings = with_server_overrides(settings, None, None, None, read_only=args.read_only)
         return asyncio.run(_mcp_stdio(settings))
     except (ConfigError, AuditError) as exc:
         print(note_line(str(exc)), file=sys.stderr)
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="config file (else $QJOB_TUI_CONFIG, ./qjob-tui.yaml, ~/.config/qjob-tui/config.yaml)",
     )
     parser.add_argument("--demo", action="store_true", help="run against the embedded Qovery simulator")
+    add_read_only_argument(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--serve", action="store_true", help="headless: the REST and MCP servers only")
     mode.add_argument("--server", action="store_true", help="the dashboard and the REST and MCP servers")
@@ -137,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         settings = load_settings(args.config, demo=args.demo)
-        settings = with_server_overrides(settings, args.host, args.rest_port, args.mcp_port)
+        settings = with_server_overrides(
+            settings, args.host, args.rest_port, args.mcp_port, read_only=args.read_only
+        )
         if args.serve or args.server:
             check_server_exposure(settings.config.server.host, settings.server_token)
     except ConfigError as exc:
@@ -164,10 +169,15 @@ async def _init_picker(
 
 
 def with_server_overrides(
-    settings: Settings, host: str | None, rest: int | None, mcp: int | None
+    settings: Settings, host: str | None, rest: int | None, mcp: int | None, *, read_only: bool = False
 ) -> Settings:
-    """Apply --host/--rest-port/--mcp-port over `server.*` of the config."""
-    update = {k: v for k, v in {"host": host, "rest_port": rest, "mcp_port": mcp}.items() if v is not None}
+    """Apply --host/--rest-port/--mcp-port over `server.*` of the config, and --read-only (which can only
+    turn read-only on: a config that says read-only stays so)."""
+    update: dict[str, object] = {
+        k: v for k, v in {"host": host, "rest_port": rest, "mcp_port": mcp}.items() if v is not None
+    }
+    if read_only:
+        update["read_only"] = True
     if not update:
         return settings
     server = settings.config.server.model_copy(update=update)

@@ -173,6 +173,11 @@ class ServerSettings(_Strict):
     def _approve(cls, value: list[str]) -> list[str]:
         return _known_actions(value)
 
+    read_only: bool = Field(
+        default=False,
+        description="true: act on nothing from any face (as --read-only); reads still work",
+    )
+
 
 class UISettings(_Strict):
     """The dashboard."""

@@ -91,6 +91,19 @@ def withdrawn_refusal() -> ActionRefused:
     )
 
 
+READ_ONLY_DETAIL = (
+    "this qjob-tui runs read-only (--read-only, or server.read_only: true in the config): it acts on nothing"
+)
+
+
+class ReadOnlyRefused(ActionRefused):
+    """An action asked of a read-only qjob-tui. Every face refuses it: REST 403 `read-only`, MCP lists no action
+    tool, the dashboard has no action key, a one-shot command exits 2 (a usage error: the flag said so)."""
+
+    def __init__(self) -> None:
+        super().__init__(403, "Read-only", READ_ONLY_DETAIL, slug="read-only")
+
+
 @dataclass(frozen=True)
 class ActionRequest:
     """A validated action on one job, ready to be sent."""
@@ -224,11 +237,13 @@ class ActionPipeline:
         *,
         allow_unlisted_jobs: bool = False,
         gate: Gate | None = None,
+        read_only: bool = False,
     ) -> None:
         self.client = client
         self.board = board
         self.audit = audit
         self.allow_unlisted_jobs = allow_unlisted_jobs
+        self.read_only = read_only  # --read-only: every action is refused, whatever face asks
         self.gate = gate
         self._listeners: list[OutcomeListener] = []
         self._refusal_listeners: list[RefusalListener] = []
@@ -256,7 +271,10 @@ class ActionPipeline:
         """Validate a request from any face. Raises ActionRefused (400, 403, 404) naming what is wrong.
 
         `client` is how the caller names itself (a User-Agent, MCP's clientInfo): kept for the operator's
-        approval dialog and the audit, cut to MAX_CLIENT_CHARS."""
+        approval dialog and the audit, cut to MAX_CLIENT_CHARS.
+
+        ReadOnlyRefused first, whatever the request, when this qjob-tui runs read-only."""
+        self.check_writable(action, job_id, source=source)
         try:
             found = ACTIONS_BY_NAME.get(action) if isinstance(action, str) else action
             if found is None:
@@ -272,6 +290,14 @@ class ActionPipeline:
             raise
         shown_client = client[:MAX_CLIENT_CHARS] if client else None
         return ActionRequest(found, job, event, payload, source, shown_client)
+
+    def check_writable(self, action: str | JobAction, job_id: object = None, *, source: Source) -> None:
+        """Raise ReadOnlyRefused (announced like any refusal) when this qjob-tui runs read-only. A face calls
+        it before it reads the rest of a request, so that the refusal is the same whatever else is wrong."""
+        if self.read_only:
+            refused = ReadOnlyRefused()
+            self._announce_refusal(action, job_id, source, refused)
+            raise refused
 
     def allowed_job(self, job_id: object) -> str:
         """The job id, if it is a UUID this qjob-tui may touch; else ActionRefused (400, 403). Reads use it too."""
@@ -296,7 +322,13 @@ class ActionPipeline:
             return
         name = action if isinstance(action, str) else action.name
         known = self.board.get(job_id) if isinstance(job_id, str) else None
-        shown = (known.label if known else job_id) if isinstance(job_id, str) else repr(job_id)
+        shown = (
+            (known.label if known else job_id)
+            if isinstance(job_id, str)
+            else "-"
+            if job_id is None
+            else repr(job_id)
+        )
         refusal = Refusal(datetime.now(UTC), source, name[:40], shown[:80], exc)
         for listener in list(self._refusal_listeners):
             with contextlib.suppress(Exception):

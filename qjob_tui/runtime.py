@@ -54,6 +54,11 @@ class Runtime:
         return self.settings.demo
 
     @property
+    def read_only(self) -> bool:
+        """--read-only (or server.read_only): every face shows and reads, none acts."""
+        return self.pipeline.read_only
+
+    @property
     def api_label(self) -> str:
         """DEMO, or the API URL without the user info someone may have put in it."""
         return "DEMO" if self.demo else shown_url(self.api_url)
@@ -117,6 +122,11 @@ async def open_runtime(
         server = settings.config.server
         approvals = ApprovalQueue(server.approve, server.approve_timeout_s, board)
         pipeline = ActionPipeline(
-            client, board, audit, allow_unlisted_jobs=server.allow_unlisted_jobs, gate=approvals
+            client,
+            board,
+            audit,
+            allow_unlisted_jobs=server.allow_unlisted_jobs,
+            gate=approvals,
+            read_only=server.read_only,
         )
         yield Runtime(settings, client, board, audit, pipeline, client.base_url, approvals, actions)

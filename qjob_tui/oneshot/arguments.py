@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qjob_tui.actions import ACTIONS, FORCE_EVENTS, JOB, BodyKind, JobAction
-from qjob_tui.argtypes import UsageParser
+from qjob_tui.argtypes import UsageParser, add_read_only_argument
 from qjob_tui.lines import PROGRAM
 
 STATUS = "status"
@@ -113,7 +113,7 @@ def _add_common(parser: argparse.ArgumentParser, *, json_help: str) -> None:
         help="config file (else $QJOB_TUI_CONFIG, ./qjob-tui.yaml, ~/.config/qjob-tui/config.yaml)",
     )
     parser.add_argument("--demo", action="store_true", help="against the embedded Qovery simulator")
-    parser.add_argument("--read-only", action="store_true", help="act on nothing (an action exits 2)")
+    add_read_only_argument(parser, help="act on nothing (an action exits 2)")
     parser.add_argument("--json", action="store_true", help=json_help)
 
 

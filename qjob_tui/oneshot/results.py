@@ -16,7 +16,7 @@ import signal
 from dataclasses import dataclass
 
 from qjob_tui.jobs import state_category
-from qjob_tui.pipeline import ActionOutcome, ActionRefused
+from qjob_tui.pipeline import ActionOutcome, ActionRefused, ReadOnlyRefused
 from qjob_tui.qovery import QoveryError, QoveryHTTPError
 
 CANCELED = "CANCELED"
@@ -72,8 +72,11 @@ class Ending:
 
 
 def ending_of_refusal(refused: ActionRefused, where: str | None = None) -> Ending:
-    """qjob-tui refused before Qovery (bad input, a job not configured): exit 3. `where` names the input at
-    fault as the command line spells it (`--image-tag`), when it was one."""
+    """qjob-tui refused before Qovery (bad input, a job not configured): exit 3; read-only (server.read_only in
+    the config) is a usage error, exit 2, as --read-only is. `where` names the input at fault as the command
+    line spells it (`--image-tag`), when it was one."""
+    if isinstance(refused, ReadOnlyRefused):
+        return Ending(Exit.USAGE, f"read-only: {refused.detail}; nothing was sent")
     return Ending(
         Exit.REFUSED, f"refused: {where}: {refused.detail}" if where else f"refused: {refused.detail}"
     )

@@ -46,9 +46,17 @@ from qjob_tui.server.schemas import (
 )
 from qjob_tui.server.views import jobs_view, logs_view, runs_view
 
+READ_ONLY_INSTRUCTIONS = (
+    "This qjob-tui runs read-only: it acts on no job, and lists only its read tools. Call list-jobs for the "
+    "jobs and their last known state, get-job-status for a fresh state, get-job-runs and get-job-logs for "
+    "a job's recent runs and their deployment logs."
+)
+
 
 def instructions(actions: Sequence[JobAction]) -> str:
     """The server's instructions to agents: what the tools do, how to use them, and each action's own caution."""
+    if not actions:
+        return READ_ONLY_INSTRUCTIONS
     verbs = [action.verb for action in actions]
     listed = ", ".join(verbs[:-1]) + f" and {verbs[-1]}" if len(verbs) > 1 else "".join(verbs)
     notes = "".join(f" {action.tool} {action.agent_note}" for action in actions if action.agent_note)
@@ -62,9 +70,10 @@ def instructions(actions: Sequence[JobAction]) -> str:
 
 
 def build_mcp_server(runtime: Runtime) -> MCPServer:
-    """The MCP server with every tool, for any transport to serve."""
-    text = instructions(runtime.actions) + approval_note(
-        runtime.actions, runtime.approvals.actions, runtime.approvals.timeout_s
+    """The MCP server with every tool (only the read tools when read-only), for any transport to serve."""
+    actions = () if runtime.read_only else runtime.actions
+    text = instructions(actions) + approval_note(
+        actions, runtime.approvals.actions, runtime.approvals.timeout_s
     )
     return _quiet_mcp_server(build_tools(runtime), text)
 
@@ -83,7 +92,8 @@ def approval_note(actions: Sequence[JobAction], gated: Iterable[str], timeout_s:
 
 
 def build_tools(runtime: Runtime) -> list[Tool]:
-    """One tool per action of the runtime's table, then the read-only tools."""
+    """One tool per action of the runtime's table (none when read-only: an agent is not shown what it may
+    not do), then the read-only tools."""
     tools = [
         _tool(
             _action_tool(runtime, action),
@@ -101,6 +111,7 @@ def build_tools(runtime: Runtime) -> list[Tool]:
             ),
         )
         for action in runtime.actions
+        if not runtime.read_only
     ]
     return tools + read_tools(runtime)
 

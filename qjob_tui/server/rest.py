@@ -158,6 +158,7 @@ class RestApp:
         self, action: JobAction, job_id: str, scope: Scope, receive: Receive, send: Send
     ) -> None:
         try:
+            self.pipeline.check_writable(action, job_id, source="rest")  # before anything else is read
             force_event = _force_event(scope.get("query_string", b""))
             body = await _read_json_body(action, scope, receive)
             request = self.pipeline.prepare(

@@ -50,6 +50,7 @@ def health_view(runtime: Runtime, started_at: float, now: float) -> dict[str, An
         "status": "ok",
         "version": __version__,
         "api": runtime.api_label,
+        "read_only": runtime.read_only,
         "jobs": len(runtime.board.jobs),
         "uptime_s": round(now - started_at, 1),
     }

@@ -37,7 +37,7 @@ from qjob_tui.pipeline import ActionOutcome, ActionRefused, Refusal
 from qjob_tui.signals import on_signals
 from qjob_tui.tui.commands import JobCommand, JobCommands
 from qjob_tui.tui.key_order import OrderedKeysApp
-from qjob_tui.tui.keys import FIXED_KEYS, app_bindings, app_keys, check_keymap
+from qjob_tui.tui.keys import ACTING_ACTIONS, FIXED_KEYS, app_bindings, app_keys, check_keymap
 from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived, RefusalReceived
 from qjob_tui.tui.screens.approval import ApprovalDesk
 from qjob_tui.tui.screens.confirm import ConfirmScreen
@@ -113,10 +113,13 @@ class QJobApp(OrderedKeysApp[None]):
     # -- the widgets --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusHeader(self.runtime.api_label, self.rest_port, self.mcp_port)
+        yield StatusHeader(
+            self.runtime.api_label, self.rest_port, self.mcp_port, read_only=self.runtime.read_only
+        )
         yield JobTable(self.runtime.board, now=self.now, id="jobs")
         yield FilterBar(id="filter")
-        yield ActionBar(self.key_for, self.runtime.actions)
+        if not self.runtime.read_only:
+            yield ActionBar(self.key_for, self.runtime.actions)
         yield LogPane(
             LOG_LIMIT, frozen_time=self.FROZEN_LOG_TIME, redact=self.runtime.redactor.text, id="log"
         )
@@ -197,11 +200,13 @@ class QJobApp(OrderedKeysApp[None]):
     # -- keys ---------------------------------------------------------------------------------------
 
     def _apply_keymap(self, keymap: dict[str, str]) -> None:
-        for problem in check_keymap(keymap, list(self.key_specs.values())):
+        checked = check_keymap(keymap, list(self.key_specs.values()))
+        for problem in checked.problems:
             self._note("keys", problem)
-        self.keymap = {binding_id: key for binding_id, key in keymap.items() if binding_id in self.key_specs}
+        self.keymap = checked.accepted  # a refused remap keeps its default key, in the bar and the help too
         self.set_keymap(self.keymap)
-        self.query_one(ActionBar).relabel()
+        for bar in self.query(ActionBar):
+            bar.relabel()
         self.log_pane.border_title = f"log · {self.key_for('copy-log')} copy JSON · {self.key_for('zoom-log')} zoom · tab to pick an entry"
 
     def key_for(self, binding_id: str) -> str:
@@ -210,8 +215,14 @@ class QJobApp(OrderedKeysApp[None]):
         return self.get_key_display(Binding(keys.split(",")[0].strip(), ""))
 
     def help_rows(self) -> list[tuple[str, str]]:
-        rows = [(self.key_for(spec.id), spec.help) for spec in self.key_specs.values()]
+        read_only = self.runtime.read_only
+        specs = self.key_specs.values()
+        rows = [(self.key_for(spec.id), spec.help) for spec in specs if not (read_only and spec.acts)]
         return rows + list(FIXED_KEYS)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """--read-only: no key, button or palette entry leads to an action (the pipeline refuses them too)."""
+        return not (self.runtime.read_only and action in ACTING_ACTIONS)
 
     # -- live state ---------------------------------------------------------------------------------
 
@@ -554,9 +565,9 @@ class QJobApp(OrderedKeysApp[None]):
     # -- the command palette ------------------------------------------------------------------------
 
     def job_commands(self) -> list[JobCommand]:
-        """Every action for the selected (or marked) jobs, for ctrl+p."""
+        """Every action for the selected (or marked) jobs, for ctrl+p (none when read-only)."""
         job_ids, bulk = self._targets()
-        if not job_ids:
+        if not job_ids or self.runtime.read_only:
             return []
         targets = (job_ids, bulk)
         who = self._target_text(job_ids, bulk)

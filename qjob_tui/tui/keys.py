@@ -27,6 +27,7 @@ class KeySpec:
     help: str  # one line, for the help screen
     footer: bool = True  # shown in the footer (the job actions show on the action bar instead)
     priority: bool = False  # fires even under a dialog (quit)
+    acts: bool = False  # leads to an action on Qovery: gone in --read-only
 
 
 def action_keys(actions: Sequence[JobAction]) -> tuple[KeySpec, ...]:
@@ -39,6 +40,7 @@ def action_keys(actions: Sequence[JobAction]) -> tuple[KeySpec, ...]:
             label=action.title,
             help=action.help_line,
             footer=False,
+            acts=True,
         )
         for action in actions
     )
@@ -52,9 +54,15 @@ COMMAND_KEYS: tuple[KeySpec, ...] = (
         "force_run",
         "Force run",
         "Force a run: CRON, or a lifecycle hook (START/STOP/DELETE)",
+        acts=True,
     ),
     KeySpec(
-        "deploy-options", "D", "deploy_options", "Deploy…", "Deploy with an image tag or a git commit id"
+        "deploy-options",
+        "D",
+        "deploy_options",
+        "Deploy…",
+        "Deploy with an image tag or a git commit id",
+        acts=True,
     ),
     KeySpec(
         "mark",
@@ -62,6 +70,7 @@ COMMAND_KEYS: tuple[KeySpec, ...] = (
         "mark",
         "Mark",
         "Mark a job; actions then run on all marked jobs",
+        acts=True,
     ),
     KeySpec(
         "filter",
@@ -102,9 +111,11 @@ COMMAND_KEYS: tuple[KeySpec, ...] = (
         "ctrl+q",
         "quit",
         "Quit",
-        "Quit (with --server, the servers stop too)",
+        "Quit (with --server, the servers stop too), from anywhere",
         priority=True,
     ),
+    # k9s' and lazygit's quit key; not a priority one, so that a q typed into an input stays a q.
+    KeySpec("exit", "q", "quit", "Quit", "Quit from the jobs or the log (as ctrl+q)", footer=False),
 )
 
 
@@ -114,6 +125,9 @@ def app_keys(actions: Sequence[JobAction] = ACTIONS) -> tuple[KeySpec, ...]:
 
 
 APP_KEYS = app_keys()
+
+# The app's actions that lead to an action on Qovery (`job('deploy')` is `job`): refused in --read-only.
+ACTING_ACTIONS = frozenset(spec.action.split("(")[0] for spec in APP_KEYS if spec.acts)
 
 # Keys Textual provides that the help screen lists too; not remappable through `ui.keys`.
 FIXED_KEYS: tuple[tuple[str, str], ...] = (
@@ -169,20 +183,51 @@ def _keys(keys: str) -> list[str]:
     return [key_to_character(key) or key for key in (part.strip() for part in keys.split(",")) if key]
 
 
-def check_keymap(keymap: dict[str, str], specs: Sequence[KeySpec] = APP_KEYS) -> list[str]:
-    """Problems in `ui.keys`, as lines a user can act on (the keymap still applies to the good ids)."""
+@dataclass(frozen=True)
+class KeymapCheck:
+    """`ui.keys` checked: the remaps that apply, and why the others do not (lines a user can act on)."""
+
+    accepted: dict[str, str]
+    problems: list[str]
+
+
+def check_keymap(keymap: dict[str, str], specs: Sequence[KeySpec] = APP_KEYS) -> KeymapCheck:
+    """Keep the remaps that work; refuse (and say why) an unknown id, a key taken by navigation, and a key two
+    bindings would share. A refused remap leaves its binding on its default key, as the help and the action
+    bar then show."""
+    by_id = {spec.id: spec for spec in specs}
     problems = []
-    ids = [spec.id for spec in specs]
-    for binding_id in keymap:
-        if binding_id not in ids:
-            problems.append(f"ui.keys: {binding_id!r} is not a binding id; use one of {', '.join(ids)}")
+    accepted: dict[str, str] = {}
+    for binding_id, keys in keymap.items():
+        if binding_id not in by_id:
+            problems.append(f"ui.keys: {binding_id!r} is not a binding id; use one of {', '.join(by_id)}")
+            continue
+        reserved = [key for key in _keys(keys) if key in RESERVED_KEYS]
+        if reserved:
+            problems.append(
+                f"ui.keys: {binding_id}: {reserved[0]!r} is taken by navigation; pick another key "
+                f"({binding_id} stays on {by_id[binding_id].key!r})"
+            )
+            continue
+        accepted[binding_id] = keys
+    while clash := _first_shared_key(accepted, specs):
+        key, ids = clash
+        remapped = [binding_id for binding_id in ids if binding_id in accepted]
+        kept = ", ".join(f"{binding_id} on {by_id[binding_id].key!r}" for binding_id in remapped)
+        problems.append(
+            f"ui.keys: {' and '.join(ids)} share the key {key!r}; give each its own key (kept: {kept})"
+        )
+        for binding_id in remapped:
+            del accepted[binding_id]
+    return KeymapCheck(accepted, problems)
+
+
+def _first_shared_key(keymap: dict[str, str], specs: Sequence[KeySpec]) -> tuple[str, list[str]] | None:
     owners: dict[str, list[str]] = {}
     for spec in specs:
         for key in _keys(keymap.get(spec.id) or spec.key):
             owners.setdefault(key, []).append(spec.id)
-            if spec.id in keymap and key in RESERVED_KEYS:
-                problems.append(f"ui.keys: {spec.id}: {key!r} is taken by navigation; pick another key")
     for key, ids in owners.items():
-        if len(ids) > 1:
-            problems.append(f"ui.keys: {' and '.join(ids)} share the key {key!r}; give each its own key")
-    return problems
+        if len(ids) > 1 and any(binding_id in keymap for binding_id in ids):
+            return key, ids
+    return None

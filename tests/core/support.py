@@ -79,13 +79,16 @@ async def pipeline_on(
     allow_unlisted_jobs: bool = False,
     gate: Gate | None = None,
     timeout_s: float = 5.0,
+    read_only: bool = False,
 ) -> AsyncIterator[ActionPipeline]:
     """An action pipeline on Qovery at `url`, acting on `jobs`, auditing to `audit_path` (None: no audit)."""
     board = JobBoard([JobEntry(id=job) for job in jobs])
     audit = AuditLog(audit_path) if audit_path is not None else None
     async with client_for(url, token, timeout_s=timeout_s) as client:
         try:
-            yield ActionPipeline(client, board, audit, allow_unlisted_jobs=allow_unlisted_jobs, gate=gate)
+            yield ActionPipeline(
+                client, board, audit, allow_unlisted_jobs=allow_unlisted_jobs, gate=gate, read_only=read_only
+            )
         finally:
             if audit is not None:
                 audit.close()

@@ -10,7 +10,7 @@ from typing import get_args
 import pytest
 from pydantic import BaseModel
 
-from qjob_tui.cli import main, with_server_overrides
+from qjob_tui.cli import build_parser, main, with_server_overrides
 from qjob_tui.config import (
     DEFAULT_API_URL,
     Config,
@@ -557,6 +557,22 @@ def test_flags_override_the_server_section(user_env: UserEnv, monkeypatch: pytes
     assert (changed.host, changed.rest_port, changed.mcp_port) == ("localhost", 0, 9292)
     only_rest = with_server_overrides(settings, None, 8282, None).config.server
     assert (only_rest.host, only_rest.rest_port, only_rest.mcp_port) == ("127.0.0.1", 8282, 9191)
+
+
+def test_read_only_comes_from_the_flag_or_the_config_and_the_flag_cannot_undo_the_config(
+    user_env: UserEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QOVERY_API_KEY", TOKEN)
+    path = user_env.work / "qjob-tui.yaml"
+    write(path, "jobs: []\n")
+    settings = load_settings()
+    assert settings.config.server.read_only is False
+    args = build_parser().parse_args(["--read-only", "--server"])
+    flagged = with_server_overrides(settings, None, None, None, read_only=args.read_only)
+    assert flagged.config.server.read_only is True
+    write(path, "server:\n  read_only: true\n")
+    from_file = load_settings()
+    assert with_server_overrides(from_file, None, None, None, read_only=False).config.server.read_only
 
 
 # -- through a real process: the user sees one line, never a traceback ------------------------------

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent
-from qjob_tui.pipeline import ActionOutcome, ActionRefused, ActionRequest, Approval, Caller
+from qjob_tui.pipeline import (
+    ActionOutcome,
+    ActionRefused,
+    ActionRequest,
+    Approval,
+    Caller,
+    ReadOnlyRefused,
+    Refusal,
+)
 from tests.common import CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, UNKNOWN_JOB, free_port
 
 from .support import SimQovery, pipeline_on
@@ -64,6 +72,26 @@ async def test_bad_input_is_refused_before_anything_is_sent(
     assert qovery.sim.requests == []
     assert seen == []
     assert path.read_bytes() == b""
+
+
+@pytest.mark.parametrize("source", ["tui", "rest", "mcp", "cli"])
+async def test_read_only_refuses_every_action_from_every_face_before_qovery(
+    qovery: SimQovery, tmp_path: Path, source: str
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    refusals: list[Refusal] = []
+    async with pipeline_on(qovery.url, path, read_only=True) as pipeline:
+        pipeline.subscribe_refusals(refusals.append)
+        for action in ACTIONS_BY_NAME:
+            with pytest.raises(ReadOnlyRefused) as caught:
+                await pipeline.perform(action, CRON_JOB, source=source)
+            assert (caught.value.status, caught.value.slug) == (403, "read-only")
+        with pytest.raises(ReadOnlyRefused):  # read-only first, whatever else is wrong with the request
+            pipeline.prepare("deploy", "not-a-uuid", "NOW", source=source)
+    assert qovery.sim.requests == []
+    assert path.read_bytes() == b""
+    assert [r.action for r in refusals] == [*ACTIONS_BY_NAME, "deploy"]
+    assert {r.source for r in refusals} == {source}
 
 
 async def test_unlisted_job_refusal_says_how_to_allow_it(qovery: SimQovery) -> None:

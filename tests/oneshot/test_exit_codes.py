@@ -209,6 +209,18 @@ async def test_2_usage(tmp_path: Path, line: list[str], says: str) -> None:
     assert sim.requests == []  # the config named every job: nothing was asked of Qovery
 
 
+async def test_2_when_the_config_says_read_only(tmp_path: Path) -> None:
+    async with qovery(phase_s=30) as (sim, url):
+        config = write_config(tmp_path, url, read_only=True)
+        ran = await run_qjob_tui(
+            tmp_path, "deploy", "nightly-backup", "--config", str(config), env=user_env(tmp_path)
+        )
+    assert ran.code == 2
+    assert "read-only" in ran.stderr and "nothing was sent" in ran.stderr
+    assert [request for request in sim.requests if request.method == "POST"] == []
+    assert read_audit(tmp_path) == []
+
+
 async def test_2_with_json_still_ends_with_a_result_line_once_the_line_was_read(tmp_path: Path) -> None:
     async with qovery(phase_s=30) as (_, url):
         config = write_config(tmp_path, url)

@@ -39,6 +39,7 @@ def tui_settings(
     poll_interval_s: float = 1.0,
     approve: list[str] | None = None,
     approve_timeout_s: float = 120.0,
+    read_only: bool = False,
 ) -> Settings:
     """Settings as the loader builds them: by default every job of the demo's environments."""
     raw: dict[str, Any] = {
@@ -52,7 +53,8 @@ def tui_settings(
     if confirm is not None:
         raw["ui"]["confirm"] = confirm
     settings = Settings(Config.model_validate(raw), None, api_url, SecretStr(API_TOKEN), None)
-    return with_server_overrides(settings, None, 0, 0)  # free ports, as --rest-port 0 --mcp-port 0 give
+    # free ports, as --rest-port 0 --mcp-port 0 give; read-only as --read-only gives
+    return with_server_overrides(settings, None, 0, 0, read_only=read_only)
 
 
 async def no_wait(seconds: float) -> None:

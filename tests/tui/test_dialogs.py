@@ -9,9 +9,11 @@ from textual.command import CommandInput, CommandPalette
 from textual.widgets import Button, Input
 
 from qjob_tui.tui.keys import APP_KEYS
+from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.force_run import ForceRunScreen
 from qjob_tui.tui.screens.help import HelpScreen
+from qjob_tui.tui.widgets.filter_bar import FilterBar
 from tests.common import job_id
 
 from .support import Dashboard, running_dashboard
@@ -135,14 +137,48 @@ async def test_an_unknown_binding_id_in_ui_keys_is_reported(tmp_path: Path) -> N
         assert dash.app.is_running
 
 
-async def test_two_actions_on_one_key_are_reported(tmp_path: Path) -> None:
-    async with running_dashboard(tmp_path, keys={"deploy": "r"}) as dash:
+async def test_two_actions_on_one_key_are_reported_and_the_remap_is_not_shown_as_working(
+    tmp_path: Path,
+) -> None:
+    async with running_dashboard(tmp_path, keys={"deploy": "r", "help": "h"}) as dash:
         assert "ui.keys: deploy and redeploy share the key 'r'" in dash.log_text()
+        assert "kept: deploy on 'd'" in dash.log_text()
+        text = dash.screen_text()
+        assert "Deploy d" in text and "Redeploy r" in text  # the bar shows the keys that work
+        await dash.press("h")  # the good remap of the same config applies
+        assert re.search(r"\bd +Deploy job", dash.screen_text())
+        assert not re.search(r"\br +Deploy job", dash.screen_text())
+        await dash.press("escape", "r")
+        await dash.until(lambda: dash.actions_sent(), "the redeploy upstream")
+        assert [r.path.rsplit("/", 1)[1] for r in dash.actions_sent()] == ["redeploy"]
 
 
-async def test_a_remap_onto_navigation_is_reported(tmp_path: Path) -> None:
+async def test_a_remap_onto_navigation_is_reported_and_the_action_keeps_its_key(tmp_path: Path) -> None:
     async with running_dashboard(tmp_path, keys={"stop": "down"}) as dash:
         assert "ui.keys: stop: 'down' is taken by navigation" in dash.log_text()
+        assert "Stop s" in dash.screen_text()
+        await dash.press("down")
+        assert dash.app.table.cursor_row == 1  # down still moves
+        assert not isinstance(dash.app.screen, ConfirmScreen)
+        await dash.press("s")
+        assert isinstance(dash.app.screen, ConfirmScreen)  # stop asks first, on its own key
+
+
+async def test_q_quits_but_a_q_typed_into_the_filter_stays_a_q(dash: Dashboard) -> None:
+    await dash.burst("/q")
+    assert dash.app.query_one(FilterBar).value == "q"
+    assert dash.app.is_running
+    await dash.burst("\x1b")
+    await dash.press("q")
+    await dash.until(lambda: not dash.app.is_running, "the app to quit")
+
+
+async def test_q_is_remappable(tmp_path: Path) -> None:
+    async with running_dashboard(tmp_path, keys={"exit": "Q"}) as dash:
+        await dash.press("q")
+        assert dash.app.is_running
+        await dash.press("Q")
+        await dash.until(lambda: not dash.app.is_running, "the app to quit")
 
 
 async def test_an_empty_config_says_how_to_add_jobs(tmp_path: Path) -> None:

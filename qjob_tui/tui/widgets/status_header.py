@@ -28,10 +28,13 @@ def servers_text(rest_port: int | None, mcp_port: int | None) -> str:
 class StatusHeader(Horizontal):
     """One line: `qjob-tui │ DEMO │ REST :8080 · MCP :9090` on the left, jobs and refresh trouble on the right."""
 
-    def __init__(self, api_label: str, rest_port: int | None, mcp_port: int | None) -> None:
+    def __init__(
+        self, api_label: str, rest_port: int | None, mcp_port: int | None, *, read_only: bool = False
+    ) -> None:
         super().__init__()
         self.api_label = api_label
         self.servers = servers_text(rest_port, mcp_port)
+        self.read_only = read_only
 
     def compose(self) -> ComposeResult:
         where = Text("qjob-tui", style="bold")
@@ -40,6 +43,9 @@ class StatusHeader(Horizontal):
             f" {self.api_label} " if self.api_label == "DEMO" else self.api_label,
             style="bold black on yellow" if self.api_label == "DEMO" else "bold",
         )
+        if self.read_only:
+            where.append(" ")
+            where.append(" READ-ONLY ", style="bold white on dark_blue")
         where.append(" │ ", style="dim")
         where.append(self.servers, style="green" if self.servers != "servers off" else "dim")
         yield Static(where, id="where")
