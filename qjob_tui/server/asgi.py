@@ -24,6 +24,11 @@ class BodyTooLarge(Exception):
     """The request body is over BODY_LIMIT_BYTES."""
 
 
+class CallerGone(Exception):
+    """The connection ended (or timed out) before the whole body came: there is no request, and no one to
+    answer. What had arrived is never taken for the body: a body cut short can still be valid JSON."""
+
+
 class UnsupportedMediaType(Exception):
     """A body sent with a Content-Type that does not say JSON; the message names what was sent."""
 
@@ -74,7 +79,8 @@ async def send_body_too_large(send: Send) -> None:
 
 
 async def read_body(scope: Scope, receive: Receive) -> bytes:
-    """The request body, read chunk by chunk; BodyTooLarge past the limit, whatever Content-Length says."""
+    """The request body, read chunk by chunk; BodyTooLarge past the limit, whatever Content-Length says;
+    CallerGone when the connection ends before the body does."""
     declared = find_header(scope["headers"], b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > DRAIN_LIMIT_BYTES:
         raise BodyTooLarge
@@ -84,7 +90,7 @@ async def read_body(scope: Scope, receive: Receive) -> bytes:
     while more:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            raise CallerGone
         chunk = message.get("body", b"")
         more = message.get("more_body", False)
         size += len(chunk)

@@ -14,17 +14,19 @@ Whoever shows refused requests (the dashboard's log pane, stderr) passes `on_ref
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qjob_tui import strictjson
 from qjob_tui.config import Settings
 from qjob_tui.server.asgi import (
     BodyTooLarge,
+    CallerGone,
     Departure,
     UnsupportedMediaType,
     body_too_large_problem,
@@ -85,6 +87,61 @@ class GuardRefusal:
 RefusalHook = Callable[[GuardRefusal], None]
 
 
+class OpenStreams:
+    """The long-lived GET streams of a surface (MCP's `GET /mcp`): at most `limit` open at once, and all ended
+    at once by `close()` when the relay stops. A stream owes nobody an answer, so a stop never waits for one;
+    to its app, the end looks like its client going away (`http.disconnect`)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+        self._closing = asyncio.Event()
+
+    def close(self) -> None:
+        self._closing.set()
+
+    async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        self.open += 1
+        started = ended = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started, ended
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                ended = True
+            await send(message)
+
+        async def until_closed() -> Message:
+            if self._closing.is_set():
+                return {"type": "http.disconnect"}
+            message = asyncio.ensure_future(receive())
+            closed = asyncio.ensure_future(self._closing.wait())
+            await asyncio.wait({message, closed}, return_when=asyncio.FIRST_COMPLETED)
+            closed.cancel()
+            if message.done():
+                return message.result()
+            message.cancel()
+            return {"type": "http.disconnect"}
+
+        try:
+            await app(scope, until_closed, tracked)
+            if started and not ended:  # the app left its answer open: close it, so that the connection ends
+                with contextlib.suppress(Exception):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            self.open -= 1
+
+
+def too_many_streams_problem(limit: int) -> dict[str, Any]:
+    return problem(
+        503,
+        "Too many streams",
+        f"{limit} GET streams are open, as many as the relay holds; close one, or try again later",
+        slug="too-many-streams",
+    )
+
+
 class Guard:
     """An ASGI app in front of one surface: lets through only the requests the relay's settings allow."""
 
@@ -96,16 +153,19 @@ class Guard:
         surface: str,
         whole_body: bool,
         on_refusal: RefusalHook | None = None,
+        streams: OpenStreams | None = None,
     ) -> None:
         """`surface`: "rest" or "mcp", as `GuardRefusal` names it. `whole_body`: read a POST's body before the app,
         with the relay's checks (MCP, whose SDK would read any size, and parse leniently). `on_refusal`: told
-        of every request turned away (it must not raise, and must not block)."""
+        of every request turned away (it must not raise, and must not block). `streams`: this surface's GETs are
+        long-lived streams, capped and ended at stop by this `OpenStreams` (MCP)."""
         self.app = app
         self.surface = surface
         self.bearer = BearerCheck(settings.server_token)
         self.origins = OriginCheck(settings.config.server.host)
         self.whole_body = whole_body
         self.on_refusal = on_refusal
+        self.streams = streams
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -136,12 +196,22 @@ class Guard:
             except BodyTooLarge:
                 await self._refuse(scope, send, body_too_large_problem(), [(b"connection", b"close")])
                 return
+            except CallerGone:  # no whole request, nobody to answer
+                return
             except strictjson.JSONRefused as exc:
                 await self._refuse(scope, send, refusal_problem(not_json(str(exc))))
                 return
             departure = Departure(receive)
             scope[_DEPARTURE] = departure
             receive = replay(body, departure.receive)
+        elif self.streams is not None and scope["method"] == "GET":
+            if self.streams.open >= self.streams.limit:
+                await self._refuse(
+                    scope, send, too_many_streams_problem(self.streams.limit), [(b"retry-after", b"5")]
+                )
+                return
+            await self.streams.serve(self.app, scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
     async def _refuse(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable
 from typing import TextIO
 
 from qjob_tui import __version__
@@ -58,6 +59,22 @@ def shown_api(runtime: Runtime) -> str:
     return "DEMO (embedded Qovery simulator)" if runtime.demo else runtime.api_label
 
 
+async def unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Await `work` unless `stop` is set first, then cancel it; True when `work` ended (its error raised)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return False
+
+
 async def serve_headless(
     runtime: Runtime, *, stop: asyncio.Event | None = None, stderr: TextIO | None = None
 ) -> int:
@@ -81,20 +98,19 @@ async def serve_headless(
     ]
     try:
         # Learn the jobs of the configured environments before the ports open: a request that arrived
-        # earlier would be refused as "not configured" for a job that is.
+        # earlier would be refused as "not configured" for a job that is. A signal ends the wait at once.
         lifecycle.start()
-        await lifecycle.discovered()
-        async with RelayServers(runtime, log=lambda text: say(note_line(text))) as servers:
-            try:
-                await servers.wait_started()
-            except RuntimeError as exc:
-                raise ConfigError(f"{exc}: {exc.__cause__}") from None
-            say(start_line(runtime, servers))
-            try:
-                await stop.wait()
-            finally:
+        if await unless_stopped(lifecycle.discovered(), stop):
+            async with RelayServers(runtime, log=lambda text: say(note_line(text))) as servers:
+                try:
+                    started = await unless_stopped(servers.wait_started(), stop)
+                except RuntimeError as exc:
+                    raise ConfigError(f"{exc}: {exc.__cause__}") from None
+                if started:
+                    say(start_line(runtime, servers))
+                    await stop.wait()
                 await lifecycle.stop()
-            say(note_line("stopping; answering the requests in flight"))
+                say(note_line("stopping; answering the requests in flight"))
     finally:
         await lifecycle.stop()
         for undo in unsubscribe:

@@ -20,16 +20,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from qjob_tui.actions import BODY_LIMIT_BYTES
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.asgi import replay
-from qjob_tui.server.guard import Guard, RefusalHook
+from qjob_tui.server.guard import Guard, OpenStreams, RefusalHook
 from qjob_tui.server.mcp_tools import build_mcp_server
 from qjob_tui.server.redacting import Redacting
 from qjob_tui.server.schemas import MCP_PATH
 from qjob_tui.server.security import find_header
 
 
-def build_mcp_app(runtime: Runtime, *, on_refusal: RefusalHook | None = None) -> ASGIApp:
+def build_mcp_app(
+    runtime: Runtime, *, on_refusal: RefusalHook | None = None, streams: OpenStreams | None = None
+) -> ASGIApp:
     """The MCP ASGI application (its lifespan runs the SDK's session managers), behind the relay's guard, its
-    answers redacted."""
+    answers redacted; `streams` caps its GET streams and ends them at stop (the default: 100, ended by
+    nobody)."""
     server = build_mcp_server(runtime)
 
     def app(*, json_response: bool) -> Starlette:
@@ -44,7 +47,14 @@ def build_mcp_app(runtime: Runtime, *, on_refusal: RefusalHook | None = None) ->
         )
 
     router = ProgressRouter(app(json_response=True), app(json_response=False))
-    guarded = Guard(router, runtime.settings, surface="mcp", whole_body=True, on_refusal=on_refusal)
+    guarded = Guard(
+        router,
+        runtime.settings,
+        surface="mcp",
+        whole_body=True,
+        on_refusal=on_refusal,
+        streams=streams if streams is not None else OpenStreams(100),
+    )
     return Redacting(guarded, runtime.redactor)
 
 

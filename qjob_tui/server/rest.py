@@ -25,6 +25,7 @@ from qjob_tui.qovery import QoveryError, QoveryHTTPError
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.asgi import (
     BodyTooLarge,
+    CallerGone,
     Departure,
     UnsupportedMediaType,
     check_json_media_type,
@@ -169,6 +170,8 @@ class RestApp:
             return
         except BodyTooLarge:
             await send_body_too_large(send)
+            return
+        except CallerGone:  # no whole request, nobody to answer: nothing is done
             return
         # The body is read: what the connection says next is that the caller left, which the gate listens for.
         outcome = await self.pipeline.run(request, Caller(departed=Departure(receive).wait))

@@ -4,6 +4,15 @@
 free port), runs uvicorn without its signal handling (the caller owns the signals: the headless loop or
 the dashboard), and on exit stops accepting, lets in-flight requests finish, then closes the ports.
 
+Limits that hold whatever the clients do (`ServerLimits`): at most `max_connections` open connections per
+server (beyond, a new one gets a 503 and is closed before anything of it is read); a connection with no
+request under way closes after `idle_timeout_s`, and a request must arrive whole (head and body) within
+`request_timeout_s` of its first byte (408), so that idle, half-open or trickling connections hold nothing
+for long; at most `max_streams` open `GET /mcp` streams (the guard's `OpenStreams`). On stop, the streams
+end at once (they owe nobody an answer), idle connections close, the requests in flight have
+`shutdown_grace_s` to be answered, and then they are cancelled: a stop takes about a second and a half
+whatever is open.
+
 The MCP SDK costs about half a second to import. The MCP port is bound at once, so its number is known
 and clients can connect; the SDK is imported in a worker thread and the MCP server starts serving the
 queued connections as soon as it is ready. The dashboard of `--server` does not wait for it.
@@ -16,17 +25,20 @@ import contextlib
 import errno
 import importlib
 import logging
-import math
+import resource
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from qjob_tui.config import ConfigError
 from qjob_tui.runtime import Runtime
-from qjob_tui.server.guard import RefusalHook
+from qjob_tui.server.guard import OpenStreams, RefusalHook
+from qjob_tui.server.problems import encode_problem, problem
 from qjob_tui.server.rest import build_rest_app
 from qjob_tui.server.schemas import MCP_PATH
 
@@ -34,6 +46,124 @@ LogLine = Callable[[str], None]
 
 _LOGGERS = ("uvicorn", "mcp", "qjob_tui.server")
 _BACKLOG = 2048
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one relay server holds at most, and for how long (see the module's docstring)."""
+
+    max_connections: int = 1024  # per server
+    max_streams: int = 100  # open GET /mcp streams
+    idle_timeout_s: float = 5.0  # a connection with no request under way (new, or kept alive after one)
+    request_timeout_s: float = 10.0  # from a request's first byte to its last
+    shutdown_grace_s: float = 1.0  # for the requests in flight, once a stop begins
+
+
+def _problem_response(status: int, title: str, detail: str, reason: str) -> bytes:
+    """A whole problem response as bytes, for a connection the relay answers and closes below ASGI."""
+    body = encode_problem(problem(status, title, detail))
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/problem+json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+_SERVER_FULL = _problem_response(
+    503,
+    "Too many connections",
+    "the relay holds as many connections as it serves; try again",
+    "Service Unavailable",
+)
+_REQUEST_TIMEOUT = _problem_response(
+    408, "Request timeout", "the request did not arrive whole in time; send it at once", "Request Timeout"
+)
+_NOT_HTTP = _problem_response(
+    400,
+    "Bad request",
+    "not an HTTP/1.1 request the relay can read (a malformed line or header, or a body framed by both "
+    "Content-Length and Transfer-Encoding)",
+    "Bad Request",
+)
+
+
+class _BoundedProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol with the relay's limits: a cap on connections, an idle and a request
+    deadline, and problem JSON for what its parser refuses. One subclass per server carries its limits."""
+
+    limits: ClassVar[ServerLimits] = ServerLimits()
+    _deadline: asyncio.TimerHandle | None = None
+    _reading = False  # a request has begun and has not arrived whole
+    _head_done = False  # ... and its head has arrived (the app runs)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if len(self.connections) >= self.limits.max_connections:
+            self.transport = transport  # what connection_lost closes
+            transport.write(_SERVER_FULL)
+            transport.close()
+            return
+        super().connection_made(transport)
+        self._arm(self.limits.idle_timeout_s)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._reading, self._head_done = True, False
+        self._arm(self.limits.request_timeout_s)
+
+    def on_headers_complete(self) -> None:
+        self._head_done = True
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._reading = False
+        self._disarm()
+
+    def send_400_response(self, msg: str) -> None:
+        self.transport.write(_NOT_HTTP)
+        self.transport.close()
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        """Nothing, or not all of a request, came in time: close; a 408 first when it can still be the answer."""
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if self._reading and not self._head_done:
+            if cycle is None or cycle.response_complete:  # (not while a pipelined answer is going out)
+                self.transport.write(_REQUEST_TIMEOUT)
+        elif self._reading and cycle is not None and not cycle.response_started:
+            cycle.disconnected = True  # the app waiting for the rest of the body hears the caller is gone
+            cycle.message_event.set()
+            self.transport.write(_REQUEST_TIMEOUT)
+        self.transport.close()
+
+
+def _bounded_protocol(limits: ServerLimits) -> type[_BoundedProtocol]:
+    return type("BoundedProtocol", (_BoundedProtocol,), {"limits": limits})
+
+
+def _allow_open_files(wanted: int) -> None:
+    """Raise this process's soft limit of open files towards `wanted` (within the hard limit): the servers' caps
+    must be reached before the system's, or accept() fails for everyone, loopback clients included."""
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 class _RelayServer(uvicorn.Server):
@@ -127,12 +257,19 @@ class RelayServers:
     """
 
     def __init__(
-        self, runtime: Runtime, *, log: LogLine | None = None, on_refusal: RefusalHook | None = None
+        self,
+        runtime: Runtime,
+        *,
+        log: LogLine | None = None,
+        on_refusal: RefusalHook | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
         """`log`: where warnings go, one line each. `on_refusal`: told of each request the guard turns away."""
         self.runtime = runtime
         self.log = log
         self.on_refusal = on_refusal
+        self.limits = limits or ServerLimits()
+        self.streams = OpenStreams(self.limits.max_streams)
         server = runtime.settings.config.server
         self.host = server.host
         self.rest_port = server.rest_port
@@ -154,21 +291,25 @@ class RelayServers:
         return _url(self.host, self.mcp_port, MCP_PATH)
 
     def _config(self, app: Any, lifespan: str) -> uvicorn.Config:
-        grace = math.ceil(self.runtime.settings.config.qovery.timeout_s) + 1  # in-flight requests end by then
+        limits = self.limits
         return uvicorn.Config(
             app,
             log_config=None,
             access_log=False,
             lifespan=lifespan,  # type: ignore[arg-type]
-            http="httptools",  # uvicorn's C parser: a fifth less CPU per relayed call than h11 (bench/relay.py --stacks)
+            # uvicorn's httptools protocol (a fifth less CPU per relayed call than h11: bench/relay.py --stacks)
+            # with the relay's limits
+            http=_bounded_protocol(limits),
             ws="none",
             interface="asgi3",
             proxy_headers=False,
             server_header=False,
-            timeout_graceful_shutdown=grace,
+            timeout_keep_alive=limits.idle_timeout_s,  # type: ignore[arg-type]  # a float works; typed int
+            timeout_graceful_shutdown=limits.shutdown_grace_s,  # type: ignore[arg-type]
         )
 
     async def __aenter__(self) -> RelayServers:
+        _allow_open_files(2 * self.limits.max_connections + 512)  # both servers full, the pool, files
         rest_socket = bind_listener(self.host, self.rest_port, "--rest-port")
         self._sockets.append(rest_socket)
         try:
@@ -202,7 +343,7 @@ class RelayServers:
     async def _start_mcp(self, sock: socket.socket) -> None:
         try:
             module = await asyncio.to_thread(importlib.import_module, "qjob_tui.server.mcp_http")
-            app = module.build_mcp_app(self.runtime, on_refusal=self.on_refusal)
+            app = module.build_mcp_app(self.runtime, on_refusal=self.on_refusal, streams=self.streams)
             await self._start(_RelayServer(self._config(app, "on")), sock)
         except Exception as exc:  # the dashboard keeps running; the log says why MCP is not there
             self._mcp_error = exc
@@ -224,10 +365,13 @@ class RelayServers:
         await self.stop()
 
     async def stop(self) -> None:
-        """Stop accepting on both ports, let in-flight requests finish (bounded), close the ports."""
+        """End the GET /mcp streams, stop accepting on both ports, give the requests in flight
+        `shutdown_grace_s` to be answered (then they are cancelled), close the ports."""
+        self.streams.close()
         if self._mcp_task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._mcp_task)  # a half-started server would miss the stop below
+            # Still importing the SDK: no MCP server to wait for (what it started is in _servers, stopped below).
+            self._mcp_task.cancel()
+            await asyncio.gather(self._mcp_task, return_exceptions=True)
         await self._close()
 
     def force_stop(self) -> None:

@@ -154,7 +154,9 @@ async def serving(tmp_path: Path, *args: str, env: dict[str, str]) -> AsyncItera
 
 
 async def test_sigterm_answers_every_request_in_flight_then_exits_0(tmp_path: Path) -> None:
-    sim = quiet_simulator(latency_s=1.5)  # Qovery holds every answer: the requests are in flight at SIGTERM
+    # Qovery holds every answer a moment: the requests are in flight at SIGTERM, and answered within the
+    # second a stop gives them (ServerLimits.shutdown_grace_s).
+    sim = quiet_simulator(latency_s=0.3)
     async with serve_simulator(sim) as sim_url:
         config = write_config(tmp_path, sim_url)
         env = user_env(tmp_path, QOVERY_API_KEY=API_TOKEN)
