@@ -14,8 +14,8 @@ What it keeps of httpx's behaviour, because the client's guarantees rest on it:
 - the bytes on the wire are httpx's: its headers (aiohttp adds none of its own), its encoded URL, its body;
   the response body arrives undecoded and httpx decodes it (a lying Content-Encoding is httpx's DecodingError);
 - cookies are httpx's business: aiohttp keeps none; proxies from the environment are never used;
-- an answer that has no body by definition (204, 304) is Qovery's answer even when bytes follow it: they
-  are dropped with the connection, which is never reused (`_NoBodyAnswers`).
+- an answer that has no body by definition (204, 304) is Qovery's answer even when bytes follow it, and
+  its connection is never reused (`_NoBodyAnswers`): stray bytes cannot be read as the next answer.
 
 The request's deadline is the client's (`asyncio.timeout` around the whole exchange, in `qovery.py`): when it
 cancels a request, aiohttp closes that connection, so no late answer is ever read as another request's.
@@ -40,21 +40,21 @@ _NO_BODY_STATUS_LINES = (b"204", b"304")
 
 
 class _NoBodyAnswers(ResponseHandler):
-    """aiohttp's connection protocol, except for a 204 or 304 that bytes follow in the same read.
+    """aiohttp's connection protocol, except that a 204 or 304 is the last answer on its connection.
 
-    Such an answer is complete at its blank line (RFC 9110 6.4.1), so what follows is an upstream's mistake.
-    aiohttp would parse it as the next answer, fail, and lose the 204 with it: the caller would be told 502
-    for an action Qovery executed. Here the answer's head alone is parsed, the rest is dropped and the
-    connection is closed after the answer. Stray bytes that come later, in a read of their own, find an idle
-    connection: aiohttp closes it then, and the next request opens a fresh one."""
+    Such an answer is complete at its blank line (RFC 9110 6.4.1), so bytes after it are an upstream's
+    mistake. In the same read, aiohttp would parse them as the next answer, fail, and lose the 204 with it:
+    the caller would be told 502 for an action Qovery executed. In a later read, they would wait on the
+    pooled connection for the next request, which would read them as its answer. So the head alone is parsed,
+    what follows it is dropped, and the connection is closed after the answer, whatever came with it: one new
+    connection per 204 is the price of never reading one exchange's bytes as another's."""
 
     def data_received(self, data: bytes) -> None:
         if data[:7] == b"HTTP/1." and data[9:12] in _NO_BODY_STATUS_LINES:
+            self.force_close()
             end = data.find(b"\r\n\r\n")
-            if end != -1 and end + 4 < len(data):
-                self.force_close()
-                super().data_received(data[: end + 4])
-                return
+            if end != -1:
+                data = data[: end + 4]
         super().data_received(data)
 
 
@@ -63,8 +63,8 @@ class _Connector(aiohttp.TCPConnector):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        # aiohttp names no public way to choose the protocol; tests/core/test_transport.py fails if this stops
-        # taking effect.
+        # aiohttp names no public way to choose the protocol (a private attribute, since 3.0);
+        # tests/server/test_upstream_exchange.py fails if this stops taking effect.
         self._factory = cast(
             "functools.partial[ResponseHandler]", functools.partial(_NoBodyAnswers, loop=self._loop)
         )
