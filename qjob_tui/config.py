@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,8 +301,26 @@ def find_config(explicit: str | None, env: Mapping[str, str]) -> tuple[Path | No
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# Anchors and aliases are fine for repeating a value; what they may add, expanded, is bounded: a few hundred
+# bytes of nested aliases (a "billion laughs") otherwise expand to a billion values, which took 20 s and
+# 1.7 GB to read, and printed a 580 MB error.
+MAX_ALIAS_EXPANSION = 10_000
+MAX_SHOWN_CHARS = 300  # of a config error's line
+
+
+class _AliasBomb(Exception):
+    """The document's aliases expand too far, or refer to themselves."""
+
+
 class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
-    """YAML's safe loader, except that a key given twice is an error: the second would silently win."""
+    """YAML's safe loader, except that a key given twice is an error (the second would silently win), and that
+    aliases may not expand beyond MAX_ALIAS_EXPANSION values or refer to themselves."""
+
+    def get_single_node(self) -> yaml.Node | None:
+        node: yaml.Node | None = super().get_single_node()
+        if node is not None:
+            _check_aliases(node)
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -323,6 +342,55 @@ class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
         return mapping
 
 
+def _check_aliases(root: yaml.Node) -> None:
+    """_AliasBomb when the document, with its aliases expanded, holds MAX_ALIAS_EXPANSION more values than it
+    is written with, or an alias refers to a node that holds it. Each node is visited once (an alias is the
+    same node object reached again), without recursion."""
+    sizes: dict[int, int] = {}  # id(node) -> how many values it holds, expanded
+    on_path: set[int] = set()
+    written = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if not children_done:
+            if key in on_path:
+                raise _AliasBomb("an alias refers to a value that holds it")
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        on_path.discard(key)
+        written += 1
+        sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+        if sizes[key] - written > MAX_ALIAS_EXPANSION:
+            raise _AliasBomb(f"its aliases expand to more than {MAX_ALIAS_EXPANSION:,} values")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def one_line(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """`text` on one line of at most `limit` characters: what a start-up error may print."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
+
+
+def _shown(value: Any) -> str:
+    """A short repr of a value from the file, whatever its size (nested lists are cut, not expanded)."""
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxstring, short.maxother = 2, 4, 4, 60, 60
+    return short.repr(value)
+
+
 def read_config(path: Path) -> Config:
     """Parse and validate one config file; every mistake becomes a ConfigError naming the file and key."""
     try:
@@ -338,20 +406,26 @@ def read_config(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader underneath
+    except _AliasBomb as exc:
+        raise ConfigError(f"{path}: YAML error: {exc}; write the values out instead") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: YAML error: values nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         what = "YAML error" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
-        raise ConfigError(f"{path}: {what}{where}: {problem}") from None
+        raise ConfigError(one_line(f"{path}: {what}{where}: {problem}")) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping with keys like qovery:, jobs:, server:")
     try:
         return Config.model_validate(raw)
+    except RecursionError:
+        raise ConfigError(f"{path}: values nested too deeply") from None
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {describe_validation_error(exc, raw)}") from None
+        raise ConfigError(one_line(f"{path}: {describe_validation_error(exc, raw)}")) from None
 
 
 def describe_validation_error(exc: ValidationError, raw: Any) -> str:
@@ -371,10 +445,10 @@ def describe_validation_error(exc: ValidationError, raw: Any) -> str:
     shown = error.get("input")
     if kind in {"less_than_equal", "greater_than_equal", "greater_than", "less_than"}:
         if key.endswith("_port"):
-            return f"{key}: {shown!r} is out of range; a port is 1 to 65535"
-        return f"{key}: {shown!r} is out of range: {message}"
+            return f"{key}: {_shown(shown)} is out of range; a port is 1 to 65535"
+        return f"{key}: {_shown(shown)} is out of range: {message}"
     if kind.endswith("_type") or kind.startswith(("int_", "float_", "bool_", "literal")):
-        return f"{key}: {shown!r} is not valid: {message}"
+        return f"{key}: {_shown(shown)} is not valid: {message}"
     return f"{key}: {message}" if key else message
 
 

@@ -221,6 +221,25 @@ MISTAKES = [
         "c.yaml: qovery.api_url: must start with https:// (or http:// for a local stand-in)",
         id="api-url-scheme",
     ),
+    pytest.param(  # a few hundred bytes that expand to 10^9 values: 20 s and 1.7 GB, then a 580 MB error
+        "".join(
+            f"{name}: &{name} [{', '.join([f'*{prev}' if prev else '{x: 1}'] * 9)}]\n"
+            for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+        ),
+        "c.yaml: YAML error: its aliases expand to more than 10,000 values; write the values out instead",
+        id="alias-bomb",
+    ),
+    pytest.param(
+        "qovery: &loop\n  timeout_s: *loop\n",
+        "c.yaml: YAML error: an alias refers to a value that holds it; write the values out instead",
+        id="alias-to-itself",
+    ),
+    pytest.param(  # the value is shown cut short, on one line, whatever its size
+        "qovery:\n  timeout_s: [" + ", ".join(["[1, 2, 3, 4, 5, 6]"] * 3000) + "]\n",
+        "c.yaml: qovery.timeout_s: [[1, 2, 3, 4, ...], [1, 2, 3, 4, ...], [1, 2, 3, 4, ...], [1, 2, 3, 4, ...], ...]"
+        " is not valid: must be a valid number",
+        id="a-huge-value-shown-short",
+    ),
 ]
 
 
@@ -230,6 +249,16 @@ def test_a_config_mistake_is_one_line_naming_the_file_and_the_key(
 ) -> None:
     write(with_token.work / "c.yaml", text)
     assert error_line(main(["--config", "c.yaml"]), capsys) == f"qjob-tui: {expected}"
+
+
+def test_anchors_and_aliases_that_repeat_a_value_are_fine(with_token: UserEnv) -> None:
+    path = write(
+        with_token.work / "c.yaml",
+        f"environments: []\njobs:\n  - &job {{id: {JOB}, name: nightly}}\nui:\n  confirm: &gated [stop, uninstall]\n"
+        "server:\n  approve: *gated\n",
+    )
+    config = read_config(path)
+    assert config.ui.confirm == config.server.approve == ["stop", "uninstall"]
 
 
 @pytest.mark.parametrize("value", ["70000", "-1", "http"])
