@@ -25,7 +25,7 @@ from typing import Any, TextIO, cast
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 
-from qjob_tui import __version__
+from qjob_tui import __version__, strictjson
 from qjob_tui.lines import PROGRAM, action_line, note_line
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.headless import gated_note, jobs_summary, shown_api
@@ -132,6 +132,12 @@ class StdinLines:
             await self._skip_line()
             self._warn(note_line(f"a message over {LINE_LIMIT_BYTES} bytes on stdin was skipped"))
             return "\n"  # not JSON-RPC: the SDK answers it as a parse error and reads on
+        try:  # the same strict JSON as every other door (the SDK's parser takes NaN, keys twice, surrogates)
+            if line.strip():
+                strictjson.loads(line)
+        except strictjson.JSONRefused as exc:
+            self._warn(note_line(f"a message on stdin that is not strict JSON was refused ({exc})"))
+            return "\n"  # answered as a parse error, like any line that is not JSON-RPC
         return line.decode("utf-8", "replace")
 
     async def _skip_line(self) -> None:

@@ -207,6 +207,33 @@ async def test_stdout_carries_nothing_but_json_rpc_and_stderr_the_log(tmp_path: 
     assert not any("Traceback" in line for line in log)
 
 
+async def test_a_message_that_is_not_strict_json_is_refused_and_nothing_is_done(tmp_path: Path) -> None:
+    process = await start_process(tmp_path, "--demo")
+    assert process.stdin is not None and process.stdout is not None
+    call = frame(
+        3, "tools/call", {"name": "deploy-job", "arguments": {"jobId": CRON_JOB, "body": {"image_tag": "v"}}}
+    )
+    process.stdin.write(frame(1, "initialize", INITIALIZE) + frame(None, "notifications/initialized"))
+    process.stdin.write(call.replace(b'"v"', b"NaN"))
+    process.stdin.write(call.replace(b'"v"}', b'"v", "image_tag": "w"}'))
+    process.stdin.write(frame(2, "tools/list"))
+    await process.stdin.drain()
+    answered = []
+    async with asyncio.timeout(BOUND_S):
+        while True:  # the line after them is answered: the refused ones were skipped, not fatal
+            message = json.loads(await process.stdout.readline())
+            answered.append(message.get("id"))
+            if message.get("id") == 2:
+                break
+        process.stdin.close()
+        _, err = await process.communicate()
+    assert 3 not in answered  # no result for either: nothing was run
+    log = err.decode()
+    assert "not strict JSON was refused (NaN is not JSON" in log
+    assert "not strict JSON was refused (duplicate key 'image_tag')" in log
+    assert not [line for line in demo_audit(tmp_path) if line["action"] == "deploy"]
+
+
 async def test_a_stop_signal_ends_it_at_once_even_while_the_client_keeps_stdin_open(tmp_path: Path) -> None:
     process = await start_process(tmp_path, "--demo")
     assert process.stdin is not None and process.stdout is not None
