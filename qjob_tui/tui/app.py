@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent, JobAction
@@ -44,6 +45,7 @@ from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.force_run import EVENT_HELP, ForceRunScreen
 from qjob_tui.tui.screens.help import HelpScreen
+from qjob_tui.tui.screens.job_detail import JobDetailScreen, detail_job
 from qjob_tui.tui.widgets.action_bar import ActionBar
 from qjob_tui.tui.widgets.filter_bar import FilterBar
 from qjob_tui.tui.widgets.job_table import JobTable
@@ -351,7 +353,10 @@ class QJobApp(OrderedKeysApp[None]):
     # -- choosing the jobs --------------------------------------------------------------------------
 
     def _targets(self) -> tuple[list[str], bool]:
-        """The jobs an action applies to: every marked job (a bulk action), else the selected one."""
+        """The jobs an action applies to: the detail screen's job when it is open, else every marked job (a
+        bulk action), else the selected one."""
+        if (job_id := detail_job(self)) is not None:
+            return [job_id], False
         table = self.table
         if table.marked:
             return [job_id for job_id in self.runtime.board.jobs if job_id in table.marked], True
@@ -507,6 +512,29 @@ class QJobApp(OrderedKeysApp[None]):
 
         self.push_screen(
             DeployOptionsScreen(f"Deploy {self._target_text(job_ids, bulk)} with options", names), chosen
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Enter opens a job from the main screen only: in a dialog, the filter or the detail screen it is
+        # theirs (a disabled priority key goes on to them, and is not in their footer).
+        if action == "open_job":
+            return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
+        return True
+
+    def action_open_job(self) -> None:
+        """Enter: the selected job's detail screen."""
+        job_id = self.table.selected_id
+        if job_id is None:
+            raise SkipAction  # no job to open: Enter means nothing here
+        label = self._label(job_id)
+        self.push_screen(
+            JobDetailScreen(
+                self.runtime,
+                job_id,
+                now=self.now,
+                key_for=self.key_for,
+                note=lambda topic, message: self._note(topic, message, job=label),
+            )
         )
 
     def action_mark(self) -> None:

@@ -26,7 +26,7 @@ class KeySpec:
     label: str  # short, for the footer and buttons
     help: str  # one line, for the help screen
     footer: bool = True  # shown in the footer (the job actions show on the action bar instead)
-    priority: bool = False  # fires even under a dialog (quit)
+    priority: bool = False  # checked before the focused widget's keys, even under a dialog (quit, Enter)
     acts: bool = False  # leads to an action on Qovery: gone in --read-only
 
 
@@ -48,6 +48,16 @@ def action_keys(actions: Sequence[JobAction]) -> tuple[KeySpec, ...]:
 
 # The dashboard's own commands, after the job actions' keys.
 COMMAND_KEYS: tuple[KeySpec, ...] = (
+    # A priority key: the jobs table would take Enter for itself; the app hands it on wherever Enter is
+    # another's (a dialog, an input, the detail screen itself).
+    KeySpec(
+        "open-job",
+        "enter",
+        "open_job",
+        "Open",
+        "Open the selected job: facts, Status, runs, the live log",
+        priority=True,
+    ),
     KeySpec(
         "force-run",
         "f",
