@@ -45,6 +45,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
+from qjob_tui.lines import printable
 from qjob_tui.pipeline import ActionOutcome, ActionRefused
 from qjob_tui.qovery import QoveryError
 from qjob_tui.reads import JobFacts, LogLine, Run
@@ -54,7 +55,7 @@ from qjob_tui.tui.widgets.action_bar import ActionBar
 from qjob_tui.tui.widgets.job_facts import JobFactsPanel
 from qjob_tui.tui.widgets.log_search import LogSearchBar
 from qjob_tui.tui.widgets.run_list import RunList, run_key
-from qjob_tui.tui.widgets.run_log import RunLogView, terminal_safe
+from qjob_tui.tui.widgets.run_log import RunLogView
 
 if TYPE_CHECKING:
     from qjob_tui.runtime import Runtime
@@ -400,7 +401,7 @@ class JobDetailScreen(Screen[None]):
             return
         state = run.state or "?"
         live = "" if run.settled else " · live"
-        self.log_view.border_title = f"log · run {terminal_safe(run.execution_id or '?')} · {state}{live}"
+        self.log_view.border_title = f"log · run {printable(run.execution_id or '?')} · {state}{live}"
 
     # -- errors ---------------------------------------------------------------------------------------
 
@@ -412,7 +413,7 @@ class JobDetailScreen(Screen[None]):
             reason = str(error)
         else:
             reason = f"{type(error).__name__}: {error}"
-        reason = terminal_safe(reason)
+        reason = printable(self.runtime.redactor.text(reason))  # our words, and Qovery's: never a secret
         if what not in self._failing:
             self._failing.add(what)
             self._note(f"detail {what}", f"{self.job_label}: {reason} (retrying)")

@@ -18,9 +18,9 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from qjob_tui.lines import printable
 from qjob_tui.reads import JobFacts
 from qjob_tui.tui.display import age, state_text, type_text
-from qjob_tui.tui.widgets.run_log import terminal_safe
 
 SEPARATOR = "  ·  "
 
@@ -31,7 +31,7 @@ def _line(*pieces: tuple[str, str] | Text) -> Text:
         if isinstance(piece, Text):
             text.append_text(piece)
         else:
-            text.append(terminal_safe(piece[0]), style=piece[1])
+            text.append(printable(piece[0]), style=piece[1])
     return text
 
 
@@ -45,7 +45,7 @@ def status_line(name: str, job_type: str | None, status: dict[str, Any] | None, 
     deployment = status.get("service_deployment_status")
     if isinstance(deployment, str) and deployment:
         text.append("  ")
-        text.append(terminal_safe(deployment), style="dim")
+        text.append(printable(deployment), style="dim")
     last = status.get("last_deployment_date")
     if isinstance(last, str) and last:
         text.append(f"  deployed {age(last, now)}", style="dim")
@@ -59,7 +59,7 @@ def where_line(facts: JobFacts) -> Text:
     for index, name in enumerate(names):
         if index:
             text.append(" / ", style="dim")
-        text.append(terminal_safe(name) if name else "?", style="bold" if index == 2 else "")
+        text.append(printable(name) if name else "?", style="bold" if index == 2 else "")
     text.append(SEPARATOR, style="dim")
     text.append(facts.id, style="dim")
     return text
@@ -70,9 +70,9 @@ def runs_line(facts: JobFacts) -> Text:
     text = _line()
     if facts.schedule:
         text.append("schedule ", style="dim")
-        text.append(terminal_safe(facts.schedule), style="bold")
+        text.append(printable(facts.schedule), style="bold")
         if facts.timezone:
-            text.append(f" ({terminal_safe(facts.timezone)})")
+            text.append(f" ({printable(facts.timezone)})")
     elif facts.hooks:
         text.append("hooks ", style="dim")
         text.append(", ".join(facts.hooks), style="bold")
@@ -82,7 +82,7 @@ def runs_line(facts: JobFacts) -> Text:
     source = facts.source
     if source.kind != "unknown":
         text.append(f"{source.kind} ", style="dim")
-    text.append(terminal_safe(source.summary))
+    text.append(printable(source.summary))
     return text
 
 

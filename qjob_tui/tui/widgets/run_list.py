@@ -17,9 +17,9 @@ from textual.events import Click, Resize
 from textual.message import Message
 from textual.widgets import DataTable
 
+from qjob_tui.lines import printable
 from qjob_tui.reads import Run
 from qjob_tui.tui.display import age, parse_date, state_text
-from qjob_tui.tui.widgets.run_log import terminal_safe
 
 WIDE = 110  # from this width on, the list also shows when each run started
 _FIXED = {"state": 17, "when": 8, "started": 11, "took": 7}
@@ -201,7 +201,7 @@ class RunList(DataTable[Text]):
 
 
 def _cut(value: str, style: str) -> Text:
-    return Text(terminal_safe(value), style=style, no_wrap=True, overflow="ellipsis")
+    return Text(printable(value), style=style, no_wrap=True, overflow="ellipsis")
 
 
 def _version(version: str | None) -> str:

@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from qjob_tui.lines import printable
 from qjob_tui.reads import LogLine
 from qjob_tui.tui.display import parse_date
 
@@ -48,23 +49,6 @@ class _Part:
     body: str  # terminal-safe: what wraps, and what search looks in
     style: str
     label_style: str = "cyan"
-
-
-def terminal_safe(text: str) -> str:
-    """Outside text on one screen line: every character that is not printable (line breaks, escape
-    sequences, other controls) written as a visible escape, so that it can neither break the layout nor
-    drive the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else _escape(char) for char in text)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
-    if named:
-        return named
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def wrap(body: str, width: int) -> list[tuple[int, int]]:
@@ -100,14 +84,14 @@ def line_time(timestamp: str | None) -> str:
 def parts_of(index: int, line: LogLine) -> list[_Part]:
     """What a log line shows: its message, then for an error its hint and its link."""
     style = KIND_STYLES.get(line.kind, "")
-    message = terminal_safe(line.message) or "(no message)"
+    message = printable(line.message) or "(no message)"
     if line.kind == "error":
         message = "✖ " + message
-    parts = [_Part(index, terminal_safe(line.step or ""), line_time(line.timestamp), message, style)]
+    parts = [_Part(index, printable(line.step or ""), line_time(line.timestamp), message, style)]
     if line.hint:
-        parts.append(_Part(index, "hint", "", terminal_safe(line.hint), "yellow", "yellow"))
+        parts.append(_Part(index, "hint", "", printable(line.hint), "yellow", "yellow"))
     if line.link:
-        parts.append(_Part(index, "link", "", terminal_safe(line.link), "underline dodger_blue1", "dim"))
+        parts.append(_Part(index, "link", "", printable(line.link), "underline dodger_blue1", "dim"))
     return parts
 
 
@@ -185,7 +169,7 @@ class RunLogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_note(self, text: str | None, style: str = "dim italic") -> None:
         """Our own words below the lines (the log is empty, it could not be read), or none."""
-        note = _Part(-1, "", "", terminal_safe(text), style) if text else None
+        note = _Part(-1, "", "", printable(text), style) if text else None
         if note != self._note:
             self._note = note
             self._wrap_note()
@@ -211,12 +195,12 @@ class RunLogView(ScrollView, can_focus=True, inherit_bindings=False):
         out = []
         for line in self.lines:
             out.append(
-                terminal_safe(f"{line.timestamp or '-'} {line.kind:<7} {line.step or '-'}  {line.message}")
+                printable(f"{line.timestamp or '-'} {line.kind:<7} {line.step or '-'}  {line.message}")
             )
             if line.hint:
-                out.append("    hint: " + terminal_safe(line.hint))
+                out.append("    hint: " + printable(line.hint))
             if line.link:
-                out.append("    link: " + terminal_safe(line.link))
+                out.append("    link: " + printable(line.link))
         return "\n".join(out)
 
     # -- search -------------------------------------------------------------------------------------
