@@ -223,7 +223,11 @@ class QJobApp(OrderedKeysApp[None]):
         return rows + list(FIXED_KEYS)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """--read-only: no key, button or palette entry leads to an action (the pipeline refuses them too)."""
+        """--read-only: no key, button or palette entry leads to an action (the pipeline refuses them too).
+        Enter opens a job from the main screen only: in a dialog, the filter or the detail screen it is
+        theirs (a disabled priority key goes on to them, and is not in their footer)."""
+        if action == "open_job":
+            return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
         return not (self.runtime.read_only and action in ACTING_ACTIONS)
 
     # -- live state ---------------------------------------------------------------------------------
@@ -513,13 +517,6 @@ class QJobApp(OrderedKeysApp[None]):
         self.push_screen(
             DeployOptionsScreen(f"Deploy {self._target_text(job_ids, bulk)} with options", names), chosen
         )
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Enter opens a job from the main screen only: in a dialog, the filter or the detail screen it is
-        # theirs (a disabled priority key goes on to them, and is not in their footer).
-        if action == "open_job":
-            return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
-        return True
 
     def action_open_job(self) -> None:
         """Enter: the selected job's detail screen."""

@@ -12,6 +12,7 @@ from qjob_tui.simulator import ManualClock
 from qjob_tui.tui.screens import job_detail
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.job_detail import JobDetailScreen
+from qjob_tui.tui.widgets.action_bar import ActionBar
 from qjob_tui.tui.widgets.run_log import CURRENT_MATCH_STYLE, MATCH_STYLE
 
 from .support import Dashboard, job_id, quiet_simulator, running_dashboard
@@ -349,3 +350,14 @@ async def test_outside_text_in_the_log_is_shown_as_it_is_never_markup_or_escapes
     text = log_text(dash)
     assert "[bold red]not markup[/] \\x1b[2Jcleared? \\x07" in text
     assert "\x1b" not in dash.screen_text()
+
+
+async def test_read_only_the_screen_shows_everything_and_acts_on_nothing(tmp_path: Path) -> None:
+    async with running_dashboard(tmp_path, size=(100, 40), read_only=True) as dash:
+        detail = await open_detail(dash, "nightly-backup")
+        assert not detail.query(ActionBar)
+        assert "Job nightly-backup completed successfully" in log_text(dash)
+        await dash.press("d", "s", "u", "c", "D", "f")
+        assert dash.actions_sent() == []
+        assert dash.app.screen is detail  # no dialog opened either
+        assert not any("this job" in text for _, text in detail.help_rows())

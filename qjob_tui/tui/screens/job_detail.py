@@ -216,7 +216,8 @@ class JobDetailScreen(Screen[None]):
             yield RunLogView(id="run-log")
             yield Static("", id="log-marker")
             yield LogSearchBar(id="log-search")
-        yield ActionBar(self._key_for, self.runtime.actions)
+        if not self.runtime.read_only:
+            yield ActionBar(self._key_for, self.runtime.actions)
         yield Footer(compact=True)
 
     @property
@@ -568,6 +569,8 @@ class JobDetailScreen(Screen[None]):
             (self._key_for("zoom-log"), "The log full screen, and back"),
             (self._key_for("copy-log"), "Copy the run's log"),
         ]
+        if self.runtime.read_only:
+            return rows
         acting = [
             *action_keys(self.runtime.actions),
             *(spec for spec in APP_KEYS if spec.id in ("force-run", "deploy-options")),
