@@ -15,6 +15,7 @@ import time
 from typing import TextIO
 
 from qjob_tui.actions import JobAction
+from qjob_tui.config import Settings
 from qjob_tui.jobs import is_settled
 from qjob_tui.lines import printable
 from qjob_tui.oneshot.arguments import OPTION_OF_FIELD, ActionArgs
@@ -23,18 +24,20 @@ from qjob_tui.oneshot.report import Reporter, is_terminal
 from qjob_tui.oneshot.results import Ending, Exit, ending_of_outcome, ending_of_refusal, exit_for_signal
 from qjob_tui.oneshot.stopping import Interrupted, StopSignals
 from qjob_tui.oneshot.watch import LogFollower, RunWatch, Schedule
-from qjob_tui.pipeline import ActionOutcome, ActionRefused
+from qjob_tui.pipeline import READ_ONLY_DETAIL, ActionOutcome, ActionRefused
 from qjob_tui.runtime import Runtime
 
 ACCEPTED = 202  # the answer that starts a run; any other success (200, 204) has nothing to follow
 SETTLED = (Exit.SUCCESS, Exit.FAILED)  # the watch's ends at which the run is over, its log complete
 
 
-def refusal_before_start(args: ActionArgs, stdin: TextIO) -> Ending | None:
-    """What refuses the command before anything is opened or sent: read-only, or no `--yes` off a terminal."""
+def refusal_before_start(args: ActionArgs, settings: Settings, stdin: TextIO) -> Ending | None:
+    """What refuses the command before anything is opened or sent: read-only (`--read-only` or the config's
+    `server.read_only`; the pipeline would refuse it too, after finding the job), or no `--yes` off a
+    terminal."""
     action = args.action
-    if args.read_only:
-        return Ending(Exit.USAGE, f"read-only: {action.name} acts on a job; nothing was sent")
+    if args.read_only or settings.config.server.read_only:
+        return Ending(Exit.USAGE, f"read-only: {READ_ONLY_DETAIL}; nothing was sent")
     if action.destructive and not args.yes and not is_terminal(stdin):
         return Ending(
             Exit.USAGE,

@@ -52,7 +52,7 @@ async def run_args(args: Args, reporter: Reporter, env: Mapping[str, str], stdin
         settings = load_settings(args.config, demo=args.demo, env=env)
     except ConfigError as exc:
         return Ending(Exit.USAGE, str(exc))
-    if isinstance(args, ActionArgs) and (refusal := refusal_before_start(args, stdin)) is not None:
+    if isinstance(args, ActionArgs) and (refusal := refusal_before_start(args, settings, stdin)) is not None:
         return refusal
     with StopSignals() as stop:
         try:

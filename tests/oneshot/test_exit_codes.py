@@ -187,7 +187,7 @@ async def test_5_qovery_answers_5xx_or_not_json(
         (["stop", "nightly-backup", "--force-event", "CRON"], "unrecognized arguments: --force-event"),
         (["stop", "nightly-backup", "--timeout", "5"], "--timeout needs --watch"),
         (["deploy", "nightly-backup", "--watch", "--timeout", "0"], "must be a number of seconds above 0"),
-        (["stop", "nightly-backup", "--read-only"], "read-only: stop acts on a job; nothing was sent"),
+        (["stop", "nightly-backup", "--read-only"], "read-only: this qjob-tui runs read-only"),
     ],
     ids=[
         "no-job",
@@ -211,13 +211,14 @@ async def test_2_usage(tmp_path: Path, line: list[str], says: str) -> None:
 
 async def test_2_when_the_config_says_read_only(tmp_path: Path) -> None:
     async with qovery(phase_s=30) as (sim, url):
-        config = write_config(tmp_path, url, read_only=True)
+        # Named by a configured environment only: finding it would cost a read, which read-only spares too.
+        config = write_config(tmp_path, url, jobs=[], environments=[environment_of(CRON_JOB)], read_only=True)
         ran = await run_qjob_tui(
             tmp_path, "deploy", "nightly-backup", "--config", str(config), env=user_env(tmp_path)
         )
     assert ran.code == 2
     assert "read-only" in ran.stderr and "nothing was sent" in ran.stderr
-    assert [request for request in sim.requests if request.method == "POST"] == []
+    assert sim.requests == []
     assert read_audit(tmp_path) == []
 
 
