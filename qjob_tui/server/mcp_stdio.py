@@ -8,19 +8,22 @@ stderr gets the start line, one line per action (as `--serve` prints them) and e
 The job board is learnt before the first request is answered (a request that came earlier would be refused
 as "not configured" for a job of a configured environment), then kept fresh by the runtime's lifecycle.
 Without a dashboard in the process, an action in `server.approve` is refused at once (approval-unavailable).
-The server ends when the client closes stdin, or on SIGINT/SIGTERM; the audit log is flushed; exit code 0.
-stdin is read on the event loop (`StdinLines`), not in the SDK's worker thread: a read blocked in a thread
-cannot be cancelled, and a stop signal would wait for the client's next line.
+The server ends when the client closes stdin (once the requests in flight are answered), or on SIGINT/SIGTERM;
+the audit log is flushed; exit code 0. stdin is read on the event loop (`StdinLines`), not in the SDK's worker
+thread: a read blocked in a thread cannot be cancelled, and a stop signal would wait for the client's next line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import io
+import json
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TextIO, cast
+from collections.abc import Awaitable, Callable
+from typing import Any, BinaryIO, TextIO, cast
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
@@ -63,7 +66,10 @@ async def serve_stdio(runtime: Runtime, *, stderr: TextIO | None = None) -> int:
         await lifecycle.discovered()
         server = build_mcp_server(runtime)
         say(start_line(runtime))
-        serving = asyncio.ensure_future(_serve(server, await StdinLines.open(warn=say)))
+        # At the end of stdin, what is in flight gets its answer: an action within Qovery's timeout.
+        drain_s = runtime.settings.config.qovery.timeout_s + 5
+        stdin = await StdinLines.open(warn=say, drain_s=drain_s)
+        serving = asyncio.ensure_future(_serve(server, stdin))
         stopping = asyncio.ensure_future(stopped.wait())
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -87,65 +93,162 @@ async def serve_stdio(runtime: Runtime, *, stderr: TextIO | None = None) -> int:
 LINE_LIMIT_BYTES = 4 * 1024 * 1024
 
 
-async def _serve(server: MCPServer, stdin: StdinLines | None) -> None:
-    """What `MCPServer.run_stdio_async` does, with our stdin (None: the SDK's own, for a regular file)."""
+async def _serve(server: MCPServer, stdin: StdinLines) -> None:
+    """What `MCPServer.run_stdio_async` does, with our stdin, and the answers watched (`Unanswered`)."""
     # The SDK's claim of stdout stays: descriptor 1 points at stderr while the wire has a copy of its own.
     async with stdio_server(stdin=cast(Any, stdin)) as (read_stream, write_stream):
         # The low-level server behind MCPServer: the SDK's own in-memory client reaches it the same way.
         lowlevel = server._lowlevel_server
-        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+        watched = _AnswersWatched(write_stream, stdin.unanswered)
+        await lowlevel.run(read_stream, watched, lowlevel.create_initialization_options())
+
+
+class Unanswered:
+    """The requests read from stdin that the server has not answered yet, by JSON-RPC id. When stdin ends,
+    the SDK would cancel them: an action already sent to Qovery would lose its answer, and its audit line.
+    So the end of stdin waits (up to a bound) until they are answered."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+        self._none = asyncio.Event()
+        self._none.set()
+
+    def read(self, message: object) -> None:
+        """A message from the client: a request waits for its answer; a cancellation ends that wait (the
+        SDK does not answer a request its client cancelled)."""
+        if not isinstance(message, dict):
+            return
+        if "method" in message and "id" in message:
+            self._ids.add(_id_key(message["id"]))
+            self._none.clear()
+        elif message.get("method") == "notifications/cancelled":
+            params = message.get("params")
+            if isinstance(params, dict) and "requestId" in params:
+                self._done(_id_key(params["requestId"]))
+
+    def answered(self, message: object) -> None:
+        """A message the server sends: a result or an error answers the request of its id."""
+        if not hasattr(message, "method") and hasattr(message, "id"):
+            self._done(_id_key(message.id))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def _done(self, key: str) -> None:
+        self._ids.discard(key)
+        if not self._ids:
+            self._none.set()
+
+    async def settled(self, within_s: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._none.wait(), within_s)
+
+
+def _id_key(value: object) -> str:
+    return json.dumps(value)  # 1 and "1" are two ids
+
+
+class _AnswersWatched:
+    """The server's write stream, telling `Unanswered` of each answer once it is on its way to stdout."""
+
+    def __init__(self, stream: Any, unanswered: Unanswered) -> None:
+        self._stream = stream
+        self._unanswered = unanswered
+
+    async def send(self, item: Any, /) -> None:
+        await self._stream.send(item)
+        self._unanswered.answered(getattr(item, "message", None))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> _AnswersWatched:
+        await self._stream.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        result: bool | None = await self._stream.__aexit__(*exc)
+        return result
+
+
+class _TooLong(Exception):
+    """A line over LINE_LIMIT_BYTES (what was read of it is dropped, and the rest of it skipped)."""
 
 
 class StdinLines:
-    """stdin's lines as the SDK's stdio transport reads them (`async for line in stdin`), read on the event
-    loop so that the read can be cancelled."""
+    """stdin's lines as the SDK's stdio transport reads them (`async for line in stdin`): a pipe, a socket or
+    a terminal on the event loop, so that the read can be cancelled; a regular file (which never blocks) in a
+    worker thread. Each line is strict JSON (the SDK's parser takes NaN, keys twice, surrogates) or is
+    answered as a parse error; at the end, what is unanswered is answered first (`Unanswered`)."""
 
-    def __init__(self, reader: asyncio.StreamReader, warn: Callable[[str], None]) -> None:
-        self._reader = reader
+    def __init__(
+        self,
+        next_line: Callable[[], Awaitable[bytes]],
+        warn: Callable[[str], None],
+        drain_s: float,
+    ) -> None:
+        self._next_line = next_line  # b"" at the end; _TooLong
         self._warn = warn
+        self._drain_s = drain_s
+        self.unanswered = Unanswered()
 
     @classmethod
-    async def open(cls, *, warn: Callable[[str], None]) -> StdinLines | None:
-        """stdin (a copy of descriptor 0) on the event loop; None when it cannot be (a regular file, which
-        never blocks: the SDK's reader serves it)."""
+    async def open(cls, *, warn: Callable[[str], None], drain_s: float) -> StdinLines:
+        """Over a copy of descriptor 0."""
         loop = asyncio.get_running_loop()
+        source = os.fdopen(os.dup(sys.stdin.fileno()), "rb", buffering=0)
         reader = asyncio.StreamReader(limit=LINE_LIMIT_BYTES, loop=loop)
-        pipe = os.fdopen(os.dup(sys.stdin.fileno()), "rb", buffering=0)
         try:
-            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe)
-        except (ValueError, OSError):
-            pipe.close()
-            return None
-        return cls(reader, warn)
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), source)
+        except (ValueError, OSError):  # a regular file
+            return cls(functools.partial(_file_line, io.BufferedReader(source)), warn, drain_s)
+        return cls(functools.partial(_stream_line, reader), warn, drain_s)
 
     def __aiter__(self) -> StdinLines:
         return self
 
     async def __anext__(self) -> str:
         try:
-            line = await self._reader.readuntil(b"\n")
-        except asyncio.IncompleteReadError as exc:  # the client closed stdin
-            if not exc.partial:
-                raise StopAsyncIteration from None
-            line = exc.partial
-        except asyncio.LimitOverrunError:
-            await self._skip_line()
+            line = await self._next_line()
+        except _TooLong:
             self._warn(note_line(f"a message over {LINE_LIMIT_BYTES} bytes on stdin was skipped"))
             return "\n"  # not JSON-RPC: the SDK answers it as a parse error and reads on
-        try:  # the same strict JSON as every other door (the SDK's parser takes NaN, keys twice, surrogates)
-            if line.strip():
-                strictjson.loads(line)
+        if not line:  # the client closed stdin: answer what is in flight, then end
+            await self.unanswered.settled(self._drain_s)
+            raise StopAsyncIteration
+        try:  # the same strict JSON as every other door
+            message = strictjson.loads(line) if line.strip() else None
         except strictjson.JSONRefused as exc:
             self._warn(note_line(f"a message on stdin that is not strict JSON was refused ({exc})"))
             return "\n"  # answered as a parse error, like any line that is not JSON-RPC
+        self.unanswered.read(message)
         return line.decode("utf-8", "replace")
 
-    async def _skip_line(self) -> None:
-        while True:
+
+async def _stream_line(reader: asyncio.StreamReader) -> bytes:
+    try:
+        return await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as exc:  # the end, maybe after a last line without its newline
+        return exc.partial
+    except asyncio.LimitOverrunError as exc:
+        consumed = exc.consumed
+        while True:  # skip the rest of the line
+            await reader.readexactly(consumed)
             try:
-                await self._reader.readuntil(b"\n")
-                return
-            except asyncio.LimitOverrunError as exc:
-                await self._reader.readexactly(exc.consumed)
+                await reader.readuntil(b"\n")
+                break
+            except asyncio.LimitOverrunError as more:
+                consumed = more.consumed
             except asyncio.IncompleteReadError:
-                return
+                break
+        raise _TooLong from None
+
+
+async def _file_line(source: BinaryIO) -> bytes:
+    line = await asyncio.to_thread(source.readline, LINE_LIMIT_BYTES + 1)
+    if len(line) <= LINE_LIMIT_BYTES or line.endswith(b"\n"):
+        return line
+    while True:  # skip the rest of the line
+        rest = await asyncio.to_thread(source.readline, LINE_LIMIT_BYTES)
+        if not rest or rest.endswith(b"\n"):
+            raise _TooLong

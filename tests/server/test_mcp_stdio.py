@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from jsonschema import Draft202012Validator
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from qjob_tui.server.mcp_stdio import Unanswered
 from qjob_tui.simulator import ManualClock, Simulator, demo_dataset
 from tests.common import CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, read_audit, user_env
 
@@ -268,3 +270,58 @@ async def test_a_usage_or_config_error_is_one_line_on_stderr_and_exit_2(
     assert out == b""
     lines = err.decode().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
+
+
+async def test_requests_from_a_file_on_stdin_are_answered_and_its_end_ends_the_server(tmp_path: Path) -> None:
+    """A regular file cannot be read on the event loop: the SDK's own reader serves it (it never blocks)."""
+    requests = tmp_path / "requests.jsonl"
+    requests.write_bytes(
+        frame(1, "initialize", INITIALIZE)
+        + frame(None, "notifications/initialized")
+        + frame(2, "tools/call", {"name": "get-job-runs", "arguments": {"jobId": CRON_JOB}})
+    )
+    with requests.open("rb") as stdin:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "qjob_tui", "mcp", "--demo", stdin=stdin,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=user_env(tmp_path), cwd=tmp_path,
+        )  # fmt: skip
+        async with asyncio.timeout(BOUND_S):
+            out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    answers = {message["id"]: message for message in map(json.loads, out.splitlines()) if "id" in message}
+    assert answers[2].get("result", {}).get("structuredContent", {}).get("job_id") == CRON_JOB, answers[2]
+
+
+async def test_an_action_in_flight_when_stdin_ends_is_answered_and_audited(tmp_path: Path) -> None:
+    """The client writes its calls and closes stdin at once: the SDK would cancel what is in flight (an action
+    Qovery may have taken, then without its answer or its audit line); it is answered first."""
+    process = await start_process(tmp_path, "--demo")
+    assert process.stdin is not None
+    calls = (
+        frame(1, "initialize", INITIALIZE)
+        + frame(None, "notifications/initialized")
+        + frame(2, "tools/call", {"name": "deploy-job", "arguments": {"jobId": CRON_JOB}})
+        + frame(3, "tools/call", {"name": "get-job-logs", "arguments": {"jobId": FAILED_JOB}})
+    )
+    async with asyncio.timeout(BOUND_S):
+        out, err = await process.communicate(calls)  # writes, then closes stdin
+    assert process.returncode == 0, err.decode()
+    answers = {message["id"]: message for message in map(json.loads, out.splitlines()) if "id" in message}
+    assert answers[2].get("result", {}).get("structuredContent", {}).get("state") == "DEPLOYMENT_QUEUED", (
+        answers[2]
+    )
+    assert answers[3].get("result", {}).get("structuredContent", {}).get("job_id") == FAILED_JOB, answers[3]
+    [record] = demo_audit(tmp_path)
+    assert (record["action"], record["status"]) == ("deploy", 202)
+
+
+def test_the_end_of_stdin_waits_for_the_requests_not_answered_nor_cancelled() -> None:
+    unanswered = Unanswered()
+    unanswered.read({"jsonrpc": "2.0", "id": 7, "method": "tools/call"})
+    unanswered.read({"jsonrpc": "2.0", "id": "7", "method": "tools/call"})  # another id: a string
+    unanswered.read({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    assert len(unanswered) == 2
+    unanswered.read({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}})
+    assert len(unanswered) == 1  # the SDK never answers a request its client cancelled
+    unanswered.answered(SimpleNamespace(jsonrpc="2.0", id="7", result={}))
+    assert len(unanswered) == 0
