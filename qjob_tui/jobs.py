@@ -1,8 +1,9 @@
 """The jobs qjob-tui shows and acts on, with their last known state, and the poller that keeps it fresh.
 
 `JobBoard` holds the configured jobs plus every job of the configured environments. Names, types and
-environments come from the config or, once, from `GET /job/{id}`. States come from
-`GET /environment/{id}/job/status`: one request per environment per refresh. A job that was just acted on
+environments come from the config or, once, from discovery (`qjob_tui.discovery`: about two requests per
+environment). States come from `GET /environment/{id}/job/status`: one request per environment per refresh,
+and never two at once for the same environment (a read in flight is shared). A job that was just acted on
 is refreshed every `FAST_INTERVAL_S` until its state settles. Shared by the dashboard and the servers.
 """
 
@@ -13,6 +14,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from qjob_tui.actions import ForceEvent, is_uuid
@@ -21,6 +23,8 @@ from qjob_tui.qovery import QoveryClient, QoveryError, QoveryHTTPError
 
 if TYPE_CHECKING:
     from qjob_tui.configfile import Selection
+
+Statuses = list[dict[str, Any]]  # Qovery's Status objects, as one environment's status list answers them
 
 FAST_INTERVAL_S = 1.5
 MAX_BACKOFF_S = 300.0
@@ -64,6 +68,8 @@ class JobInfo:
     id: str
     name: str | None = None
     environment: str | None = None
+    environment_name: str | None = None  # learnt once per environment by discovery (Place)
+    project_name: str | None = None
     job_type: str | None = None  # CRON or LIFECYCLE
     events: tuple[ForceEvent, ...] = ()  # the events a forced run may name
     state: str | None = None
@@ -110,6 +116,40 @@ def events_of(job: dict[str, Any]) -> tuple[ForceEvent, ...]:
     return tuple(events)
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where an environment is: its name and its project's, as Qovery's organization tree names them."""
+
+    environment_name: str
+    project_id: str | None = None
+    project_name: str | None = None
+
+
+@dataclass(frozen=True)
+class DiscoveryProgress:
+    """How far discovery is, for a status line: `learning 1,000 jobs: 4/10 environments`.
+
+    `environments_found` grows while discovery runs (a job's answer names an environment not seen before);
+    `rate_limited_s` is set while Qovery's rate limit holds discovery back (its `Retry-After`)."""
+
+    jobs: int  # the jobs whose names and types are being learnt
+    environments_found: int = 0
+    environments_read: int = 0
+    rate_limited_s: float | None = None
+
+    @property
+    def headline(self) -> str:
+        jobs = f"{self.jobs:,} job{'' if self.jobs == 1 else 's'}" if self.jobs else "the jobs"
+        text = f"learning {jobs}"
+        if self.environments_found:
+            text += f": {self.environments_read}/{self.environments_found} environments"
+        else:
+            text += "…"
+        if self.rate_limited_s is not None:
+            text += f" · Qovery rate limit, again in {self.rate_limited_s:.0f}s"
+        return text
+
+
 ChangeListener = Callable[[set[str]], None]
 
 
@@ -125,8 +165,16 @@ class JobBoard:
         self.last_error_headline: str | None = None  # a few words of last_error, for a status line
         self.backoff_s: float = 0.0
         self.refreshed_at: float | None = None
+        self.discovery: DiscoveryProgress | None = None  # while discovery runs
+        self.places: dict[str, Place] = {}  # environment id -> its names, once discovery learnt them
         self._listeners: list[ChangeListener] = []
         self._wake = asyncio.Event()
+        # Per environment: Qovery's last status list (monotonic time of the answer, the list), and the read in
+        # flight. An environment's jobs that join later (its job list answers after its states) take their
+        # states from the last list instead of asking again; a second reader of an environment shares the
+        # read in flight instead of sending its own.
+        self._statuses: dict[str, tuple[float, Statuses]] = {}
+        self._reading: dict[str, asyncio.Future[tuple[Statuses, set[str]]]] = {}
 
     # -- queries ------------------------------------------------------------------------------------
 
@@ -166,21 +214,50 @@ class JobBoard:
                 continue
             assert isinstance(job_id, str)
             job = self.jobs.setdefault(job_id.lower(), JobInfo(id=job_id.lower()))
-            self._learn(job, data)
+            self.learn(job, data)
             changed.add(job.id)
         self._notify(changed)
         return changed
 
-    @staticmethod
-    def _learn(job: JobInfo, data: dict[str, Any]) -> None:
+    def learn(self, job: JobInfo, data: dict[str, Any]) -> None:
+        """Complete a job from Qovery's JobResponse; what the config gave (its name, environment) stays."""
         if job.name is None and isinstance(data.get("name"), str):
             job.name = data["name"]
         env = data.get("environment")
         if job.environment is None and isinstance(env, dict) and is_uuid(env.get("id")):
-            job.environment = str(env["id"]).lower()
+            self.place_in(job, str(env["id"]).lower())
         if isinstance(data.get("job_type"), str):
             job.job_type = data["job_type"]
             job.events = events_of(data)
+
+    def place_in(self, job: JobInfo, environment: str) -> None:
+        """The job is in this environment (and takes the environment's names, once known)."""
+        job.environment = environment
+        if (place := self.places.get(environment)) is not None:
+            job.environment_name, job.project_name = place.environment_name, place.project_name
+
+    def name_environments(self, places: dict[str, Place]) -> None:
+        """Remember where environments are, and show it on their jobs."""
+        self.places.update(places)
+        changed = set()
+        for job in self.jobs.values():
+            if job.environment in places:
+                self.place_in(job, job.environment)
+                changed.add(job.id)
+        self._notify(changed)
+
+    def set_discovery(self, progress: DiscoveryProgress | None) -> None:
+        """Discovery's progress (None once it is over), for the faces' status lines."""
+        if progress != self.discovery:
+            self.discovery = progress
+            self._notify({"*"})
+
+    def last_statuses(self, environment: str, since: float | None = None) -> Statuses | None:
+        """The environment's last status list from Qovery (answered at or after monotonic `since`), if any."""
+        last = self._statuses.get(environment)
+        if last is None or (since is not None and last[0] < since):
+            return None
+        return last[1]
 
     def apply_statuses(self, statuses: Iterable[dict[str, Any]]) -> set[str]:
         """Update states from Status objects (`id`, `state`, `last_deployment_date`, ...)."""
@@ -221,55 +298,28 @@ class JobBoard:
 
     # -- talking to Qovery --------------------------------------------------------------------------
 
-    async def discover(self, client: QoveryClient, concurrency: int = 8) -> list[str]:
-        """Learn the jobs of the configured environments, and the name/type/environment of each job once.
+    async def read_statuses(self, client: QoveryClient, environment: str) -> tuple[Statuses, set[str]]:
+        """Read one environment's states and put them on the board: Qovery's list and the jobs that changed.
 
-        A configured job whose environment the config gives is learnt from that environment's job list (one
-        request per environment instead of one per job); only the rest cost a `GET /job/{id}` each.
-        Returns the errors as readable lines (the board stays usable with what it has)."""
-        errors: list[str] = []
-        limit = asyncio.Semaphore(concurrency)
+        A read of the same environment already in flight is shared, not repeated; it is applied to the board
+        once, even when every reader gives up waiting (a read left alone still lands)."""
+        reading = self._reading.get(environment)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_statuses(client, environment))
+            self._reading[environment] = reading
+            reading.add_done_callback(partial(self._read_done, environment))
+        return await asyncio.shield(reading)
 
-        async def fetch(env: str) -> list[dict[str, Any]] | QoveryError:
-            async with limit:
-                try:
-                    return await client.list_environment_jobs(env)
-                except QoveryError as exc:
-                    return exc
+    async def _read_statuses(self, client: QoveryClient, environment: str) -> tuple[Statuses, set[str]]:
+        statuses = await client.environment_job_statuses(environment)
+        self._statuses[environment] = (time.monotonic(), statuses)
+        return statuses, self.apply_statuses(statuses)
 
-        configured = list(self.environments)
-        borrowed = sorted(
-            {
-                job.environment
-                for job in self.jobs.values()
-                if job.job_type is None and job.environment and job.environment not in configured
-            }
-        )
-        answers = await asyncio.gather(*(fetch(env) for env in configured + borrowed))
-        # Applied in the config's order, whatever order the answers came in: the table's order is stable.
-        for env, answer in zip(configured + borrowed, answers, strict=True):
-            if isinstance(answer, QoveryError):
-                if env in configured:
-                    errors.append(f"environment {env}: {answer.message}")
-                continue  # the jobs of a merely known environment fall back to GET /job/{id}
-            if env not in configured:  # only complete the jobs we have; the environment's others stay out
-                answer = [
-                    job for job in answer if isinstance(job.get("id"), str) and job["id"].lower() in self.jobs
-                ]
-            self.add_jobs(answer)
-
-        async def learn_job(job: JobInfo) -> None:
-            async with limit:
-                try:
-                    data = await client.get_job(job.id)
-                except QoveryError as exc:
-                    errors.append(f"job {job.label}: {exc.message}")
-                    return
-                self._learn(job, data)
-                self._notify({job.id})
-
-        await asyncio.gather(*(learn_job(job) for job in self.jobs.values() if job.job_type is None))
-        return errors
+    def _read_done(self, environment: str, reading: asyncio.Future[tuple[Statuses, set[str]]]) -> None:
+        if self._reading.get(environment) is reading:
+            del self._reading[environment]
+        if not reading.cancelled():
+            reading.exception()  # retrieved: a read whose readers all left must not warn at exit
 
     async def add_selection(self, client: QoveryClient, selection: Selection) -> list[str]:
         """Put picked environments and jobs (the dashboard's browse) on the board with their states now; from
@@ -305,7 +355,7 @@ class JobBoard:
         async def one(env: str) -> None:
             nonlocal first_error
             try:
-                changed.update(self.apply_statuses(await client.environment_job_statuses(env)))
+                changed.update((await self.read_statuses(client, env))[1])
             except QoveryError as exc:
                 first_error = first_error or exc
 

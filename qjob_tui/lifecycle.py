@@ -1,7 +1,7 @@
 """The life of a face's job board, the same for every face: discover once, poll until the face ends, stop quietly.
 
-`discover()` learns the jobs (names, types, the jobs of the configured environments) and then reads the
-states of those that have none yet; `poll()` keeps the states fresh (`JobBoard.poll_forever`) and survives a
+`discover()` learns the jobs (names, types, the jobs of the configured environments) with their states, per
+environment as each answers (`qjob_tui.discovery`); `poll()` keeps the states fresh (`JobBoard.poll_forever`) and survives a
 bug by starting again one interval later. Neither raises: what they could not do is a `LifecycleNote` to the
 subscribers, and the board keeps what it has (the poller's Qovery errors stay on `board.last_error`, as the
 board's own subscription tells).
@@ -20,14 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
+from qjob_tui.discovery import discover, learn_places
 from qjob_tui.jobs import JobBoard
-from qjob_tui.qovery import QoveryClient, QoveryError
+from qjob_tui.qovery import QoveryClient
 
 
 @dataclass(frozen=True)
 class LifecycleNote:
-    """Something the lifecycle could not do: a job or environment discovery could not read, a failed read of
-    the new jobs' states, or a bug in qjob-tui (`unexpected`: not Qovery's answer)."""
+    """Something the lifecycle could not do: a job, an environment or its states that discovery could not
+    read, or a bug in qjob-tui (`unexpected`: not Qovery's answer)."""
 
     topic: str  # what was being done: "discover" or "refresh"
     message: str
@@ -63,18 +64,17 @@ class Lifecycle:
     # -- the two halves, for a face that runs its own workers ------------------------------------------
 
     async def discover(self) -> None:
-        """Learn the jobs once, then read the states of the jobs that have none yet (not at the next interval)."""
+        """Learn the jobs once, with the states of every environment discovery reads (not at the next interval),
+        then the environments' names (after `discovered()`: nobody waits for names).
+
+        What discovery could not read is a note each; the board shows its progress meanwhile."""
         try:
-            self.discovery_errors = await self.board.discover(self.client)
+            self.discovery_errors = await discover(self.board, self.client)
             for error in self.discovery_errors:
                 self._note("discover", error)
-            jobs = self.board.jobs.values()
-            stateless = {job.environment for job in jobs if job.state is None and job.environment}
-            if stateless:
-                try:
-                    await self.board.refresh(self.client, sorted(stateless))
-                except QoveryError as exc:
-                    self._note("refresh", exc.message)
+            self._discovered.set()
+            for error in await learn_places(self.board, self.client):
+                self._note("discover", error)
         except Exception as exc:  # a bug: the board keeps what it learnt, the face says what happened
             self._note("discover", f"{type(exc).__name__}: {exc}", unexpected=True)
         finally:

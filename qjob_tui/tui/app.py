@@ -322,6 +322,7 @@ class QJobApp(OrderedKeysApp[None]):
             filter_text=self.table.filter_text,
             waiting=self.approvals.waiting,
             waiting_key=self.key_for("approvals"),
+            discovery=board.discovery.headline if board.discovery else "",
         )
 
     @on(OutcomeReceived)

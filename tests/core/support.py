@@ -3,9 +3,10 @@ clock, and a pipeline on it."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,3 +93,13 @@ async def pipeline_on(
         finally:
             if audit is not None:
                 audit.close()
+
+
+async def until(condition: Callable[[], object], what: str) -> None:
+    """Wait for a condition of a background task's doing (a guard against hanging, not a timing assertion)."""
+    try:
+        async with asyncio.timeout(30):
+            while not condition():  # noqa: ASYNC110 (the condition is the background task's doing)
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"never happened: {what}") from None

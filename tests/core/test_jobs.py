@@ -12,13 +12,14 @@ import yaml
 
 from qjob_tui.actions import ForceEvent
 from qjob_tui.config import JobEntry
+from qjob_tui.discovery import discover
 from qjob_tui.jobs import JobBoard, events_of, is_settled, state_category
 from qjob_tui.simulator import (
     DEMO_ENV_DATA_PRODUCTION_ID,
     DEMO_ENV_STOREFRONT_PRODUCTION_ID,
     DEMO_ENV_STOREFRONT_STAGING_ID,
 )
-from tests.common import CRON_JOB, DEMO, FAILED_JOB, LIFECYCLE_JOB, UNKNOWN_JOB, job_id
+from tests.common import CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, UNKNOWN_JOB, job_id
 
 from .support import SimQovery, client_for
 
@@ -27,82 +28,6 @@ REFERENCE = Path(__file__).resolve().parents[2] / "qjob_tui" / "reference" / "qo
 
 def paths(qovery: SimQovery) -> list[str]:
     return [f"{r.method} {r.path}" for r in qovery.sim.requests]
-
-
-# -- discover -------------------------------------------------------------------------------------
-
-
-async def test_discover_asks_once_per_job_whose_type_is_unknown(qovery: SimQovery) -> None:
-    board = JobBoard([JobEntry(id=CRON_JOB), JobEntry(id=LIFECYCLE_JOB, name="migrations")])
-    async with client_for(qovery.url) as client:
-        errors = await board.discover(client)
-        again = await board.discover(client)
-
-    assert errors == again == []
-    assert sorted(paths(qovery)) == sorted([f"GET /job/{CRON_JOB}", f"GET /job/{LIFECYCLE_JOB}"])
-    cron, lifecycle = board.jobs[CRON_JOB], board.jobs[LIFECYCLE_JOB]
-    assert (cron.name, cron.job_type, cron.environment) == (
-        "nightly-backup",
-        "CRON",
-        DEMO_ENV_STOREFRONT_PRODUCTION_ID,
-    )
-    assert cron.events == (ForceEvent.CRON,)
-    assert (lifecycle.name, lifecycle.job_type) == ("migrations", "LIFECYCLE")  # the config's label wins
-    assert lifecycle.events == (ForceEvent.START,)
-
-
-async def test_discover_lists_the_jobs_of_configured_environments(qovery: SimQovery) -> None:
-    board = JobBoard([JobEntry(id=CRON_JOB)], environments=[DEMO_ENV_DATA_PRODUCTION_ID])
-    async with client_for(qovery.url) as client:
-        assert await board.discover(client) == []
-
-    expected = {job.id for job in DEMO.jobs if job.environment_id == DEMO_ENV_DATA_PRODUCTION_ID}
-    assert set(board.jobs) == expected | {CRON_JOB}
-    # One list for the environment, and GET /job only for the configured job it did not cover.
-    assert sorted(paths(qovery)) == sorted(
-        [f"GET /environment/{DEMO_ENV_DATA_PRODUCTION_ID}/job", f"GET /job/{CRON_JOB}"]
-    )
-    schema = board.jobs[job_id("warehouse-schema")]
-    assert (schema.name, schema.job_type, schema.environment) == (
-        "warehouse-schema",
-        "LIFECYCLE",
-        DEMO_ENV_DATA_PRODUCTION_ID,
-    )
-    assert set(schema.events) == {ForceEvent.START, ForceEvent.STOP, ForceEvent.DELETE}
-    assert all(board.is_listed(job_id) for job_id in board.jobs)
-
-
-async def test_configured_jobs_with_their_environment_are_learnt_from_one_list_per_environment(
-    qovery: SimQovery,
-) -> None:
-    """1,000 configured jobs in 10 environments cost 10 requests, not 1,000; no unconfigured job joins."""
-    board = JobBoard(
-        [
-            JobEntry(id=CRON_JOB, environment=DEMO_ENV_STOREFRONT_PRODUCTION_ID),
-            JobEntry(id=LIFECYCLE_JOB, environment=DEMO_ENV_STOREFRONT_PRODUCTION_ID),
-            JobEntry(id=FAILED_JOB),
-        ]
-    )
-    async with client_for(qovery.url) as client:
-        assert await board.discover(client) == []
-
-    assert sorted(paths(qovery)) == sorted(
-        [f"GET /environment/{DEMO_ENV_STOREFRONT_PRODUCTION_ID}/job", f"GET /job/{FAILED_JOB}"]
-    )
-    assert list(board.jobs) == [CRON_JOB, LIFECYCLE_JOB, FAILED_JOB]  # the environment's other jobs stay out
-    assert board.jobs[CRON_JOB].job_type == "CRON" and board.jobs[LIFECYCLE_JOB].job_type == "LIFECYCLE"
-    assert board.jobs[FAILED_JOB].name == "cache-warmup"
-
-
-async def test_discover_reports_what_it_could_not_learn_and_keeps_the_rest(qovery: SimQovery) -> None:
-    board = JobBoard([JobEntry(id=CRON_JOB), JobEntry(id=UNKNOWN_JOB)], environments=[UNKNOWN_JOB])
-    async with client_for(qovery.url) as client:
-        errors = await board.discover(client)
-    assert len(errors) == 2
-    assert any(e.startswith(f"environment {UNKNOWN_JOB}:") and "404" in e for e in errors)
-    assert any(e.startswith(f"job {UNKNOWN_JOB}:") and "404" in e for e in errors)
-    assert board.jobs[CRON_JOB].name == "nightly-backup"
-    assert board.jobs[UNKNOWN_JOB].job_type is None
 
 
 # -- refresh --------------------------------------------------------------------------------------
@@ -114,7 +39,7 @@ async def test_refresh_is_one_request_per_environment(qovery: SimQovery) -> None
         environments=[DEMO_ENV_DATA_PRODUCTION_ID],
     )
     async with client_for(qovery.url) as client:
-        await board.discover(client)
+        await discover(board, client)
         qovery.sim.requests.clear()
         await board.refresh(client)
 

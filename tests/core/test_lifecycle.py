@@ -13,17 +13,7 @@ from qjob_tui.lifecycle import Lifecycle, LifecycleNote
 from qjob_tui.simulator import DEMO_ENV_STOREFRONT_PRODUCTION_ID
 from tests.common import CRON_JOB, DEMO, LIFECYCLE_JOB, UNKNOWN_JOB
 
-from .support import SimQovery, client_for
-
-
-async def until(condition: Any, what: str) -> None:
-    """Wait for a condition of the lifecycle's own doing (a guard against hanging, not a timing assertion)."""
-    try:
-        async with asyncio.timeout(30):
-            while not condition():  # noqa: ASYNC110 (the condition is the background task's doing)
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"never happened: {what}") from None
+from .support import SimQovery, client_for, until
 
 
 async def test_discovered_means_every_job_is_known_with_its_state(qovery: SimQovery) -> None:

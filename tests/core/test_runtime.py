@@ -10,6 +10,7 @@ import pytest
 
 from qjob_tui.audit import AuditError
 from qjob_tui.config import load_settings
+from qjob_tui.discovery import discover
 from qjob_tui.runtime import open_runtime
 from qjob_tui.simulator import ManualClock, Simulator, serve_simulator
 from tests.common import API_TOKEN, CRON_JOB, DEMO, FAILED_JOB
@@ -23,7 +24,7 @@ async def test_demo_runs_against_the_embedded_simulator(user_env: UserEnv) -> No
         assert runtime.demo and runtime.api_label == "DEMO"
         assert runtime.api_url.startswith("http://127.0.0.1:")
         assert set(runtime.board.environments) == {env.id for env in DEMO.environments}
-        assert await runtime.board.discover(runtime.client) == []
+        assert await discover(runtime.board, runtime.client) == []
         await runtime.board.refresh(runtime.client)
         outcome = await runtime.pipeline.perform("clean-failed", FAILED_JOB, source="tui")
         api_url = runtime.api_url

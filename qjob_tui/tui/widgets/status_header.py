@@ -62,14 +62,17 @@ class StatusHeader(Horizontal):
         filter_text: str,
         waiting: int = 0,
         waiting_key: str = "a",
+        discovery: str = "",
     ) -> None:
-        """Update the right-hand side: requests waiting for approval (and the key that opens them), counts,
-        the filter, and the refresh error with its backoff."""
+        """Update the right-hand side: requests waiting for approval (and the key that opens them), discovery's
+        progress, counts, the filter, and the refresh error with its backoff."""
         stats = Text(no_wrap=True, overflow="ellipsis", justify="right")
         if waiting:
             stats.append(f" {waiting} waiting for approval ", style="bold black on yellow")
             stats.append(f" {waiting_key} ", style="bold")
             stats.append(" ")
+        if discovery:  # `learning 1,000 jobs: 4/10 environments`
+            stats.append(f"{discovery}  ", style="cyan")
         if error:
             stats.append(f"⚠ {printable(error)}", style="bold red")
             if backoff_s:
