@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from qjob_tui.actions import ForceEvent, is_uuid
@@ -153,6 +152,14 @@ class DiscoveryProgress:
 ChangeListener = Callable[[set[str]], None]
 
 
+class _SharedRead:
+    """One environment's status read in flight, and how many wait for it."""
+
+    def __init__(self, read: Coroutine[Any, Any, tuple[Statuses, set[str]]]) -> None:
+        self.task = asyncio.ensure_future(read)
+        self.readers = 0
+
+
 class JobBoard:
     """The jobs and their last known state. Single event loop; no locking needed."""
 
@@ -174,7 +181,7 @@ class JobBoard:
         # states from the last list instead of asking again; a second reader of an environment shares the
         # read in flight instead of sending its own.
         self._statuses: dict[str, tuple[float, Statuses]] = {}
-        self._reading: dict[str, asyncio.Future[tuple[Statuses, set[str]]]] = {}
+        self._reading: dict[str, _SharedRead] = {}
 
     # -- queries ------------------------------------------------------------------------------------
 
@@ -301,25 +308,25 @@ class JobBoard:
     async def read_statuses(self, client: QoveryClient, environment: str) -> tuple[Statuses, set[str]]:
         """Read one environment's states and put them on the board: Qovery's list and the jobs that changed.
 
-        A read of the same environment already in flight is shared, not repeated; it is applied to the board
-        once, even when every reader gives up waiting (a read left alone still lands)."""
-        reading = self._reading.get(environment)
-        if reading is None:
-            reading = asyncio.ensure_future(self._read_statuses(client, environment))
-            self._reading[environment] = reading
-            reading.add_done_callback(partial(self._read_done, environment))
-        return await asyncio.shield(reading)
+        A read of the same environment already in flight is shared, not repeated (the poller's first read and
+        discovery's, at start). The read ends with its last reader: when every reader is cancelled, so is it."""
+        shared = self._reading.get(environment)
+        if shared is None:
+            shared = self._reading[environment] = _SharedRead(self._read_statuses(client, environment))
+            shared.task.add_done_callback(lambda _: self._reading.pop(environment, None))
+        shared.readers += 1
+        try:
+            return await asyncio.shield(shared.task)
+        finally:
+            shared.readers -= 1
+            if not shared.readers and not shared.task.done():
+                shared.task.cancel()
+                await asyncio.wait([shared.task])  # its request ends before its reader does
 
     async def _read_statuses(self, client: QoveryClient, environment: str) -> tuple[Statuses, set[str]]:
         statuses = await client.environment_job_statuses(environment)
         self._statuses[environment] = (time.monotonic(), statuses)
         return statuses, self.apply_statuses(statuses)
-
-    def _read_done(self, environment: str, reading: asyncio.Future[tuple[Statuses, set[str]]]) -> None:
-        if self._reading.get(environment) is reading:
-            del self._reading[environment]
-        if not reading.cancelled():
-            reading.exception()  # retrieved: a read whose readers all left must not warn at exit
 
     async def add_selection(self, client: QoveryClient, selection: Selection) -> list[str]:
         """Put picked environments and jobs (the dashboard's browse) on the board with their states now; from

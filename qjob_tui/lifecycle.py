@@ -64,21 +64,26 @@ class Lifecycle:
     # -- the two halves, for a face that runs its own workers ------------------------------------------
 
     async def discover(self) -> None:
-        """Learn the jobs once, with the states of every environment discovery reads (not at the next interval),
-        then the environments' names (after `discovered()`: nobody waits for names).
+        """Learn the jobs once, with the states of every environment discovery reads (not at the next interval).
 
         What discovery could not read is a note each; the board shows its progress meanwhile."""
         try:
             self.discovery_errors = await discover(self.board, self.client)
             for error in self.discovery_errors:
                 self._note("discover", error)
-            self._discovered.set()
-            for error in await learn_places(self.board, self.client):
-                self._note("discover", error)
         except Exception as exc:  # a bug: the board keeps what it learnt, the face says what happened
             self._note("discover", f"{type(exc).__name__}: {exc}", unexpected=True)
         finally:
             self._discovered.set()
+
+    async def name_environments(self) -> None:
+        """Learn the names of the board's environments and projects (`JobInfo.environment_name`), for a face
+        that shows them; after discovery, so that nobody waits for names. Notes what it could not read."""
+        try:
+            for error in await learn_places(self.board, self.client):
+                self._note("discover", error)
+        except Exception as exc:  # a bug: the names stay unknown, the face says what happened
+            self._note("discover", f"{type(exc).__name__}: {exc}", unexpected=True)
 
     async def poll(self) -> None:
         """Keep the states fresh until cancelled; after a bug, poll again one interval later."""

@@ -1,7 +1,7 @@
 """JOB on a command line: a job's UUID, or its name on the board (the config's label, else Qovery's name), exact.
 
 The config answers alone when it can: a UUID it lists, or a name when every job it lists has one and it lists
-no environment — no request at all. Otherwise the board learns its jobs once (`JobBoard.discover`: the jobs
+no environment — no request at all. Otherwise the board learns its jobs once (`discovery.discover`: the jobs
 of the configured environments, the names of unnamed jobs) and the name is looked for among all of them, so
 that a name two jobs share is caught wherever the second one comes from.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 
 from qjob_tui.actions import is_uuid, quoted_excerpt
+from qjob_tui.discovery import discover
 from qjob_tui.jobs import JobBoard, JobInfo
 from qjob_tui.oneshot.results import Ending, Exit
 from qjob_tui.qovery import QoveryClient
@@ -57,7 +58,7 @@ class JobFinder:
     async def _learn(self) -> None:
         if not self.learnt:
             self.learnt = True
-            self.errors = await self.board.discover(self.client)
+            self.errors = await discover(self.board, self.client)
 
     def _unreadable(self, what: str) -> JobNotFound:
         return JobNotFound(

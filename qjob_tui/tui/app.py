@@ -248,6 +248,7 @@ class QJobApp(OrderedKeysApp[None]):
                 title="Discovery",
                 severity="warning",
             )
+        await lifecycle.name_environments()  # for the environment and project columns
 
     def _lifecycle_note(self, note: LifecycleNote) -> None:
         self._note(note.topic, note.message)
