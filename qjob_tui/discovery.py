@@ -137,6 +137,7 @@ class _Discovery:
     board: JobBoard
     client: QoveryClient
     concurrency: int
+    states: bool  # read the environments' states too (else only their job lists)
     errors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -267,16 +268,17 @@ class _Discovery:
         states show more of our jobs without a type: the probe's answer already told about the probed one."""
         if env_id in self.environments:
             return
-        env = _Environment(env_id, configured)
+        env = _Environment(env_id, configured, states=not self.states)
         self.environments[env_id] = env
         if configured:
             self.in_order.append(env)
         self._show()
-        if found:
+        if found and self.states:
             self.group.create_task(self._read_found(env))
-        else:
+            return
+        if self.states:
             self.group.create_task(self._read_states(env))
-            self.group.create_task(self._read_jobs(env))
+        self.group.create_task(self._read_jobs(env))
 
     async def _read_found(self, env: _Environment) -> None:
         ours = await self._read_states(env)
@@ -386,6 +388,8 @@ class _Discovery:
 
         await asyncio.gather(*(learn(job) for job in rest))
         new = sorted({job.environment for job in rest if job.environment} - set(self.environments))
+        if not self.states:
+            return
         async with asyncio.TaskGroup() as group:
             for env_id in new:
                 env = _Environment(env_id, configured=False, listed=True)
@@ -403,11 +407,14 @@ def _id_of(data: dict[str, Any]) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
 
-async def discover(board: JobBoard, client: QoveryClient, *, concurrency: int = CONCURRENCY) -> list[str]:
+async def discover(
+    board: JobBoard, client: QoveryClient, *, states: bool = True, concurrency: int = CONCURRENCY
+) -> list[str]:
     """Learn the board's jobs: the jobs of its configured environments, each job's name, type and environment
-    (once), and their states as each environment answers. The board shows the progress (`board.discovery`)
-    until the end. Returns what could not be read, as readable lines; the board keeps whatever was learnt."""
-    return await _Discovery(board, client, concurrency).run()
+    (once), and their states as each environment answers (`states=False`: who the jobs are, no states; the
+    job lists place the jobs instead). The board shows the progress (`board.discovery`) until the end.
+    Returns what could not be read, as readable lines; the board keeps whatever was learnt."""
+    return await _Discovery(board, client, concurrency, states).run()
 
 
 async def learn_places(board: JobBoard, client: QoveryClient, *, concurrency: int = CONCURRENCY) -> list[str]:

@@ -58,7 +58,7 @@ class JobFinder:
     async def _learn(self) -> None:
         if not self.learnt:
             self.learnt = True
-            self.errors = await discover(self.board, self.client)
+            self.errors = await discover(self.board, self.client, states=False)  # who, not how
 
     def _unreadable(self, what: str) -> JobNotFound:
         return JobNotFound(
