@@ -44,7 +44,8 @@ class PendingApproval:
     arrived_at: datetime
     arrived: float  # loop time
     deadline: float  # loop time
-    answer: asyncio.Future[Approval] = field(repr=False)
+    answer: asyncio.Future[Approval] = field(repr=False)  # wakes the request's task, nothing more
+    verdict: Approval | None = None  # once decided
     detail: str | None = None  # once refused: why, in the words its caller reads
 
     @property
@@ -53,13 +54,13 @@ class PendingApproval:
 
     def remaining_s(self) -> float:
         """Seconds left before the request times out (0 once decided or past the deadline)."""
-        if self.answer.done():
+        if self.verdict is not None:
             return 0.0
         return max(0.0, self.deadline - asyncio.get_running_loop().time())
 
     @property
     def waiting(self) -> bool:
-        return not self.answer.done()
+        return self.verdict is None
 
 
 @dataclass(frozen=True)
@@ -169,22 +170,23 @@ class ApprovalQueue:
         )
         self._waiting[pending.id] = pending
         timer = loop.call_at(pending.deadline, self._time_out, pending)
-        watches: list[asyncio.Future[Any]] = [pending.answer]
-        if caller.departed is not None:
-            watches.append(asyncio.ensure_future(_departure(caller.departed)))
+        watches: list[asyncio.Future[Any]] = []
+        if caller.departed is not None:  # the caller left first: withdrawn
+            departure = asyncio.ensure_future(_departure(caller.departed))
+            departure.add_done_callback(lambda _: self._withdraw(pending))
+            watches.append(departure)
         if caller.progress is not None:
             watches.append(asyncio.ensure_future(self._report(pending, caller.progress)))
         self._announce(ApprovalEvent(pending, None))
         try:
-            await asyncio.wait(watches, return_when=asyncio.FIRST_COMPLETED)
+            # Awaited as it is, not through asyncio.wait: the operator's yes wakes this task at once, and the
+            # request is on its way to Qovery before the dashboard repaints.
+            verdict = await pending.answer
         finally:
             timer.cancel()
-            for watch in watches[1:]:
+            for watch in watches:
                 watch.cancel()
-            # The caller left first, or the face gave up on the request (cancelled): either way it is withdrawn.
-            if pending.waiting:
-                self._decide(pending, Approval.WITHDRAWN, withdrawn_refusal().detail)
-        verdict = pending.answer.result()
+            self._withdraw(pending)  # the face gave up on the request (cancelled): withdrawn
         if verdict is Approval.APPROVED:
             return verdict
         if verdict is Approval.WITHDRAWN:
@@ -202,12 +204,17 @@ class ApprovalQueue:
                 "(a timeout never approves)",
             )
 
+    def _withdraw(self, pending: PendingApproval) -> None:
+        if pending.waiting:
+            self._decide(pending, Approval.WITHDRAWN, withdrawn_refusal().detail)
+
     def _decide(self, pending: PendingApproval, verdict: Approval, detail: str | None = None) -> None:
         self._waiting.pop(pending.id, None)
         if not pending.waiting:
             return
-        pending.detail = detail
-        pending.answer.set_result(verdict)
+        pending.verdict, pending.detail = verdict, detail
+        if not pending.answer.done():  # cancelled with the task of a face that gave up
+            pending.answer.set_result(verdict)
         waited = asyncio.get_running_loop().time() - pending.arrived
         self._announce(ApprovalEvent(pending, verdict, waited, detail))
 
@@ -232,8 +239,7 @@ class ApprovalQueue:
     async def _report(
         self, pending: PendingApproval, progress: Callable[[float, float, str], Awaitable[None]]
     ) -> None:
-        """Tell the caller now, then every `progress_every_s`, that its request still waits. Never ends by
-        itself before the answer (asyncio.wait would take its end for the caller's)."""
+        """Tell the caller now, then every `progress_every_s`, that its request still waits."""
         while True:
             if pending.waiting:
                 left = pending.remaining_s()

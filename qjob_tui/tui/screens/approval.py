@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -233,7 +234,7 @@ class ApprovalDesk:
         elif event.verdict is Approval.APPROVED:
             self.log(
                 LogEntry(
-                    time=pending.arrived_at,
+                    time=datetime.now(UTC),
                     source=request.source,
                     action=LogEntry.action_text(request),
                     job=pending.job_label,

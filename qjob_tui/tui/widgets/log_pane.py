@@ -16,7 +16,7 @@ import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.cells import cell_len
@@ -95,7 +95,8 @@ class LogEntry:
     def from_outcome(cls, outcome: ActionOutcome) -> LogEntry:
         request = outcome.request
         return cls(
-            time=outcome.started_at,
+            # When it went on to Qovery (or was refused): after the operator's answer, for a gated request.
+            time=outcome.started_at + timedelta(seconds=outcome.waited_s),
             source=request.source,
             action=cls.action_text(request),
             job=outcome.job_name or request.job_id,
