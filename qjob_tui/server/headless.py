@@ -52,7 +52,8 @@ def gated_note(runtime: Runtime) -> str:
     gated = [action.name for action in runtime.actions if action.name in runtime.approvals.actions]
     if not gated:
         return ""
-    return f" {', '.join(gated)} need the operator's approval and are refused here (run {OPERATOR_COMMAND});"
+    needs, are = ("needs", "is") if len(gated) == 1 else ("need", "are")
+    return f" {', '.join(gated)} {needs} the operator's approval and {are} refused here (run {OPERATOR_COMMAND});"
 
 
 def shown_api(runtime: Runtime) -> str:

@@ -136,7 +136,7 @@ async def test_an_action_the_operator_must_approve_is_refused_without_a_dashboar
     assert result.is_error
     assert result.structured_content["type"] == "urn:qjob-tui:problem:approval-unavailable"  # type: ignore[index]
     start = errors.read_text().splitlines()[0]
-    assert "stop need the operator's approval and are refused here (run qjob-tui --server)" in start
+    assert "stop needs the operator's approval and is refused here (run qjob-tui --server)" in start
 
 
 # -- the process, byte for byte ------------------------------------------------------------------------------
