@@ -109,7 +109,12 @@ class QJobApp(OrderedKeysApp[None]):
 
         # What agents ask for that waits for the operator: the dialog, one request after another.
         self.approvals = ApprovalDesk(
-            self, runtime.approvals, log=log_entry, changed=self._refresh_header, ready=self._main_screen_up
+            self,
+            runtime.approvals,
+            log=log_entry,
+            changed=self._refresh_header,
+            ready=self._main_screen_up,
+            redact=runtime.redactor.text,
         )
 
     # -- the widgets --------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import fcntl
 import json
 import os
 import pty
+import re
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -30,21 +30,13 @@ from textual.widgets import Input
 from qjob_tui.tui.screens.approval import ApprovalScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.help import HelpScreen
-from tests.common import DEMO, job_id
+from tests.common import API_TOKEN, DEMO, job_id
 
 from .support import Dashboard, running_dashboard
 from .test_lifecycle import read_until
 
 PROBLEM = "urn:qjob-tui:problem:"
 ERAS = ["auto", "legacy"]
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 class FakeClock:
@@ -382,6 +374,21 @@ async def test_a_client_name_is_escaped_and_cut(desk: Desk) -> None:
     assert dash.actions_sent() == []
 
 
+async def test_a_secret_in_what_the_caller_sent_is_not_shown(desk: Desk) -> None:
+    """Whatever an agent sends, the Qovery token does not reach the screen (nor its audit line)."""
+    dash = desk.dash
+    async with desk.rest(agent=f"leaky-agent {API_TOKEN}") as http:
+        call = desk.call(http.post(f"/v1/job/{job_id('nightly-backup')}/stop"))
+        await desk.dialog()
+        text = dash.screen_text()
+        assert "client  leaky-agent [redacted]" in text
+        assert API_TOKEN not in text
+        await desk.answer("n")
+        await call
+    assert API_TOKEN not in dash.log_text()
+    assert API_TOKEN not in json.dumps(desk.audit())
+
+
 async def test_the_dashboards_own_actions_are_not_gated(tmp_path: Path, clock: FakeClock) -> None:
     async with running_dashboard(tmp_path, with_servers=True, approve=["stop"], confirm=[]) as dash:
         await dash.select("db-migrate")
@@ -404,7 +411,6 @@ async def test_ungated_rest_actions_go_straight_through(desk: Desk) -> None:
 
 def test_sigterm_while_three_wait_answers_each_caller_before_the_process_exits(tmp_path: Path) -> None:
     """The real command in a terminal: `qjob-tui --demo --server` with stop gated, three agents waiting."""
-    rest_port, mcp_port = free_port(), free_port()
     config = tmp_path / "qjob-tui.yaml"
     config.write_text("server:\n  approve: [stop]\n", encoding="utf-8")
     master, slave = pty.openpty()
@@ -417,7 +423,7 @@ def test_sigterm_while_three_wait_answers_each_caller_before_the_process_exits(t
     }
     env.pop("QJOB_TUI_CONFIG", None)
     command = [sys.executable, "-m", "qjob_tui", "--demo", "--server", "--config", str(config)]
-    ports = ["--rest-port", str(rest_port), "--mcp-port", str(mcp_port)]
+    ports = ["--rest-port", "0", "--mcp-port", "0"]  # free ports: the header says which
     process = subprocess.Popen(
         [*command, *ports],
         stdin=slave,
@@ -430,12 +436,15 @@ def test_sigterm_while_three_wait_answers_each_caller_before_the_process_exits(t
     os.close(slave)
     jobs = [DEMO.job_named(name).id for name in ("nightly-backup", "db-migrate", "cache-warmup")]
     try:
-        shown = read_until(master, b"nightly-backup", 30)
+        shown = read_until(master, b"nightly-backup", 60)
         assert b"nightly-backup" in shown, shown[-2000:]
+        port = re.search(rb"REST :(\d+)", shown)
+        assert port is not None, shown[-2000:]
+        rest_port = int(port[1])
         with ThreadPoolExecutor(3) as pool:
             url = f"http://127.0.0.1:{rest_port}/v1/job/{{}}/stop"
             calls = [pool.submit(httpx.post, url.format(job), timeout=60) for job in jobs]
-            shown += read_until(master, b"3 waiting for approval", 30)
+            shown += read_until(master, b"3 waiting for approval", 60)
             assert b"3 waiting for approval" in shown, shown[-3000:]
             process.send_signal(signal.SIGTERM)
             answers = [call.result(timeout=60) for call in calls]

@@ -49,21 +49,26 @@ BODY_CHARS = 240  # the body as shown
 URGENT_S = 10  # the countdown turns red below this
 
 
-def shown(text: str, limit: int) -> str:
-    """Outside text on one line of the dialog: control characters escaped (a terminal's escape sequences must
-    not run), then cut to `limit` characters."""
-    safe = printable(text)
+def shown(text: str, limit: int, redact: Callable[[str], str] = str) -> str:
+    """Outside text on one line of the dialog: the process's secrets out (`redact`), control characters escaped
+    (a terminal's escape sequences must not run), then cut to `limit` characters."""
+    safe = printable(redact(text))
     return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 
-def _fields(pending: PendingApproval) -> Text:
+def _fields(pending: PendingApproval, redact: Callable[[str], str]) -> Text:
     """The request, one fact a line: source, client, action, job, forceEvent, body."""
     request = pending.request
     rows: list[tuple[str, Text]] = [
         ("source", Text(request.source, style=SOURCE_STYLES.get(request.source, "bold"))),
-        ("client", Text(shown(request.client, CLIENT_CHARS) if request.client else "(did not say)")),
+        ("client", Text(shown(request.client, CLIENT_CHARS, redact) if request.client else "(did not say)")),
         ("action", Text(request.action.title, style="bold")),
-        ("job", Text(shown(pending.job_name, 60) if pending.job_name else "(name not known)", style="bold")),
+        (
+            "job",
+            Text(
+                shown(pending.job_name, 60, redact) if pending.job_name else "(name not known)", style="bold"
+            ),
+        ),
         ("job id", Text(request.job_id)),
         ("forceEvent", Text(request.force_event.value if request.force_event else "none")),
     ]
@@ -71,7 +76,7 @@ def _fields(pending: PendingApproval) -> Text:
         body = (
             json.dumps(request.body, ensure_ascii=False, separators=(", ", ": ")) if request.body else "none"
         )
-        rows.append(("body", Text(shown(body, BODY_CHARS))))
+        rows.append(("body", Text(shown(body, BODY_CHARS, redact))))
     text = Text()
     for index, (name, value) in enumerate(rows):
         if index:
@@ -94,18 +99,21 @@ class ApprovalScreen(ModalScreen[bool | None]):
     # The clock the half-second guard reads; the tests replace it to press keys "too soon" deterministically.
     clock: ClassVar[Callable[[], float]] = staticmethod(time.monotonic)
 
-    def __init__(self, queue: ApprovalQueue, pending: PendingApproval) -> None:
+    def __init__(
+        self, queue: ApprovalQueue, pending: PendingApproval, redact: Callable[[str], str] = str
+    ) -> None:
         super().__init__()
         self.queue = queue
         self.pending = pending
+        self.redact = redact  # the process's secrets out of what the caller sent (Runtime.redactor.text)
         self._armed_at = float("inf")  # set when the dialog appears
 
     def compose(self) -> ComposeResult:
         request = self.pending.request
         title = f"{request.source} asks to {request.action.title.lower()} {self.pending.job_label}"
         with Vertical(id="dialog", classes="dialog -approval"):
-            yield Label(Content(shown(title, 80)), id="approval-title", classes="dialog-title")
-            yield Static(_fields(self.pending), id="approval-fields")
+            yield Label(Content(shown(title, 80, self.redact)), id="approval-title", classes="dialog-title")
+            yield Static(_fields(self.pending, self.redact), id="approval-fields")
             if request.action.warning:
                 yield Label(Content(request.action.warning), id="warning")
             yield Static("", id="countdown")
@@ -173,12 +181,14 @@ class ApprovalDesk:
         log: Callable[[LogEntry], None],
         changed: Callable[[], None],
         ready: Callable[[], bool],
+        redact: Callable[[str], str] = str,
     ) -> None:
         self.app = app
         self.queue = queue
         self.log = log
         self.changed = changed
         self.ready = ready
+        self.redact = redact
         self._unsubscribe: Callable[[], None] | None = None
 
     @property
@@ -271,7 +281,7 @@ class ApprovalDesk:
         pending = self.queue.oldest()
         if pending is None:
             return
-        self.app.push_screen(ApprovalScreen(self.queue, pending))
+        self.app.push_screen(ApprovalScreen(self.queue, pending, self.redact))
 
 
 def _ended(verdict: Approval) -> str:
