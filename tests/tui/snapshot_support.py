@@ -93,10 +93,14 @@ def simulator_in_thread(sim: Simulator) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def snapshot_app(tmp_path: Path, **settings: Any) -> Iterator[tuple[SnapshotApp, Simulator]]:
-    """A SnapshotApp over the demo's jobs (states frozen), and the simulator behind it."""
-    sim = Simulator(token=API_TOKEN, clock=ManualClock())
-    now = datetime.fromtimestamp(time.time() + 1, UTC)  # one second after the simulator's start
+def snapshot_app(
+    tmp_path: Path, *, wall_start: float | None = None, **settings: Any
+) -> Iterator[tuple[SnapshotApp, Simulator]]:
+    """A SnapshotApp over the demo's jobs (states frozen), and the simulator behind it. `wall_start` fixes
+    the simulator's dates and execution ids (a screen that shows them: the job's detail)."""
+    sim = Simulator(token=API_TOKEN, clock=ManualClock(), wall_start=wall_start)
+    started = time.time() if wall_start is None else wall_start
+    now = datetime.fromtimestamp(started + 1, UTC)  # one second after the simulator's start
     with simulator_in_thread(sim) as url:
         base = tui_settings(url, tmp_path, poll_interval_s=3600, **settings)
         config = base.config

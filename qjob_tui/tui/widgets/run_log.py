@@ -35,8 +35,8 @@ from qjob_tui.tui.display import parse_date
 STEP_WIDTH = 11  # `LoadConfiguration` is cut, `Executing` and `Deploy` are whole
 MIN_BODY = 24  # narrower than this, rows are not indented under the message
 KIND_STYLES = {"info": "", "warning": "yellow", "error": "bold red"}
-MATCH_STYLE = Style(bgcolor="yellow", color="black")
-CURRENT_MATCH_STYLE = Style(bgcolor="dark_orange", color="black", bold=True)
+MATCH_STYLE = Style(bgcolor="#6b5900", color="#ffffff")  # every match: dim gold
+CURRENT_MATCH_STYLE = Style(bgcolor="#ffd700", color="#000000", bold=True)  # the one n/N is on: bright
 
 
 @dataclass(frozen=True)
@@ -349,8 +349,8 @@ class RunLogView(ScrollView, can_focus=True, inherit_bindings=False):
         strip = self._strips.get(key)
         if strip is None:
             text = self.row_text(index)
-            text.style = base
-            strip = Strip(list(text.render(self.app.console)), text.cell_len)
+            # The widget's style under the row's (a Text's own base style is not rendered without spans).
+            strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(base)
             self._strips[key] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
