@@ -3,16 +3,20 @@ simulator on loopback. Its `ManualClock` drives the runs: `dash.advance(seconds)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from qjob_tui.simulator import ManualClock
 from qjob_tui.tui.screens import job_detail
+from qjob_tui.tui.screens.approval import ApprovalScreen
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.job_detail import JobDetailScreen
 from qjob_tui.tui.widgets.action_bar import ActionBar
+from qjob_tui.tui.widgets.run_list import RunList
 from qjob_tui.tui.widgets.run_log import CURRENT_MATCH_STYLE, MATCH_STYLE
 
 from .support import Dashboard, job_id, quiet_simulator, running_dashboard
@@ -361,3 +365,52 @@ async def test_read_only_the_screen_shows_everything_and_acts_on_nothing(tmp_pat
         assert dash.actions_sent() == []
         assert dash.app.screen is detail  # no dialog opened either
         assert not any("this job" in text for _, text in detail.help_rows())
+
+
+async def test_the_approval_dialog_opens_over_the_screen_and_the_run_it_starts_is_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(ApprovalScreen, "clock", staticmethod(lambda: now[0]))
+    async with running_dashboard(tmp_path, size=(100, 40), with_servers=True, approve=["stop"]) as dash:
+        assert dash.servers is not None
+        await dash.servers.wait_started()
+        dash.runtime.reads.cache.ttl_s = 0.02
+        detail = await open_detail(dash, "db-migrate")
+        job = job_id("db-migrate")
+        async with httpx.AsyncClient(base_url=dash.servers.rest_url, timeout=60) as http:
+            call = asyncio.ensure_future(http.post(f"/v1/job/{job}/stop"))
+            await dash.until(
+                lambda: (
+                    isinstance(dash.app.screen, ApprovalScreen) and "left to answer" in dash.screen_text()
+                ),
+                "the approval dialog, over the detail screen",
+            )
+            assert "rest asks to stop db-migrate" in dash.screen_text()
+            assert dash.app.screen_stack[-2] is detail
+            now[0] += 1  # past the dialog's half second
+            await dash.press("y")
+            answer = await call
+        assert answer.status_code == 202
+        assert dash.app.screen is detail  # back on the detail screen, which follows the stop's run
+        await dash.until(lambda: detail.runs and detail.runs[0].state == "STOP_QUEUED", "the stop's run")
+        await dash.until(lambda: detail.shown == detail.runs[0].execution_id, "its log shown")  # type: ignore[index]
+        dash.advance(4.0)
+        await dash.until(lambda: detail.run_list.cell_text(0, "state") == "STOPPED", "the run settled")
+        await dash.until(lambda: "Job db-migrate stopped" in log_text(dash), "the stop's last line")
+        assert "Waiting for the pods of job db-migrate to end" in log_text(dash)
+
+
+async def test_a_click_on_a_run_shows_its_log(dash: Dashboard) -> None:
+    detail = await open_detail(dash, "nightly-backup")
+    runs = detail.runs
+    assert runs is not None
+    await dash.pilot.click(RunList, offset=(4, 4))  # border, header, then the runs: the third, which failed
+    await dash.until(
+        lambda: detail.shown == runs[2].execution_id and detail.log_settled, "the clicked run's log"
+    )
+    assert detail.pinned == runs[2].execution_id
+    assert f"log · run {runs[2].execution_id} · DEPLOYMENT_ERROR" in dash.screen_text()
+    assert "✖ Job nightly-backup failed" in log_text(dash)
+    await dash.press("up", "up")  # back to the newest: newer runs take its place again
+    assert detail.shown == runs[0].execution_id and detail.pinned is None

@@ -206,6 +206,15 @@ class JobDetailScreen(Screen[None]):
         self._timer: Any = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._thread_id = threading.get_ident()
+        self._ask_early()
+
+    def _ask_early(self) -> None:
+        """Ask Qovery now, while Textual builds the screen (its first frame costs more than a round trip):
+        the screen's own reads then find the answers in the shared cache, or on their way. Their errors are
+        the screen's reads' to show (a failed answer is not kept: those ask again)."""
+        reads = self.runtime.reads
+        for asked in (reads.logs(self.job_id), reads.facts(self.job_id), reads.status(self.job_id)):
+            asyncio.ensure_future(asked).add_done_callback(_seen)
 
     # -- the widgets --------------------------------------------------------------------------------
 
@@ -267,35 +276,47 @@ class JobDetailScreen(Screen[None]):
     # Workers by @work: a worker replaced (exclusive) before it started leaves no coroutine never awaited.
     @work(name="detail", group="detail-read", exclusive=True, exit_on_error=False)
     async def _read(self, status: bool) -> None:
-        reads = self.runtime.reads
-        facts_wanted = self.facts is None
-        answers = await asyncio.gather(
-            reads.facts(self.job_id) if facts_wanted else _nothing(),
-            reads.status(self.job_id) if status else _nothing(),
-            reads.runs(self.job_id),
-            return_exceptions=True,
-        )
-        facts, job_status, runs = answers
-        if facts_wanted:
-            if isinstance(facts, BaseException):
-                self.facts_panel.show(error=f"could not read the job: {self._failed('facts', facts)}")
-            else:
-                self._recovered("facts")
-                self.facts = facts
-                self.facts_panel.show(facts=facts)
-        if isinstance(job_status, dict):
-            self.facts_panel.show(status=job_status, error=self.facts_panel.error)
-        if isinstance(runs, BaseException):
-            reason = self._failed("runs", runs)
+        # Each read shows its answer as soon as it comes: the log waits for the runs, not for the facts.
+        async with asyncio.TaskGroup() as reads:
+            reads.create_task(self._read_runs())
+            if self.facts is None:
+                reads.create_task(self._read_facts())
+            if status:
+                reads.create_task(self._read_status())
+        self._schedule()
+
+    async def _read_runs(self) -> None:
+        try:
+            runs = await self.runtime.reads.runs(self.job_id)
+        except (QoveryError, ActionRefused) as exc:
+            reason = self._failed("runs", exc)
             self.run_list.border_title = (
                 f"runs · ⚠ could not read them: {reason} (retried on the next refresh)"
             )
             if self.runs is None:
                 self.log_view.set_note(f"⚠ could not read the job's runs: {reason}", "bold red")
-        else:
-            self._recovered("runs")
-            self._show_runs(runs)
-        self._schedule()
+            return
+        self._recovered("runs")
+        self._show_runs(runs)
+
+    async def _read_facts(self) -> None:
+        try:
+            facts = await self.runtime.reads.facts(self.job_id)
+        except (QoveryError, ActionRefused) as exc:
+            self.facts_panel.show(error=f"could not read the job: {self._failed('facts', exc)}")
+            return
+        self._recovered("facts")
+        self.facts = facts
+        self.facts_panel.show(facts=facts)
+
+    async def _read_status(self) -> None:
+        try:
+            status = await self.runtime.reads.status(self.job_id)
+        except (QoveryError, ActionRefused) as exc:
+            self.facts_panel.show(status_error=self._failed("status", exc))
+            return
+        self._recovered("status")
+        self.facts_panel.show(status=status)
 
     def _schedule(self) -> None:
         busy = self._awaiting is not None or (
@@ -408,6 +429,8 @@ class JobDetailScreen(Screen[None]):
 
     def _failed(self, what: str, error: BaseException) -> str:
         """What went wrong, in words; said in the dashboard's log and a notification when it starts."""
+        while isinstance(error, BaseExceptionGroup) and error.exceptions:
+            error = error.exceptions[0]  # a read's own error, not the task group's wrapping of it
         if isinstance(error, ActionRefused):
             reason = f"{error.status} {error.detail}"
         elif isinstance(error, QoveryError):
@@ -435,6 +458,8 @@ class JobDetailScreen(Screen[None]):
         """A bug in a read (not Qovery's error, which is shown where it belongs): said, and the screen stays."""
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             self._failed(event.worker.name or "detail", event.worker.error)
+            if event.worker.group == "detail-read" and self.is_attached:
+                self._schedule()  # and the refreshes go on
 
     # -- what the core says ---------------------------------------------------------------------------
 
@@ -452,7 +477,7 @@ class JobDetailScreen(Screen[None]):
     def _status_changed(self) -> None:
         job = self.runtime.board.get(self.job_id)
         if job is not None and job.status and self.is_attached:
-            self.facts_panel.show(status=job.status, error=self.facts_panel.error)
+            self.facts_panel.show(status=job.status)
 
     def _action_done(self, outcome: ActionOutcome) -> None:
         if outcome.request.job_id == self.job_id:
@@ -469,7 +494,7 @@ class JobDetailScreen(Screen[None]):
 
     def _refresh_ages(self) -> None:
         self.run_list.refresh_ages()
-        self.facts_panel.show(error=self.facts_panel.error)
+        self.facts_panel.show()
 
     # -- keys -----------------------------------------------------------------------------------------
 
@@ -579,5 +604,6 @@ class JobDetailScreen(Screen[None]):
         return rows
 
 
-async def _nothing() -> None:
-    return None
+def _seen(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: an early read's error is not "never retrieved"

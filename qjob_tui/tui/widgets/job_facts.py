@@ -99,6 +99,7 @@ class JobFactsPanel(Static):
         self.facts: JobFacts | None = None
         self.status: dict[str, Any] | None = None
         self.error: str | None = None
+        self.status_error: str | None = None
         self.text = Text()  # what the panel shows
 
     def on_mount(self) -> None:
@@ -110,19 +111,27 @@ class JobFactsPanel(Static):
         facts: JobFacts | None = None,
         status: dict[str, Any] | None = None,
         error: str | None = None,
+        status_error: str | None = None,
     ) -> None:
-        """Show what was read (keeping what was read before of the rest); `error`: the facts could not be read."""
+        """Show what was read; what is not given stays as it was. `error`: the facts could not be read (they
+        are read until they are); `status_error`: the Status could not (a Status that comes clears it)."""
         if facts is not None:
             self.facts = facts
             self.job_name = facts.name or self.job_name
             self.job_type = facts.job_type or self.job_type
+            self.error = None
+        if error is not None:
+            self.error = error
         if status is not None:
-            self.status = status
-        self.error = error
+            self.status, self.status_error = status, None
+        if status_error is not None:
+            self.status_error = status_error
         self._render_lines()
 
     def _render_lines(self) -> None:
         lines = [status_line(self.job_name, self.job_type, self.status, self._now())]
+        if self.status_error:
+            lines[0].append(f"  ⚠ status: {self.status_error}", style="bold red")
         if self.error:
             lines.append(_line((f"⚠ {self.error}", "bold red")))
             lines.append(_line(("retried on the next refresh", "red")))
