@@ -60,7 +60,7 @@ from qjob_tui.tui.widgets.run_log import RunLogView
 if TYPE_CHECKING:
     from qjob_tui.runtime import Runtime
 
-FAST_REFRESH_S = 2.0  # the runs and the Status while a run is in progress, or an action's run is awaited
+FAST_REFRESH_S = 1.5  # the runs and the Status while a run is in progress (the follow's pace: answers shared)
 FOLLOW_INTERVAL_S = 1.5  # how often the shown run's new lines are asked for (the cache shares the answers)
 RETRY_S = 2.0  # after a failed read of the log, before it is read again
 NEW_RUN_WAIT_S = 30.0  # after an action, how long a new run is waited for before the newest is shown again
@@ -144,7 +144,7 @@ class JobDetailScreen(Screen[None]):
                 padding-left: 1;
                 text-style: bold;
             }
-            Input {
+            Input, Input:focus {
                 width: 1fr;
                 height: 1;
                 border: none;
@@ -476,8 +476,11 @@ class JobDetailScreen(Screen[None]):
 
     def _status_changed(self) -> None:
         job = self.runtime.board.get(self.job_id)
-        if job is not None and job.status and self.is_attached:
-            self.facts_panel.show(status=job.status)
+        if job is None or not job.status or not self.is_attached:
+            return
+        self.facts_panel.show(status=job.status)
+        if self.runs and job.status.get("state") != self.runs[0].state:
+            self.refresh_now(status=False)  # the board saw the run move on: the list follows at once
 
     def _action_done(self, outcome: ActionOutcome) -> None:
         if outcome.request.job_id == self.job_id:
