@@ -57,11 +57,15 @@ def wrap(body: str, width: int) -> list[tuple[int, int]]:
     rows: list[tuple[int, int]] = []
     start, size = 0, len(body)
     width = max(1, width)
+    narrow = body.isascii()  # one cell a character: the common case, counted without looking
     while start < size:
-        end, cells = start, 0
-        while end < size and cells + get_character_cell_size(body[end]) <= width:
-            cells += get_character_cell_size(body[end])
-            end += 1
+        if narrow:
+            end = min(size, start + width)
+        else:
+            end, cells = start, 0
+            while end < size and cells + get_character_cell_size(body[end]) <= width:
+                cells += get_character_cell_size(body[end])
+                end += 1
         if end == start:
             end += 1  # a character wider than the row still takes one
         elif end < size:
