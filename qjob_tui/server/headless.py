@@ -29,12 +29,16 @@ def start_line(runtime: Runtime, servers: RelayServers) -> str:
         if runtime.settings.server_token is not None
         else "no inbound token (loopback)"
     )
-    read_only = "READ-ONLY (acts on nothing); " if runtime.read_only else ""
     return (
         f"{PROGRAM} {__version__} serving REST {servers.rest_url}{REST_PREFIX} and MCP {servers.mcp_url} "
-        f"against {shown_api(runtime)}; {read_only}{jobs}; {token};{gated_note(runtime)} audit {runtime.audit.path}; "
+        f"against {shown_api(runtime)}; {read_only_note(runtime)}{jobs}; {token};{gated_note(runtime)} audit {runtime.audit.path}; "
         "Ctrl+C to stop"
     )
+
+
+def read_only_note(runtime: Runtime) -> str:
+    """What a start line says of read-only mode (nothing when it is off)."""
+    return "READ-ONLY (acts on nothing); " if runtime.read_only else ""
 
 
 def jobs_summary(runtime: Runtime) -> str:

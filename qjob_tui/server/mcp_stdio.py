@@ -31,7 +31,7 @@ from mcp.server.stdio import stdio_server
 from qjob_tui import __version__, strictjson
 from qjob_tui.lines import PROGRAM, action_line, note_line
 from qjob_tui.runtime import Runtime
-from qjob_tui.server.headless import gated_note, jobs_summary, shown_api
+from qjob_tui.server.headless import gated_note, jobs_summary, read_only_note, shown_api
 from qjob_tui.server.mcp_tools import build_mcp_server
 from qjob_tui.server.serving import route_warnings
 from qjob_tui.signals import STOP_SIGNALS, on_signals
@@ -40,7 +40,8 @@ from qjob_tui.signals import STOP_SIGNALS, on_signals
 def start_line(runtime: Runtime) -> str:
     """What the client's log (stderr) says first: what serves, against what, on which jobs; never the token."""
     return (
-        f"{PROGRAM} {__version__} serving MCP over stdio against {shown_api(runtime)}; {jobs_summary(runtime)};"
+        f"{PROGRAM} {__version__} serving MCP over stdio against {shown_api(runtime)}; "
+        f"{read_only_note(runtime)}{jobs_summary(runtime)};"
         f"{gated_note(runtime)} audit {runtime.audit.path}"
     )
 

@@ -325,3 +325,15 @@ def test_the_end_of_stdin_waits_for_the_requests_not_answered_nor_cancelled() ->
     assert len(unanswered) == 1  # the SDK never answers a request its client cancelled
     unanswered.answered(SimpleNamespace(jsonrpc="2.0", id="7", result={}))
     assert len(unanswered) == 0
+
+
+async def test_read_only_says_so_in_the_start_line(tmp_path: Path) -> None:
+    process = await start_process(tmp_path, "--demo", "--read-only")
+    async with asyncio.timeout(BOUND_S):
+        _, err = await process.communicate(b"")
+    assert process.returncode == 0
+    start = err.decode().splitlines()[0]
+    assert (
+        "serving MCP over stdio against DEMO (embedded Qovery simulator); READ-ONLY (acts on nothing); "
+        in start
+    )
