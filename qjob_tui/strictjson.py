@@ -53,12 +53,12 @@ def loads(text: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise JSONRefused(f"nested deeper than {max_depth} levels") from None
     except ValueError as exc:  # an integer of more digits than Python converts
         raise JSONRefused(str(exc).split(";")[0]) from None
-    # The walk costs only when it can find something: more open brackets than the depth allowed, or a
+    # Each check costs only when it can find something: more open brackets than the depth allowed, or a
     # surrogate escape somewhere.
-    check_depth = text.count("[") + text.count("{") > max_depth
-    check_surrogates = _SURROGATE_ESCAPE.search(text) is not None
-    if check_depth or check_surrogates:
-        _walk(value, max_depth if check_depth else None, check_surrogates)
+    if text.count("[") + text.count("{") > max_depth and _depth(value) > max_depth:
+        raise JSONRefused(f"nested deeper than {max_depth} levels")
+    if _SURROGATE_ESCAPE.search(text) is not None:
+        _refuse_lone_surrogates(value)
     return value
 
 
@@ -95,28 +95,32 @@ def _finite_float(literal: str) -> float:
     return number
 
 
-def _walk(value: Any, max_depth: int | None, surrogates: bool) -> None:
-    """Refuse nesting beyond `max_depth` (None: not checked) and, when `surrogates`, lone surrogates."""
+def _depth(value: Any) -> int:
+    """How deep the arrays and objects of a value nest (containers only are visited, without recursion)."""
+    if not isinstance(value, dict | list):
+        return 0
+    deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.items()
-        elif isinstance(item, list):
-            children = ((None, child) for child in item)
-        else:
-            if surrogates and isinstance(item, str):
-                _refuse_surrogate(item)
-            continue
-        if max_depth is not None and depth > max_depth:
-            raise JSONRefused(f"nested deeper than {max_depth} levels")
-        for key, child in children:
-            if surrogates and key is not None:
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            _refuse_surrogate(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
                 _refuse_surrogate(key)
-            if isinstance(child, dict | list):
-                stack.append((child, depth + 1))
-            elif surrogates and isinstance(child, str):
-                _refuse_surrogate(child)
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _refuse_surrogate(text: str) -> None:

@@ -26,6 +26,10 @@ ACCEPTED: dict[str, tuple[bytes, Any]] = {
     "UTF-8 text": ('{"name": "caf\u00e9"}'.encode(), {"name": "caf\u00e9"}),
     "nesting at the bound": (b"[" * 64 + b"1" + b"]" * 64, _nested(64)),
     "an escaped backslash before u": (b'"\\\\ud800"', "\\ud800"),
+    "brackets inside strings": (
+        b'{"a": "' + b"[" * 100 + b'", "b": "\\"{{{"}',
+        {"a": "[" * 100, "b": '"{{{'},
+    ),
     "a large integer": (b"123456789012345678901234567890", 123456789012345678901234567890),
 }
 
@@ -40,6 +44,11 @@ REFUSED: dict[str, tuple[bytes, str]] = {
     "a lone low surrogate in a key": (b'{"\\uDC01": 1}', "lone surrogate (\\udc01)"),
     "a surrogate pair the wrong way round": (b'"\\ude00\\ud83d"', "lone surrogate"),
     "nesting beyond the bound": (b"[" * 65 + b"]" * 65, "nested deeper than 64 levels"),
+    "objects nested beyond the bound": (b'{"a": ' * 65 + b"1" + b"}" * 65, "nested deeper than 64 levels"),
+    "nesting beyond the bound after a string of brackets": (
+        b'["]]]]", ' + b"[" * 65 + b"]" * 66,
+        "nested deeper than 64 levels",
+    ),
     "nesting beyond Python's recursion": (b"[" * 100_000, "nested deeper than 64 levels"),
     "an encoded surrogate": (b'"\xed\xa0\x80"', "not UTF-8 (byte 1)"),
     "Latin-1 bytes": (b'"caf\xe9"', "not UTF-8 (byte 4)"),
