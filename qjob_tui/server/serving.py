@@ -5,7 +5,7 @@ free port), runs uvicorn without its signal handling (the caller owns the signal
 the dashboard), and on exit stops accepting, lets in-flight requests finish, then closes the ports.
 
 Limits that hold whatever the clients do (`ServerLimits`): at most `max_connections` open connections per
-server (beyond, a new one gets a 503 and is closed before anything of it is read); a connection with no
+server (beyond, a new one gets a 503 and is closed, within a second, without a parser or an app); a connection with no
 request under way closes after `idle_timeout_s`, and a request must arrive whole (head and body) within
 `request_timeout_s` of its first byte (408), so that idle, half-open or trickling connections hold nothing
 for long; at most `max_streams` open `GET /mcp` streams (the guard's `OpenStreams`). On stop, the streams
@@ -28,7 +28,7 @@ import logging
 import resource
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -52,7 +52,7 @@ _BACKLOG = 2048
 class ServerLimits:
     """What one relay server holds at most, and for how long (see the module's docstring)."""
 
-    max_connections: int = 1024  # per server
+    max_connections: int = 4096  # per server (fewer when the process may not open that many files)
     max_streams: int = 100  # open GET /mcp streams
     idle_timeout_s: float = 5.0  # a connection with no request under way (new, or kept alive after one)
     request_timeout_s: float = 10.0  # from a request's first byte to its last
@@ -93,21 +93,35 @@ class _BoundedProtocol(HttpToolsProtocol):
 
     limits: ClassVar[ServerLimits] = ServerLimits()
     _deadline: asyncio.TimerHandle | None = None
+    _overflow = False  # over the cap: answered 503 as soon as the request comes (or in a second), then closed
     _reading = False  # a request has begun and has not arrived whole
     _head_done = False  # ... and its head has arrived (the app runs)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.limits.max_connections:
-            self.transport = transport  # what connection_lost closes
-            transport.write(_SERVER_FULL)
-            transport.close()
+            # Not counted, not parsed, no app: the 503 goes out once the client's request has come (closing
+            # with its bytes unread would reset the connection, and the client would never read the 503).
+            self.transport, self._overflow = transport, True
+            self._deadline = self.loop.call_later(1.0, self._refuse_overflow)
             return
         super().connection_made(transport)
         self._arm(self.limits.idle_timeout_s)
 
+    def data_received(self, data: bytes) -> None:
+        if self._overflow:
+            self._refuse_overflow()
+            return
+        super().data_received(data)
+
+    def _refuse_overflow(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(_SERVER_FULL)
+            self.transport.close()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)
+        if not self._overflow:
+            super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -156,14 +170,28 @@ def _bounded_protocol(limits: ServerLimits) -> type[_BoundedProtocol]:
     return type("BoundedProtocol", (_BoundedProtocol,), {"limits": limits})
 
 
-def _allow_open_files(wanted: int) -> None:
-    """Raise this process's soft limit of open files towards `wanted` (within the hard limit): the servers' caps
-    must be reached before the system's, or accept() fails for everyone, loopback clients included."""
-    with contextlib.suppress(ValueError, OSError):
+_FILES_BESIDE = (
+    512  # open files beside the two servers' connections: the Qovery pool, the audit log, the loop
+)
+
+
+def _connection_cap(wanted: int) -> int:
+    """The connections each server may hold: `wanted`, or fewer when this process may not open enough files for
+    both servers full. Raises the soft limit of open files towards what both need first (within the hard
+    limit): a cap must be reached before the system's limit, or accept() fails for everyone, loopback
+    clients included."""
+    try:
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        needed = 2 * wanted + _FILES_BESIDE
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
         if soft != resource.RLIM_INFINITY and soft < target:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    except (ValueError, OSError):
+        return wanted
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return min(wanted, max(64, (soft - _FILES_BESIDE) // 2))
 
 
 class _RelayServer(uvicorn.Server):
@@ -309,7 +337,9 @@ class RelayServers:
         )
 
     async def __aenter__(self) -> RelayServers:
-        _allow_open_files(2 * self.limits.max_connections + 512)  # both servers full, the pool, files
+        cap = _connection_cap(self.limits.max_connections)
+        if cap != self.limits.max_connections:
+            self.limits = replace(self.limits, max_connections=cap)
         rest_socket = bind_listener(self.host, self.rest_port, "--rest-port")
         self._sockets.append(rest_socket)
         try:

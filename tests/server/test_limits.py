@@ -84,10 +84,13 @@ async def test_beyond_the_connection_cap_a_new_connection_is_answered_503_and_cl
         held = [await stack.enter_async_context(connected(servers.rest_url)) for _ in range(3)]
         for raw in held:  # each one in use: the server has counted it
             assert (await raw.get("/v1/health")).startswith(b"HTTP/1.1 200")
-        async with connected(servers.rest_url) as extra:
-            answer = await extra.rest()
+        async with connected(servers.rest_url) as silent:  # says nothing: answered within a second
+            answer = await silent.rest()
         assert answer.startswith(b"HTTP/1.1 503")
         assert problem_of(answer)["title"] == "Too many connections"
+        async with connected(servers.rest_url) as asking:  # sends its request: reads the 503, not a reset
+            await asking.send(f"GET /v1/health HTTP/1.1\r\nHost: {asking.host}\r\n\r\n".encode())
+            assert problem_of(await asking.rest())["status"] == 503
         held[0].close()
         # Once one goes, a new connection is served again (its closing reaches the server in a moment).
         async with asyncio.timeout(BOUND_S):

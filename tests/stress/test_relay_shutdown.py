@@ -36,8 +36,10 @@ async def mcp_deploy(url: str, job: str) -> Any:
 
 
 async def sigterm_under_load(tmp_path: Path, rest_calls: int, mcp_calls: int) -> None:
-    # Qovery holds every answer for a while, so that the requests are in flight when SIGTERM arrives.
-    sim = Simulator(phase_s=0.0, latency_s=1.0)
+    # Qovery holds every answer a moment, so that the requests are in flight when SIGTERM arrives, and
+    # answers them within the second a stop gives them (ServerLimits.shutdown_grace_s); what a caller whose
+    # answer comes later gets is the shutdown's honest answer.
+    sim = Simulator(phase_s=0.0, latency_s=0.3)
     rest_port, mcp_port = free_port(), free_port()
     async with serve_simulator(sim) as api_url, asyncio.timeout(4 * BOUND_S):
         config = write_config(
