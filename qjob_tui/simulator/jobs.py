@@ -21,11 +21,12 @@ job that a dataset starts in DEPLOYMENT_ERROR, READY for one that was never depl
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -118,6 +119,9 @@ _SETTLED_DETAILS = {
 Phase = Literal["queued", "running", "ending", "settled"]
 
 
+_RUN_SEQUENCE = itertools.count()
+
+
 @dataclass
 class Run:
     """One accepted action on a job, from the moment it was queued until it settles: a Qovery deployment.
@@ -144,6 +148,8 @@ class Run:
     ended_early_at: float | None = None
     ending_s: float = 0.0
     early_outcome: str = CANCELED
+    # The order runs were made in: runs queued at the same instant (a burst under a still clock) keep it.
+    sequence: int = field(default_factory=lambda: next(_RUN_SEQUENCE))
 
     def phase(self, instant: float) -> Phase:
         """Where the run is at `instant` (comparisons on elapsed time, the same ones the log lines use)."""

@@ -105,7 +105,8 @@ def executions(environment: EnvironmentSpec, jobs: Iterable[SimJob]) -> list[Exe
         for run in job.runs:
             grouped.setdefault(run.execution_id, []).append((job, run))
     found = [Execution(execution_id, environment, tuple(runs)) for execution_id, runs in grouped.items()]
-    found.sort(key=lambda execution: (execution.starts_at, execution.execution_id))
+    # Executions queued at the same instant in the order they were accepted, not by their (random) ids.
+    found.sort(key=lambda execution: (execution.starts_at, min(run.sequence for _, run in execution.runs)))
     return found
 
 
