@@ -1,10 +1,16 @@
-"""The append-only audit log: one JSON line per action, from every face.
+"""The append-only audit log: two JSON lines per action that goes to Qovery, from every face.
 
-Each line is written to the operating system (one `os.write` on an `O_APPEND` descriptor) before the answer
-goes out, so a crash of the process loses no line that was answered; an fsync follows in the background
-within a second, so a crash of the machine loses at most that second. The token is never in a record:
-records are built from the action's inputs and Qovery's answer only, and every line passes the process's
-`Redactor` on its way to the file (a caller may paste the token into a body; an upstream may echo it).
+Write-ahead: an action's intent line (`"phase": "intent"`) is written before its request leaves for Qovery,
+its outcome line (`"phase": "outcome"`, the same `id`) once it is answered, failed or interrupted. An action
+whose intent cannot be written is not sent. An attempt that never reached Qovery (refused by the operator's
+approval) is one outcome line without an intent. So after any crash, an intent without its outcome names an
+action that may have run, whose answer nobody heard.
+
+Each line is written to the operating system (one `os.write` on an `O_APPEND` descriptor) before the action
+goes on, so that a crash of the process loses no line; an fsync follows in the background within a second, so
+a crash of the machine loses at most that second. The token is never in a record: records are built from the
+action's inputs and Qovery's answer only, and every line passes the process's `Redactor` on its way to the file
+(a caller may paste the token into a body; an upstream may echo it).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import contextlib
 import json
 import os
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +32,39 @@ FSYNC_DELAY_S = 1.0
 
 class AuditError(Exception):
     """The audit log cannot be opened or written."""
+
+
+class UnrecordableValue(ValueError):
+    """A value that cannot be written as JSON (NaN, nested deeper than the encoder follows, not JSON at all)."""
+
+
+@dataclass(frozen=True)
+class RawJSON:
+    """A value already encoded as JSON text: written into a line as it is, never encoded again, so that what
+    was recorded once (an action's body, in its intent) cannot fail to be recorded the second time."""
+
+    text: str
+
+    @classmethod
+    def of(cls, value: Any) -> RawJSON:
+        """`value` as one JSON line's worth of text; UnrecordableValue when it cannot be written as JSON."""
+        try:
+            return cls(json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False))
+        except (ValueError, TypeError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise UnrecordableValue(f"cannot be written as JSON ({why})") from None
+
+
+def encode_line(record: Mapping[str, Any]) -> bytes:
+    """One record as one line of ASCII JSON. UnrecordableValue when a value cannot be written as JSON."""
+    plain = {key: value for key, value in record.items() if not isinstance(value, RawJSON)}
+    # ASCII only: U+0085, U+2028 and U+2029 are line breaks to many readers (Python's splitlines, JavaScript),
+    # and json.dumps leaves them raw otherwise, which would cut a record in two.
+    members = [RawJSON.of(plain).text[1:-1]] if plain else []
+    members += [
+        f"{json.dumps(key)}:{value.text}" for key, value in record.items() if isinstance(value, RawJSON)
+    ]
+    return ("{" + ",".join(members) + "}\n").encode()
 
 
 class AuditLog:
@@ -42,18 +83,25 @@ class AuditLog:
         self._sync_lock = threading.Lock()  # one fsync at a time, and no close during one
         self._fsync_timer: threading.Timer | None = None
 
-    def append(self, record: dict[str, Any]) -> None:
-        """Write one record as a JSON line, through to the OS. Never blocks on the disk's flush."""
-        # ASCII only: U+0085, U+2028 and U+2029 are line breaks to many readers (Python's splitlines, JavaScript),
-        # and json.dumps leaves them raw otherwise, which would cut a record in two.
-        line = (json.dumps(record, separators=(",", ":"), ensure_ascii=True, default=str) + "\n").encode()
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Write one record as a JSON line, through to the OS. Never blocks on the disk's flush.
+
+        UnrecordableValue when a value cannot be written as JSON (nothing is written); AuditError when the
+        line cannot be written (a full disk, a file grown past its limit, a closed log)."""
+        self._write(encode_line(record))
+
+    def _write(self, line: bytes) -> None:
+        """Write one encoded line (`encode_line`), redacted, through to the OS; AuditError if it cannot be."""
         line = self.redactor.encoded(line)
         with self._lock:
             if self._fd is None:
                 raise AuditError(f"{self.path}: the audit log is closed")
-            written = os.write(self._fd, line)
-            while written < len(line):  # a short write on a regular file is rare, but not impossible
-                written += os.write(self._fd, line[written:])
+            try:
+                written = os.write(self._fd, line)
+                while written < len(line):  # a short write on a regular file is rare, but not impossible
+                    written += os.write(self._fd, line[written:])
+            except OSError as exc:
+                raise AuditError(f"{self.path} could not be written ({exc.strerror})") from None
             if not self._dirty:
                 self._dirty = True
                 self._schedule_fsync()

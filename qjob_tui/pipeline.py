@@ -1,10 +1,17 @@
-"""The one path every action takes, whatever face it came from: validate -> gate -> client -> audit -> listeners.
+"""The one path every action takes, whatever face it came from: validate -> gate -> intent -> Qovery -> outcome.
 
 A face turns its input into `prepare(...)` (which refuses bad input before anything reaches Qovery) and
 awaits `run(request)`, which always returns an `ActionOutcome`: Qovery's answer, or the error that stood
-in its way. The audit log and every listener (the dashboard's log pane, the headless log line) see every
-outcome. A gate (the operator's approval: `qjob_tui.approvals`) holds the requests it gates between the face
+in its way. A gate (the operator's approval: `qjob_tui.approvals`) holds the requests it gates between the face
 and Qovery until it lets them through or refuses them; the audit records its answer and how long it took.
+
+The audit is written ahead. An action's intent line reaches the OS before its request leaves for Qovery; an
+action whose intent cannot be written (a full disk, a body the encoder cannot write) is refused and never
+sent. Its outcome line (the same `id`) follows whatever happens next: Qovery's answer, an error, or an
+interruption — `stop()` (the process is going: every action in flight is answered as interrupted, its line
+written before `stop()` returns) or a cancellation from outside (the face's task ends). A request the gate
+refused never went: one outcome line, no intent. The board and every listener (the dashboard's log pane,
+the headless log line) then see the outcome.
 """
 
 from __future__ import annotations
@@ -13,11 +20,13 @@ import asyncio
 import contextlib
 import enum
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+from qjob_tui import strictjson
 from qjob_tui.actions import (
     ACTIONS_BY_NAME,
     ForceEvent,
@@ -27,7 +36,7 @@ from qjob_tui.actions import (
     validate_force_event,
     validate_job_id,
 )
-from qjob_tui.audit import AuditError, AuditLog
+from qjob_tui.audit import AuditError, AuditLog, RawJSON, UnrecordableValue
 from qjob_tui.jobs import JobBoard
 from qjob_tui.lines import iso_utc
 from qjob_tui.qovery import QoveryClient, QoveryError, QoveryHTTPError, qovery_message
@@ -78,6 +87,45 @@ class ActionRefused(Exception):
         self.slug = slug
         self.retry_after_s = retry_after_s
         self.approval = approval
+
+
+class ActionInterrupted(QoveryError):
+    """Qovery had the request, and qjob-tui stopped (or the face gave up) before its answer came."""
+
+    kind = "interrupted"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "qjob-tui stopped before Qovery answered; the request was sent and may have run: "
+            "check the job's state before you try again"
+        )
+
+    @property
+    def headline(self) -> str:
+        return "interrupted"
+
+
+def audit_unavailable(why: str) -> ActionRefused:
+    """The refusal of an action whose intent could not be written: nothing was sent."""
+    return ActionRefused(
+        503,
+        "Audit log unavailable",
+        f"audit log unavailable: {why}; nothing was sent to Qovery",
+        slug="audit-unavailable",
+    )
+
+
+def shutting_down() -> ActionRefused:
+    """The refusal of an action that arrives while the process stops: nothing was sent."""
+    return ActionRefused(
+        503,
+        "Shutting down",
+        "qjob-tui is stopping; nothing was sent to Qovery: try again once it serves again",
+        slug="shutting-down",
+    )
+
+
+Phase = Literal["intent", "outcome"]
 
 
 def withdrawn_refusal() -> ActionRefused:
@@ -144,6 +192,10 @@ class ActionOutcome:
     audit_error: str | None = None  # set when the audit line could not be written
     approval: Approval | None = None  # the gate's answer, for a gated request
     waited_s: float = 0.0  # how long the gate held the request
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)  # shared by its intent and outcome lines
+    sent: bool = False  # its intent is written and it went to Qovery: it may have run
+    finished: bool = False  # its outcome is known, recorded and announced
+    audit_body: RawJSON | None = None  # the body as its intent line wrote it, for the outcome line
 
     @property
     def ok(self) -> bool:
@@ -176,21 +228,27 @@ class ActionOutcome:
             return self.error.kind
         return str(self.status)
 
-    def audit_record(self) -> dict[str, Any]:
+    def audit_record(self, phase: Phase = "outcome") -> dict[str, Any]:
+        """The audit line of one phase: what was asked (both phases), and what came of it (the outcome)."""
         request = self.request
         record: dict[str, Any] = {
+            "id": self.id,
+            "phase": phase,
             "time": iso_utc(self.started_at),
             "source": request.source,
             "job_id": request.job_id,
             "job_name": self.job_name,
             "action": request.action.name,
             "forceEvent": request.force_event.value if request.force_event else None,
-            "body": request.body,
-            "status": self.status,
-            "duration_ms": round(self.elapsed_s * 1000, 2),
-            "deployment_request_id": self.deployment_request_id,
-            "error": self.error_message,
+            "body": self.audit_body if self.audit_body is not None else request.body,
         }
+        if phase == "outcome":
+            record.update(
+                status=self.status,
+                duration_ms=round(self.elapsed_s * 1000, 2),
+                deployment_request_id=self.deployment_request_id,
+                error=self.error_message,
+            )
         if request.client is not None:
             record["client"] = request.client
         if self.approval is not None:
@@ -247,6 +305,11 @@ class ActionPipeline:
         self.gate = gate
         self._listeners: list[OutcomeListener] = []
         self._refusal_listeners: list[RefusalListener] = []
+        self._in_flight: dict[str, tuple[ActionOutcome, float]] = {}  # id -> (outcome, perf_counter at send)
+        self._stopping = False
+        self._stop_signal: asyncio.Future[None] | None = None  # done once stop() is called: wakes the sends
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def subscribe(self, listener: OutcomeListener) -> Callable[[], None]:
         """Call `listener` with every outcome; returns the function that unsubscribes it."""
@@ -335,21 +398,82 @@ class ActionPipeline:
                 listener(refusal)
 
     async def run(self, request: ActionRequest, caller: Caller = NO_CALLER) -> ActionOutcome:
-        """Gate, send, audit, announce. Never raises for Qovery's errors: they are in the outcome.
+        """Gate, write the intent, send, write the outcome, announce. Never raises for Qovery's errors nor for
+        the audit's: they are in the outcome. A cancellation from outside is raised again, once the outcome
+        is written.
 
         `caller` lets the gate learn that the caller left, and tell it that its request waits."""
         job = self.board.get(request.job_id)
         outcome = ActionOutcome(request, datetime.now(UTC), job_name=job.name if job else None)
         started = time.perf_counter()
+        if self._stopping:
+            outcome.refused = shutting_down()
+            return self._finish(outcome, started, record=False)
+        if self.gate is not None and self.gate.holds(request):
+            try:
+                await self._pass_gate(self.gate, request, caller, outcome, started)
+            except ActionRefused as exc:  # an attempt that never went: one outcome line, no intent
+                outcome.refused = exc
+                return self._finish(outcome, started, record=True)
+            started = time.perf_counter()  # the duration is Qovery's; the wait is audited apart
+        # Stopped while the gate waited, or no intent could be written: refused, nothing sent, no line.
+        refusal = shutting_down() if self._stopping else self._write_intent(outcome)
+        if refusal is not None:
+            outcome.refused = refusal
+            return self._finish(outcome, started, record=False)
+        self._in_flight[outcome.id] = (outcome, started)
+        self._idle.clear()
         try:
-            if self.gate is not None and self.gate.holds(request):
-                await self._pass_gate(self.gate, request, caller, outcome)
-                started = time.perf_counter()  # the duration is Qovery's; the wait is audited apart
-            response = await self.client.run_action(
-                request.action, request.job_id, request.force_event, request.body
+            return await self._send(outcome, started)
+        finally:
+            del self._in_flight[outcome.id]
+            if not self._in_flight:
+                self._idle.set()
+
+    def _write_intent(self, outcome: ActionOutcome) -> ActionRefused | None:
+        """Write the intent line through to the OS; the refusal that stands in the action's way if it cannot be."""
+        body = outcome.request.body
+        try:
+            # Both encodings of the body first, the audit's and the wire's: a body that cannot be written, or
+            # cannot be sent, must never go; nor may one reach Qovery unrecorded.
+            outcome.audit_body = RawJSON.of(body)
+            if body is not None:
+                strictjson.dump_bytes(body)
+            if self.audit is not None:
+                self.audit.append(outcome.audit_record("intent"))
+        except (UnrecordableValue, UnicodeEncodeError, RecursionError) as exc:
+            why = (
+                str(exc)
+                if isinstance(exc, UnrecordableValue)
+                else "cannot be sent as UTF-8 (it holds a lone surrogate)"
+                if isinstance(exc, UnicodeEncodeError)
+                else "cannot be written as JSON (nested too deeply)"
             )
-        except ActionRefused as exc:
-            outcome.refused = exc
+            return ActionRefused(400, "Invalid input", f"the body {why}; it was not sent", "body")
+        except AuditError as exc:
+            return audit_unavailable(str(exc))
+        outcome.sent = True
+        return None
+
+    async def _send(self, outcome: ActionOutcome, started: float) -> ActionOutcome:
+        """The exchange with Qovery, raced against stop(): an answer, an error, or an interruption."""
+        request = outcome.request
+        exchange = asyncio.ensure_future(
+            self.client.run_action(request.action, request.job_id, request.force_event, request.body)
+        )
+        exchange.add_done_callback(_consume)
+        try:
+            await asyncio.wait((exchange, self._stopped()), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the face's task ends (the server's grace is over, the app quits)
+            exchange.cancel()
+            self._interrupt(outcome, started)
+            raise
+        if not exchange.done():  # stop(): the outcome is recorded already; Qovery's answer will not be heard
+            exchange.cancel()
+            self._interrupt(outcome, started)
+            return outcome
+        try:
+            response = exchange.result()
         except QoveryHTTPError as exc:
             outcome.error, outcome.status, outcome.data, outcome.content = (
                 exc,
@@ -359,14 +483,51 @@ class ActionPipeline:
             )
         except QoveryError as exc:
             outcome.error = exc
+        except (
+            Exception
+        ) as exc:  # a bug (an encoder's RecursionError...) must not leave the action unrecorded
+            outcome.error = QoveryError(
+                f"qjob-tui failed on this request ({type(exc).__name__}); it may not have reached Qovery: "
+                "check the job's state before you try again"
+            )
         else:
             outcome.status, outcome.data, outcome.content = response.status, response.data, response.content
-        outcome.elapsed_s = time.perf_counter() - started
-        self._finish(outcome)
-        return outcome
+        if outcome.finished:  # stop() came in the same moment as the answer, and recorded it interrupted
+            return outcome
+        return self._finish(outcome, started, record=True)
+
+    def _stopped(self) -> asyncio.Future[None]:
+        if self._stop_signal is None:
+            self._stop_signal = asyncio.get_running_loop().create_future()
+        return self._stop_signal
+
+    def _interrupt(self, outcome: ActionOutcome, started: float) -> None:
+        if not outcome.finished:
+            outcome.error = ActionInterrupted()
+            self._finish(outcome, started, record=True)
+
+    def stop(self) -> None:
+        """The process is going: refuse new actions, and answer every action in flight now as interrupted.
+
+        Their outcome lines are written before this returns; each face answers its caller as soon as the loop
+        runs again (`drained()`). Safe to call from a signal handler's callback, and more than once."""
+        self._stopping = True
+        if self._stop_signal is not None and not self._stop_signal.done():
+            self._stop_signal.set_result(None)
+        for outcome, started in list(self._in_flight.values()):
+            self._interrupt(outcome, started)
+
+    @property
+    def in_flight(self) -> int:
+        """Actions sent to Qovery whose run() has not returned yet."""
+        return len(self._in_flight)
+
+    async def drained(self) -> None:
+        """Until no action is in flight (after `stop()`, at once: each returns its interrupted outcome)."""
+        await self._idle.wait()
 
     async def _pass_gate(
-        self, gate: Gate, request: ActionRequest, caller: Caller, outcome: ActionOutcome
+        self, gate: Gate, request: ActionRequest, caller: Caller, outcome: ActionOutcome, started: float
     ) -> None:
         """Wait at the gate, noting its answer and the wait on the outcome; raises ActionRefused when refused."""
         gated_at = time.perf_counter()
@@ -381,7 +542,7 @@ class ActionPipeline:
             outcome.waited_s = time.perf_counter() - gated_at
             outcome.refused = withdrawn_refusal()
             outcome.approval = outcome.refused.approval
-            self._finish(outcome)
+            self._finish(outcome, started, record=True)
             raise
         outcome.waited_s = time.perf_counter() - gated_at
 
@@ -397,11 +558,16 @@ class ActionPipeline:
         """prepare() then run(); a refusal by prepare() is raised, not returned."""
         return await self.run(self.prepare(action, job_id, force_event, body, source=source))
 
-    def _finish(self, outcome: ActionOutcome) -> None:
-        if self.audit is not None:
+    def _finish(self, outcome: ActionOutcome, started: float, *, record: bool) -> ActionOutcome:
+        """Write the outcome line (when `record`), update the board, tell the listeners."""
+        outcome.finished = True
+        outcome.elapsed_s = time.perf_counter() - started
+        if self.audit is not None and record:
             try:
-                self.audit.append(outcome.audit_record())  # through to the OS before the face answers
-            except (AuditError, OSError) as exc:
+                self.audit.append(
+                    outcome.audit_record("outcome")
+                )  # through to the OS before the face answers
+            except (AuditError, UnrecordableValue) as exc:
                 # Qovery has already acted: hiding its answer would invite a retry of a non-idempotent action.
                 # The outcome still goes out, carrying the failure for every face to show.
                 outcome.audit_error = f"the audit log could not be written ({exc})"
@@ -412,3 +578,10 @@ class ActionPipeline:
         for listener in list(self._listeners):
             with contextlib.suppress(Exception):  # a face's listener must never break another face's answer
                 listener(outcome)
+        return outcome
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    """Read an exchange's exception once it is done, so that an abandoned one is not reported as unread."""
+    if not task.cancelled():
+        task.exception()

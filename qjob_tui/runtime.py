@@ -7,6 +7,7 @@ Qovery simulator on a loopback port and points the client at it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from qjob_tui.pipeline import ActionPipeline
 from qjob_tui.qovery import QoveryClient
 from qjob_tui.reads import JobReads
 from qjob_tui.redaction import Redactor, shown_url
+
+STOP_GRACE_S = 1.0  # at the end, how long the faces get to answer the actions stop() interrupted
 
 
 @dataclass
@@ -62,6 +65,16 @@ class Runtime:
     def api_label(self) -> str:
         """DEMO, or the API URL without the user info someone may have put in it."""
         return "DEMO" if self.demo else shown_url(self.api_url)
+
+
+async def _stop_actions(pipeline: ActionPipeline) -> None:
+    """The process ends: every action still waiting for Qovery is answered as interrupted, its outcome line
+    written while the audit log is still open, and its face gets a moment to answer its caller."""
+    pipeline.stop()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(STOP_GRACE_S):
+            await pipeline.drained()
+            await asyncio.sleep(0)  # the faces' answers go out on the loop's next turn
 
 
 def process_redactor(settings: Settings, client: QoveryClient) -> Redactor:
@@ -129,4 +142,5 @@ async def open_runtime(
             gate=approvals,
             read_only=server.read_only,
         )
+        stack.push_async_callback(_stop_actions, pipeline)  # before the audit log and the client close
         yield Runtime(settings, client, board, audit, pipeline, client.base_url, approvals, actions)

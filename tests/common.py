@@ -107,6 +107,39 @@ def read_audit(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
+def audit_outcomes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outcome lines of an audit log (one per action, in the order they ended), its write-ahead shape
+    checked: every line an intent or an outcome; every intent followed, later, by exactly one outcome with its
+    `id` (none left open: call it once the actions have ended); an outcome without an intent only for an
+    attempt that never went to Qovery (no status)."""
+    open_intents: dict[str, dict[str, Any]] = {}
+    ended: set[str] = set()
+    outcomes = []
+    for record in records:
+        assert record.get("phase") in ("intent", "outcome"), record
+        key = record["id"]
+        assert key not in ended, f"a line after the outcome of {key}: {record}"
+        if record["phase"] == "intent":
+            assert key not in open_intents, f"two intents for {key}"
+            open_intents[key] = record
+            continue
+        intent = open_intents.pop(key, None)
+        if intent is None:
+            assert record["status"] is None, f"an outcome from Qovery without its intent: {record}"
+        else:
+            asked = {k: v for k, v in intent.items() if k != "phase"}
+            assert {k: record.get(k) for k in asked} == asked, (intent, record)  # the same action, told twice
+        ended.add(key)
+        outcomes.append(record)
+    assert not open_intents, f"intents without their outcome: {list(open_intents.values())}"
+    return outcomes
+
+
+def read_outcomes(path: Path) -> list[dict[str, Any]]:
+    """The outcome lines of the audit log at `path` (see `audit_outcomes`): one per action."""
+    return audit_outcomes(read_audit(path))
+
+
 def free_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -243,8 +276,9 @@ class Relay:
         """What Qovery received for actions (reads by the poller left out)."""
         return [request for request in self.sim.requests if request.method == "POST"]
 
-    def audit_lines(self) -> list[dict[str, Any]]:
-        return read_audit(self.audit_path)
+    def audit_outcomes(self) -> list[dict[str, Any]]:
+        """One line per action: the audit log's outcome lines, the intents checked (`audit_outcomes`)."""
+        return read_outcomes(self.audit_path)
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ below describe and the pipeline decides.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import json
@@ -28,7 +29,7 @@ from pydantic import WithJsonSchema
 
 from qjob_tui import __version__
 from qjob_tui.actions import JobAction
-from qjob_tui.pipeline import NO_CALLER, ActionOutcome, ActionRefused, Caller
+from qjob_tui.pipeline import NO_CALLER, ActionInterrupted, ActionOutcome, ActionRefused, Caller
 from qjob_tui.qovery import QoveryError, QoveryHTTPError, qovery_message
 from qjob_tui.reads import RunNotFound
 from qjob_tui.runtime import Runtime
@@ -312,7 +313,13 @@ def _action_tool(runtime: Runtime, action: JobAction) -> Callable[..., Any]:
             )
         except ActionRefused as exc:
             return _refused(exc)
-        return outcome_result(await pipeline.run(request, caller))
+        try:
+            outcome = await pipeline.run(request, caller)
+        except asyncio.CancelledError:
+            # The server stops and its grace is over: the outcome line is written (interrupted); the agent
+            # hears so rather than a dropped call.
+            return _upstream_error(ActionInterrupted())
+        return outcome_result(outcome)
 
     run_action.__name__ = action.tool.replace("-", "_")
     return run_action

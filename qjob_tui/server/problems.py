@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from qjob_tui.pipeline import ActionRefused
+from qjob_tui.pipeline import ActionInterrupted, ActionRefused
 from qjob_tui.qovery import QoveryError, QoveryTimeout
 
 PROBLEM_CONTENT_TYPE = b"application/problem+json"
@@ -88,11 +88,14 @@ def refusal_headers(refused: ActionRefused) -> list[tuple[bytes, bytes]]:
 
 
 def upstream_problem(error: QoveryError) -> dict[str, Any]:
-    """The problem for a Qovery that gave no answer: 504 when it took longer than `timeout_s`, else 502
-    (unreachable, connection lost, an answer that is not JSON). An answer with an error status is Qovery's
-    own, and each surface relays it as it is."""
+    """The problem for a Qovery that gave no answer: 504 when it took longer than `timeout_s`, 503 when
+    qjob-tui stopped before it answered (the request was sent: it may have run), else 502 (unreachable,
+    connection lost, an answer that is not JSON). An answer with an error status is Qovery's own, and each
+    surface relays it as it is."""
     if isinstance(error, QoveryTimeout):
         return problem(504, "Qovery timeout", error.message)
+    if isinstance(error, ActionInterrupted):
+        return problem(503, "Interrupted", error.message, slug="interrupted")
     return problem(502, "Qovery unavailable", error.message)
 
 

@@ -9,6 +9,7 @@ error statuses and bytes are relayed unchanged, and everything refused before Qo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qjob_tui import strictjson
 from qjob_tui.actions import BodyKind, JobAction
-from qjob_tui.pipeline import ActionOutcome, ActionRefused, Caller
+from qjob_tui.pipeline import ActionInterrupted, ActionOutcome, ActionRefused, Caller
 from qjob_tui.qovery import QoveryError, QoveryHTTPError
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.asgi import (
@@ -174,7 +175,14 @@ class RestApp:
         except CallerGone:  # no whole request, nobody to answer: nothing is done
             return
         # The body is read: what the connection says next is that the caller left, which the gate listens for.
-        outcome = await self.pipeline.run(request, Caller(departed=Departure(receive).wait))
+        try:
+            outcome = await self.pipeline.run(request, Caller(departed=Departure(receive).wait))
+        except asyncio.CancelledError:
+            # The server stops and its grace is over: the outcome line is written (interrupted); the caller
+            # gets that honest answer instead of the bare `500 text/plain` uvicorn sends for a cancelled app.
+            # Nobody waits for this task's cancellation: it ends here, answered.
+            await send_problem(send, upstream_problem(ActionInterrupted()))
+            return
         await _send_outcome(send, outcome)
 
     async def _read(self, segment: bytes | None, job_id: str, scope: Scope, send: Send) -> None:

@@ -405,7 +405,9 @@ class RelayServers:
         await self._close()
 
     def force_stop(self) -> None:
-        """Give up on in-flight requests (a second Ctrl+C)."""
+        """Give up on in-flight requests (a second Ctrl+C): each action waiting for Qovery is answered at once as
+        interrupted (its outcome line written first), then the servers go."""
+        self.runtime.pipeline.stop()
         for server in self._servers:
             server.should_exit = server.force_exit = True
 

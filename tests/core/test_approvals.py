@@ -4,7 +4,6 @@ before a yes; every ending (yes, no, timeout, nobody there, too many, the caller
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,13 +13,9 @@ import pytest
 
 from qjob_tui.approvals import MAX_WAITING, ApprovalEvent, ApprovalQueue, PendingApproval
 from qjob_tui.pipeline import ActionOutcome, ActionPipeline, Approval, Caller
-from tests.common import CRON_JOB, LIFECYCLE_JOB, NEVER_DEPLOYED_JOB
+from tests.common import CRON_JOB, LIFECYCLE_JOB, NEVER_DEPLOYED_JOB, read_outcomes
 
 from .support import SimQovery, pipeline_on
-
-
-def audit_lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 async def until(condition: Callable[[], object], what: str) -> None:
@@ -77,7 +72,7 @@ async def test_nothing_reaches_qovery_before_the_operator_says_yes(qovery: SimQo
     assert outcome.status == 202 and outcome.approval is Approval.APPROVED
     assert actions_sent(qovery) == [f"/job/{CRON_JOB}/stop"]
     assert [(e.pending, e.verdict) for e in events] == [(pending, None), (pending, Approval.APPROVED)]
-    (line,) = audit_lines(tmp_path / "audit.jsonl")
+    (line,) = read_outcomes(tmp_path / "audit.jsonl")
     assert (line["action"], line["status"], line["approval"], line["client"]) == (
         "stop",
         202,
@@ -99,7 +94,7 @@ async def test_a_refusal_sends_nothing_and_says_who_refused(qovery: SimQovery, t
     assert (refused.status, refused.slug, refused.title) == (403, "approval-denied", "Approval denied")
     assert refused.detail.startswith(f"the operator refused uninstall on {NEVER_DEPLOYED_JOB} after ")
     assert refused.detail.endswith("; nothing was sent to Qovery")
-    (line,) = audit_lines(tmp_path / "audit.jsonl")
+    (line,) = read_outcomes(tmp_path / "audit.jsonl")
     assert (line["approval"], line["status"], line["error"]) == ("denied", None, refused.detail)
 
 
@@ -114,7 +109,7 @@ async def test_a_timeout_never_approves(qovery: SimQovery, tmp_path: Path) -> No
         f"the operator did not answer within 0.2s; stop on {CRON_JOB} was not run (a timeout never approves)"
     )
     assert approvals.waiting == []
-    (line,) = audit_lines(tmp_path / "audit.jsonl")
+    (line,) = read_outcomes(tmp_path / "audit.jsonl")
     assert line["approval"] == "timeout" and line["waited_ms"] >= 200
 
 
@@ -131,7 +126,7 @@ async def test_without_an_operator_a_gated_action_is_refused_at_once(
         "stop needs the operator: run qjob-tui --server (server.approve lists it, and nobody is here to "
         "approve it); nothing was sent to Qovery"
     )
-    (line,) = audit_lines(tmp_path / "audit.jsonl")
+    (line,) = read_outcomes(tmp_path / "audit.jsonl")
     assert line["approval"] == "unavailable" and line["source"] == "mcp"
 
 
@@ -145,7 +140,7 @@ async def test_the_operators_own_actions_and_ungated_ones_do_not_wait(
     assert [o.status for o in (by_dashboard, by_command, ungated)] == [202, 202, 202]
     assert [o.approval for o in (by_dashboard, by_command, ungated)] == [None, None, None]
     assert events == []
-    assert all("approval" not in line for line in audit_lines(tmp_path / "audit.jsonl"))
+    assert all("approval" not in line for line in read_outcomes(tmp_path / "audit.jsonl"))
 
 
 async def test_requests_wait_oldest_first_and_each_gets_its_own_answer(
@@ -183,7 +178,7 @@ async def test_a_caller_that_leaves_takes_its_request_out_of_the_queue(
     assert actions_sent(qovery) == []
     assert outcome.approval is Approval.WITHDRAWN
     assert [e.verdict for e in events] == [None, Approval.WITHDRAWN]
-    (line,) = audit_lines(tmp_path / "audit.jsonl")
+    (line,) = read_outcomes(tmp_path / "audit.jsonl")
     assert line["approval"] == "withdrawn"
     assert line["error"] == "the caller went away before the operator answered; nothing was sent to Qovery"
 
@@ -200,7 +195,7 @@ async def test_a_face_that_gives_up_on_a_request_withdraws_it_and_audits_it(
         assert approvals.waiting == []
     assert actions_sent(qovery) == []
     assert [e.verdict for e in events] == [None, Approval.WITHDRAWN]
-    (line,) = audit_lines(tmp_path / "audit.jsonl")
+    (line,) = read_outcomes(tmp_path / "audit.jsonl")
     assert line["approval"] == "withdrawn"
 
 
@@ -218,7 +213,7 @@ async def test_closing_the_queue_refuses_every_waiting_request(qovery: SimQovery
         f"the operator quit the dashboard before answering; stop on {CRON_JOB} was not run"
     )
     assert later.refused is not None and later.refused.slug == "approval-unavailable"
-    assert [line["approval"] for line in audit_lines(tmp_path / "audit.jsonl")] == ["unavailable"] * 4
+    assert [line["approval"] for line in read_outcomes(tmp_path / "audit.jsonl")] == ["unavailable"] * 4
 
 
 async def test_beyond_the_limit_a_request_is_refused_with_when_to_retry(
@@ -240,7 +235,7 @@ async def test_beyond_the_limit_a_request_is_refused_with_when_to_retry(
     )
     assert MAX_WAITING == 50
     assert actions_sent(qovery) == []
-    assert "queue-full" in [line["approval"] for line in audit_lines(tmp_path / "audit.jsonl")]
+    assert "queue-full" in [line["approval"] for line in read_outcomes(tmp_path / "audit.jsonl")]
 
 
 async def test_a_waiting_caller_hears_now_and_then_that_it_still_waits(

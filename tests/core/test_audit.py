@@ -1,4 +1,6 @@
-"""The audit log: one JSON line per action, on disk before the answer, fsynced in the background, no token."""
+"""The audit log, written ahead: an action's intent on disk before its request leaves, its outcome (the same id)
+before the answer; one outcome line alone for an attempt that never went; fsynced in the background; no
+token. An action whose intent cannot be written is refused and never sent."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ import json
 import os
 import stat
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,9 @@ from qjob_tui.actions import ForceEvent
 from qjob_tui.approvals import ApprovalQueue
 from qjob_tui.audit import AuditError, AuditLog
 from qjob_tui.cli import main
-from tests.common import API_TOKEN, CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, free_port
+from qjob_tui.pipeline import ActionInterrupted, ActionOutcome, ActionPipeline
+from tests.common import API_TOKEN, CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, audit_outcomes, free_port
+from tests.support.hostile import HostileUpstream, accepted, hold, hostile_upstream
 
 from .conftest import UserEnv
 from .support import SimQovery, pipeline_on
@@ -46,17 +53,42 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+DISK_FULL = Path("/dev/full")  # every write fails with ENOSPC, as on a full disk: a real failing os.write
+JOBS = [CRON_JOB, LIFECYCLE_JOB, FAILED_JOB]
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """An object nested `depth` levels deep: past the JSON encoder's recursion limit for a large depth."""
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"n": value}
+    return value
+
+
+def outcome_lines(path: Path) -> list[dict[str, Any]]:
+    """The outcome lines, one per action, each intent checked against its outcome."""
+    return audit_outcomes(read_lines(path))
+
+
 # -- what a line holds ------------------------------------------------------------------------------
 
 
-async def test_an_action_is_one_line_with_the_contract_fields_before_run_returns(
+async def test_an_action_is_an_intent_then_an_outcome_with_the_contract_fields_before_run_returns(
     qovery: SimQovery, tmp_path: Path
 ) -> None:
     path = tmp_path / "audit.jsonl"
     async with pipeline_on(qovery.url, path) as pipeline:
         request = pipeline.prepare("deploy", CRON_JOB, "CRON", {"image_tag": "2.5.0"}, source="rest")
         outcome = await pipeline.run(request)
-        [record] = read_lines(path)  # read at once: the audit log is still open
+        intent, record = read_lines(path)  # read at once: the audit log is still open
+
+    assert (intent["phase"], record["phase"]) == ("intent", "outcome")
+    assert intent["id"] == record["id"] == outcome.id and len(outcome.id) == 32
+    # The intent says what is asked, nothing of what came of it.
+    assert {k: intent[k] for k in ("time", "source", "job_id", "action", "forceEvent", "body")} == {
+        k: record[k] for k in ("time", "source", "job_id", "action", "forceEvent", "body")
+    }
+    assert not {"status", "duration_ms", "deployment_request_id", "error"} & set(intent)
 
     assert set(record) >= CONTRACT_FIELDS
     assert record["source"] == "rest"
@@ -76,7 +108,7 @@ async def test_qovery_error_is_audited_with_its_status_and_message(qovery: SimQo
     async with pipeline_on(qovery.url, path) as pipeline:
         await pipeline.perform("redeploy", CRON_JOB, source="tui")
         conflict = await pipeline.perform("stop", CRON_JOB, source="mcp")  # the redeploy is in progress
-        records = read_lines(path)
+        records = outcome_lines(path)
 
     assert conflict.status == 409
     assert [(r["action"], r["status"], r["source"]) for r in records] == [
@@ -92,7 +124,8 @@ async def test_unreachable_qovery_is_audited_without_a_status(tmp_path: Path) ->
     path = tmp_path / "audit.jsonl"
     async with pipeline_on(f"http://127.0.0.1:{free_port()}", path) as pipeline:
         await pipeline.perform("clean-failed", FAILED_JOB, source="rest")
-        [record] = read_lines(path)
+        intent, record = read_lines(path)
+    assert intent["phase"] == "intent"  # it was on its way: it may have reached Qovery
     assert record["status"] is None
     assert "unreachable" in record["error"]
 
@@ -102,7 +135,8 @@ async def test_gate_refusal_is_audited(qovery: SimQovery, tmp_path: Path) -> Non
     path = tmp_path / "audit.jsonl"
     async with pipeline_on(qovery.url, path, gate=gate) as pipeline:
         await pipeline.perform("uninstall", CRON_JOB, body={}, source="mcp")
-        [record] = read_lines(path)
+        [record] = read_lines(path)  # the attempt, and no intent: it never went
+    assert record["phase"] == "outcome"
     assert (record["action"], record["status"], record["body"]) == ("uninstall", None, {})
     assert record["approval"] == "unavailable"
     assert record["error"].startswith("uninstall needs the operator: run qjob-tui --server")
@@ -116,7 +150,9 @@ async def test_every_action_of_every_face_is_one_line(qovery: SimQovery, tmp_pat
         await pipeline.perform("clean-failed", FAILED_JOB, source="mcp")
         await pipeline.perform("stop", LIFECYCLE_JOB, source="rest")  # 409: in progress
         await pipeline.perform("uninstall", FAILED_JOB, source="tui")
-        records = read_lines(path)
+        lines = read_lines(path)
+    records = audit_outcomes(lines)
+    assert [r["phase"] for r in lines] == ["intent", "outcome"] * 5
     assert [(r["source"], r["action"]) for r in records] == [
         ("tui", "deploy"),
         ("rest", "redeploy"),
@@ -138,7 +174,7 @@ async def test_the_token_is_never_written(qovery: SimQovery, tmp_path: Path) -> 
     async with pipeline_on(f"http://127.0.0.1:{free_port()}", path) as pipeline:
         await pipeline.perform("stop", CRON_JOB, source="tui")  # unreachable
     content = path.read_bytes()
-    assert len(read_lines(path)) == 4
+    assert len(outcome_lines(path)) == 4
     assert API_TOKEN.encode() not in content
 
 
@@ -164,7 +200,7 @@ async def test_concurrent_actions_each_get_a_whole_line(qovery: SimQovery, tmp_p
         await asyncio.gather(
             *(pipeline.perform("clean-failed", jobs[i % 3], source="rest") for i in range(30))
         )
-        records = read_lines(path)
+        records = outcome_lines(path)
     assert len(records) == 30
     assert {r["job_id"] for r in records} == set(jobs)
 
@@ -299,3 +335,127 @@ def test_unopenable_audit_path_stops_the_start_with_one_line(
     [line] = captured.err.strip().splitlines()
     assert line.startswith("qjob-tui: audit.path")
     assert API_TOKEN not in captured.err
+
+
+# -- written ahead ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class HeldActions:
+    """Actions sent through a pipeline whose Qovery holds every answer until `release` is set."""
+
+    upstream: HostileUpstream
+    pipeline: ActionPipeline
+    release: asyncio.Event
+    running: list[asyncio.Task[ActionOutcome]]
+
+
+@asynccontextmanager
+async def held_actions(path: Path, *calls: tuple[str, str, str]) -> AsyncIterator[HeldActions]:
+    """Run each (action, job, source) call, and yield once Qovery has them all (and answered none)."""
+    release = asyncio.Event()
+    async with (
+        hostile_upstream(hold(accepted, release)) as upstream,
+        pipeline_on(upstream.url, path) as pipeline,
+    ):
+        running = [
+            asyncio.create_task(pipeline.perform(action, job, source=source)) for action, job, source in calls
+        ]
+        async with asyncio.timeout(20):
+            await upstream.wait_for(lambda: len(upstream.requests()) == len(calls))
+        try:
+            yield HeldActions(upstream, pipeline, release, running)
+        finally:
+            release.set()
+
+
+async def test_the_intent_is_on_disk_before_qovery_has_the_request(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with held_actions(path, ("deploy", CRON_JOB, "rest")) as held:
+        [intent] = read_lines(path)  # Qovery has it, and has not answered: the intent alone
+        assert (intent["phase"], intent["action"], intent["job_id"]) == ("intent", "deploy", CRON_JOB)
+        held.release.set()
+        [outcome] = await asyncio.gather(*held.running)
+        assert [r["phase"] for r in read_lines(path)] == ["intent", "outcome"]
+    assert outcome.status == 202 and outcome.sent
+
+
+async def test_an_action_whose_intent_cannot_be_written_is_refused_and_never_sent(tmp_path: Path) -> None:
+    heard: list[ActionOutcome] = []
+    async with hostile_upstream() as upstream, pipeline_on(upstream.url, DISK_FULL) as pipeline:
+        pipeline.subscribe(heard.append)  # the dashboard's log pane and the headless line hear it too
+        outcome = await pipeline.perform("deploy", CRON_JOB, source="tui")
+    assert upstream.received == []
+    assert outcome.refused is not None and not outcome.sent
+    assert (outcome.refused.status, outcome.refused.slug) == (503, "audit-unavailable")
+    assert outcome.refused.detail == (
+        "audit log unavailable: /dev/full could not be written (No space left on device); "
+        "nothing was sent to Qovery"
+    )
+    assert heard == [outcome] and outcome.summary.startswith("refused: audit log unavailable")
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (nested(5000), "the body cannot be written as JSON (nested too deeply); it was not sent"),
+        ({"x": float("nan")}, "the body cannot be written as JSON (Out of range float values"),
+        ({"x": "\udc80"}, "the body cannot be sent as UTF-8 (it holds a lone surrogate); it was not sent"),
+    ],
+    ids=["nested-past-the-encoder", "nan", "lone-surrogate"],
+)
+async def test_a_body_that_cannot_be_written_or_sent_never_goes(tmp_path: Path, body: Any, why: str) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with hostile_upstream() as upstream, pipeline_on(upstream.url, path) as pipeline:
+        request = pipeline.prepare("uninstall", CRON_JOB, body=body, source="cli")  # any object passes
+        outcome = await pipeline.run(request)
+    assert upstream.received == [] and read_lines(path) == []
+    assert outcome.refused is not None and outcome.refused.status == 400
+    assert outcome.refused.detail.startswith(why)
+
+
+async def test_an_outcome_that_cannot_be_written_still_returns_qoverys_answer_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """Qovery has acted: the caller must see its answer (a retry would act twice), with the audit failure named."""
+    path = tmp_path / "audit.jsonl"
+    async with held_actions(path, ("deploy", CRON_JOB, "rest")) as held:
+        assert held.pipeline.audit is not None
+        held.pipeline.audit.close()  # the disk goes while Qovery works on it
+        held.release.set()
+        [outcome] = await asyncio.gather(*held.running)
+    assert outcome.status == 202 and outcome.ok
+    assert outcome.audit_error is not None and "audit log could not be written" in outcome.audit_error
+    # What the next reader learns: it was sent, and may have run.
+    assert [r["phase"] for r in read_lines(path)] == ["intent"]
+
+
+async def test_stop_answers_the_actions_in_flight_as_interrupted_their_lines_written_first(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with held_actions(path, *(("stop", job, "rest") for job in JOBS)) as held:
+        held.pipeline.stop()
+        # Before the loop runs again: every action in flight has its outcome on disk.
+        assert [r["phase"] for r in read_lines(path)] == ["intent"] * 3 + ["outcome"] * 3
+        outcomes = await asyncio.gather(*held.running)
+        late = await held.pipeline.perform("stop", CRON_JOB, source="mcp")
+        await held.pipeline.drained()
+    assert all(isinstance(outcome.error, ActionInterrupted) for outcome in outcomes)
+    records = outcome_lines(path)
+    assert len(records) == 3 and {r["job_id"] for r in records} == set(JOBS)
+    assert all(r["status"] is None for r in records)
+    assert all(r["error"].startswith("qjob-tui stopped before Qovery") for r in records)
+    assert late.refused is not None and late.refused.slug == "shutting-down"
+    assert len(held.upstream.requests()) == 3  # the late one was never sent, nor audited
+
+
+async def test_a_cancelled_action_still_gets_its_outcome_line(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with held_actions(path, ("deploy", CRON_JOB, "tui")) as held:
+        [running] = held.running
+        running.cancel()  # the face's task ends: the dashboard quits, the server's grace is over
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        [record] = outcome_lines(path)
+    assert record["error"].startswith("qjob-tui stopped before Qovery answered; the request was sent")

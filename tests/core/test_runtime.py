@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,7 @@ from qjob_tui.config import load_settings
 from qjob_tui.discovery import discover
 from qjob_tui.runtime import open_runtime
 from qjob_tui.simulator import ManualClock, Simulator, serve_simulator
-from tests.common import API_TOKEN, CRON_JOB, DEMO, FAILED_JOB
+from tests.common import API_TOKEN, CRON_JOB, DEMO, FAILED_JOB, read_outcomes
 
 from .conftest import UserEnv
 
@@ -34,7 +33,7 @@ async def test_demo_runs_against_the_embedded_simulator(user_env: UserEnv) -> No
     assert outcome.status == 200
     # The demo keeps its own audit file beside the real one.
     demo_audit = user_env.state_home / "qjob-tui" / "audit-demo.jsonl"
-    [record] = [json.loads(line) for line in demo_audit.read_text().splitlines()]
+    [record] = read_outcomes(demo_audit)
     assert (record["action"], record["job_id"], record["status"]) == ("clean-failed", FAILED_JOB, 200)
     assert not (user_env.state_home / "qjob-tui" / "audit.jsonl").exists()
     # Leaving the runtime stops the simulator and closes the audit log.
@@ -68,7 +67,7 @@ async def test_real_runtime_talks_to_the_configured_api_with_the_token(
     assert outcome.status == 202
     [seen] = sim.requests
     assert seen.headers["authorization"] == f"Bearer {API_TOKEN}"
-    assert json.loads(audit_path.read_text())["source"] == "rest"
+    assert [record["source"] for record in read_outcomes(audit_path)] == ["rest"]
     assert API_TOKEN not in audit_path.read_text()
 
 

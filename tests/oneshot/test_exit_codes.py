@@ -24,7 +24,7 @@ from tests.common import (
     UNLISTED_JOB,
     environment_of,
     free_port,
-    read_audit,
+    read_outcomes,
     run_qjob_tui,
     user_env,
 )
@@ -62,7 +62,7 @@ async def test_0_a_deploy_watched_until_deployed(tmp_path: Path) -> None:
     assert (result["result"], result["state"], result["exit"]) == ("success", "DEPLOYED", 0)
     assert (result["job"], result["name"]) == (CRON_JOB, "nightly-backup")
     assert posts(sim) == [f"/job/{CRON_JOB}/deploy"]
-    [audit] = read_audit(tmp_path)
+    [audit] = read_outcomes(tmp_path)
     assert (audit["source"], audit["action"], audit["job_id"], audit["status"]) == (
         "cli",
         "deploy",
@@ -120,7 +120,7 @@ async def test_3_qovery_answers_409_for_a_job_another_caller_made_busy(tmp_path:
     assert (ran.result["result"], ran.result["http_status"], ran.result["exit"]) == ("refused", 409, 3)
     assert "in progress" in ran.result["message"]  # Qovery's own words
     assert posts(sim) == [f"/job/{CRON_JOB}/deploy", f"/job/{CRON_JOB}/redeploy"]
-    assert [line["status"] for line in read_audit(tmp_path)] == [409]
+    assert [line["status"] for line in read_outcomes(tmp_path)] == [409]
 
 
 async def test_4_watch_gives_up_after_its_timeout(tmp_path: Path) -> None:
@@ -219,7 +219,7 @@ async def test_2_when_the_config_says_read_only(tmp_path: Path) -> None:
     assert ran.code == 2
     assert "read-only" in ran.stderr and "nothing was sent" in ran.stderr
     assert sim.requests == []
-    assert read_audit(tmp_path) == []
+    assert read_outcomes(tmp_path) == []
 
 
 async def test_2_with_json_still_ends_with_a_result_line_once_the_line_was_read(tmp_path: Path) -> None:
@@ -265,7 +265,9 @@ async def test_3_refused_by_qjob_tui_or_by_qovery(
     assert ran.result["result"] == "refused"
     assert says in ran.result["message"]
     assert bool(posts(sim)) is sent
-    assert len(read_audit(tmp_path)) == (1 if sent else 0)  # a refusal before Qovery sends nothing to audit
+    assert len(read_outcomes(tmp_path)) == (
+        1 if sent else 0
+    )  # a refusal before Qovery sends nothing to audit
 
 
 async def test_an_unlisted_job_is_acted_on_when_the_config_allows_it(tmp_path: Path) -> None:

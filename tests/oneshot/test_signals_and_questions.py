@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from qjob_tui.simulator import Simulator, serve_simulator
-from tests.common import API_TOKEN, CRON_JOB, environment_of, qjob_tui_command, read_audit, user_env
+from tests.common import API_TOKEN, CRON_JOB, environment_of, qjob_tui_command, read_outcomes, user_env
 
 from .support import write_config
 
@@ -59,7 +59,7 @@ async def test_a_signal_while_watching_stops_the_watch_and_says_the_action_was_s
     assert "stopped watching; deploy was accepted by Qovery (deployment request " in result["message"]
     assert "its run goes on in Qovery" in stderr.decode() and "Traceback" not in stderr.decode()
     assert state == "DEPLOYMENT_QUEUED"  # left to run
-    assert len(read_audit(tmp_path)) == 1
+    assert len(read_outcomes(tmp_path)) == 1
 
 
 async def ask_on_a_terminal(tmp_path: Path, url: str, answer: bytes) -> tuple[int, str]:
@@ -116,4 +116,4 @@ async def test_a_signal_before_the_action_is_sent_sends_nothing(tmp_path: Path) 
     [result] = [json.loads(line) for line in stdout.decode().splitlines()]
     assert process.returncode == 143
     assert (result["result"], result["message"]) == ("interrupted", "interrupted; nothing was sent")
-    assert sent == [] and read_audit(tmp_path) == []
+    assert sent == [] and read_outcomes(tmp_path) == []

@@ -58,7 +58,7 @@ def mcp_client(relay: Relay, mode: str, name: str = "agent-x") -> Client:
 
 
 def approvals_audited(relay: Relay) -> list[tuple[str, str, str | None]]:
-    return [(line["source"], line["action"], line.get("approval")) for line in relay.audit_lines()]
+    return [(line["source"], line["action"], line.get("approval")) for line in relay.audit_outcomes()]
 
 
 # -- nobody to ask: refused at once ----------------------------------------------------------------------
@@ -77,7 +77,7 @@ async def test_headless_refuses_a_gated_rest_request_at_once(headless: Relay) ->
         "to approve it); nothing was sent to Qovery",
     }
     assert headless.upstream_actions == []
-    (line,) = headless.audit_lines()
+    (line,) = headless.audit_outcomes()
     assert (line["approval"], line["client"], line["status"]) == ("unavailable", "deploy-bot/2", None)
 
 
@@ -100,7 +100,7 @@ async def test_ungated_actions_are_unaffected(headless: Relay) -> None:
         answer = await http.post(f"/v1/job/{CRON_JOB}/deploy")
     assert answer.status_code == 202
     assert [r.path for r in headless.upstream_actions] == [f"/job/{CRON_JOB}/deploy"]
-    (line,) = headless.audit_lines()
+    (line,) = headless.audit_outcomes()
     assert "approval" not in line
 
 
@@ -123,7 +123,7 @@ async def test_an_approved_rest_request_reaches_qovery_once_and_the_caller_gets_
     (sent,) = relay.upstream_actions
     assert sent.path == f"/job/{LIFECYCLE_JOB}/stop"
     assert answer.json()["id"] == LIFECYCLE_JOB  # Qovery's own answer, relayed
-    (line,) = relay.audit_lines()
+    (line,) = relay.audit_outcomes()
     assert (line["approval"], line["status"], line["client"]) == ("approved", 202, "deploy-bot/2")
     assert line["waited_ms"] >= 50
 
@@ -216,7 +216,7 @@ async def test_a_rest_caller_that_disconnects_takes_its_request_out(relay: Relay
         await next_waiting(queue)
         call.cancel()  # the client closes its connection
     await until(lambda: not queue.waiting, "the request withdrawn")
-    await until(lambda: relay.audit_lines(), "its audit line")
+    await until(lambda: relay.audit_outcomes(), "its audit line")
     assert relay.upstream_actions == []
     assert approvals_audited(relay) == [("rest", "stop", "withdrawn")]
 
@@ -229,7 +229,7 @@ async def test_an_mcp_caller_that_disconnects_takes_its_request_out(relay: Relay
         await next_waiting(queue)
     call.cancel()
     await until(lambda: not queue.waiting, "the request withdrawn")
-    await until(lambda: relay.audit_lines(), "its audit line")
+    await until(lambda: relay.audit_outcomes(), "its audit line")
     assert relay.upstream_actions == []
     assert approvals_audited(relay) == [("mcp", "stop", "withdrawn")]
 
@@ -339,6 +339,6 @@ async def test_a_caller_that_asked_for_progress_and_left_is_withdrawn(relay: Rel
         await until(lambda: heard, "a progress notification")
     call.cancel()
     await until(lambda: not queue.waiting, "the request withdrawn")
-    await until(lambda: relay.audit_lines(), "its audit line")
+    await until(lambda: relay.audit_outcomes(), "its audit line")
     assert relay.upstream_actions == []
     assert approvals_audited(relay) == [("mcp", "stop", "withdrawn")]

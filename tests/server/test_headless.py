@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import json
 import re
 import signal
 import socket
@@ -27,6 +26,7 @@ from tests.common import (
     LISTED_JOBS,
     qjob_tui_command,
     quiet_simulator,
+    read_outcomes,
     relay_settings,
     run_qjob_tui,
     user_env,
@@ -82,7 +82,7 @@ async def test_serve_prints_a_start_line_then_one_line_per_action(tmp_path: Path
     # the poller gave the job list names and states
     assert jobs[CRON_JOB]["name"] == "nightly-backup"
     assert jobs[LIFECYCLE_JOB]["state"] == "DEPLOYED"
-    assert len(tmp_path.joinpath("audit.jsonl").read_text().splitlines()) == 2
+    assert len(read_outcomes(tmp_path)) == 2
 
 
 async def test_the_start_line_says_which_actions_wait_for_an_operator_it_does_not_have(
@@ -188,7 +188,7 @@ async def test_sigterm_answers_every_request_in_flight_then_exits_0(tmp_path: Pa
     assert code == 0
     assert answers == [200] * len(rest_calls)
     assert tools_ok == [True] * len(mcp_calls)
-    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    audit = read_outcomes(tmp_path)
     assert len(audit) == expected
     assert sorted(line["source"] for line in audit) == ["mcp"] * 3 + ["rest"] * len(rest_calls)
     assert len([line for line in stderr.splitlines() if ACTION_LINE.match(line)]) == expected
@@ -215,7 +215,7 @@ async def test_demo_serve_stops_on_sigint_with_its_audit_in_the_state_dir(tmp_pa
     assert response.status_code == 202
     assert code == 0
     audit = tmp_path / "state" / "qjob-tui" / "audit-demo.jsonl"
-    [line] = [json.loads(text) for text in audit.read_text().splitlines()]
+    [line] = read_outcomes(audit)
     assert (line["source"], line["action"], line["job_id"], line["status"]) == (
         "rest",
         "deploy",

@@ -135,7 +135,7 @@ async def test_a_request_that_does_not_arrive_whole_in_time_is_408_and_nothing_i
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert problem_of(answer)["title"] == "Request timeout"
     assert relay.sim.requests == []
-    assert relay.audit_lines() == []
+    assert relay.audit_outcomes() == []
 
 
 async def test_get_mcp_streams_are_capped(relay: Relay) -> None:

@@ -164,7 +164,7 @@ async def test_every_tool_call_is_audited_with_source_mcp(relay: Relay) -> None:
     relay.runtime.pipeline.subscribe(lambda outcome: seen.append(outcome.request.source))
     async with relay.mcp() as client:
         await client.call_tool("stop-job", {"jobId": CRON_JOB})
-    [line] = relay.audit_lines()
+    [line] = relay.audit_outcomes()
     assert (line["source"], line["action"], line["job_id"], line["status"]) == ("mcp", "stop", CRON_JOB, 202)
     assert seen == ["mcp"]
 
@@ -179,7 +179,7 @@ async def test_the_tools_are_built_apart_from_http(relay: Relay) -> None:
     assert not result.is_error
     [sent] = relay.upstream_actions
     assert sent.path == f"/job/{LIFECYCLE_JOB}/stop"
-    [line] = relay.audit_lines()
+    [line] = relay.audit_outcomes()
     assert (line["source"], line["action"], line["job_id"]) == ("mcp", "stop", LIFECYCLE_JOB)
 
 

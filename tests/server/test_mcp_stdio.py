@@ -20,7 +20,7 @@ from mcp.client.stdio import stdio_client
 
 from qjob_tui.server.mcp_stdio import Unanswered
 from qjob_tui.simulator import ManualClock, Simulator, demo_dataset
-from tests.common import CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, read_audit, user_env
+from tests.common import CRON_JOB, FAILED_JOB, LIFECYCLE_JOB, read_outcomes, user_env
 
 MODES = {"2026-07-28": "auto", "2025-11-25": "legacy"}
 TOOLS = {
@@ -49,7 +49,7 @@ def command(tmp_path: Path, *args: str) -> StdioServerParameters:
 
 def demo_audit(tmp_path: Path) -> list[dict[str, Any]]:
     """The demo's audit log of the user of `user_env(tmp_path)`."""
-    return read_audit(tmp_path / "state" / "qjob-tui" / "audit-demo.jsonl")
+    return read_outcomes(tmp_path / "state" / "qjob-tui" / "audit-demo.jsonl")
 
 
 def demo_messages(job_id: str, nth_run: int) -> list[str]:

@@ -42,7 +42,7 @@ async def test_every_rest_action_is_refused_403_read_only_before_qovery(tmp_path
         assert problem["type"] == "urn:qjob-tui:problem:read-only"
         assert "read-only" in problem["detail"] and "--read-only" in problem["detail"]
         assert relay.upstream_actions == []
-        assert relay.audit_lines() == []  # nothing was sent, so nothing to audit
+        assert relay.audit_outcomes() == []  # nothing was sent, so nothing to audit
 
 
 async def test_the_rest_reads_still_answer(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ async def test_clean_failed_job_answers_qoverys_list(relay: Relay) -> None:
 async def test_every_action_is_audited_with_source_rest(relay: Relay) -> None:
     async with relay.rest() as client:
         await client.post(f"/v1/job/{CRON_JOB}/deploy?forceEvent=CRON", json={"image_tag": "v3"})
-    [line] = relay.audit_lines()
+    [line] = relay.audit_outcomes()
     assert line["source"] == "rest"
     assert (line["job_id"], line["action"], line["forceEvent"], line["status"]) == (
         CRON_JOB,

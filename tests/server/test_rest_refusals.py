@@ -142,7 +142,7 @@ async def test_refused_before_qovery(relay: Relay, refusal: Refusal) -> None:
     for name, value in refusal.headers.items():
         assert response.headers[name] == value
     assert relay.sim.requests == []
-    assert relay.audit_lines() == []
+    assert relay.audit_outcomes() == []
 
 
 async def test_a_problem_says_what_to_do(relay: Relay) -> None:

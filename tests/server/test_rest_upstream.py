@@ -32,7 +32,7 @@ async def test_qoverys_error_is_passed_through(relay: Relay, status: int, body: 
     assert response.headers["content-type"] == "application/json"
     assert response.headers["retry-after"] == "7"
     assert len(relay.upstream_actions) == 1  # an action is never retried
-    [line] = relay.audit_lines()
+    [line] = relay.audit_outcomes()
     assert line["status"] == status
     assert line["error"]
 
@@ -84,7 +84,7 @@ async def test_no_answer_within_the_timeout_is_504(tmp_path: Path) -> None:
     problem = response.json()
     assert problem["title"] == "Qovery timeout"
     assert "0.5 s" in problem["detail"]
-    [line] = relay.audit_lines()
+    [line] = relay.audit_outcomes()
     assert line["status"] is None and "0.5 s" in line["error"]
 
 
@@ -106,4 +106,4 @@ async def test_200_concurrent_requests_against_a_slow_qovery_are_all_answered_on
     assert [r.status_code for r in responses] == [200] * 200
     sent = sorted(r.path for r in relay.upstream_actions)
     assert sent == sorted(f"/job/{job}/cleanFailedJob" for job in jobs)
-    assert len(relay.audit_lines()) == 200
+    assert len(relay.audit_outcomes()) == 200

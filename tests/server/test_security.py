@@ -109,7 +109,7 @@ async def test_the_qovery_token_is_in_no_answer_and_no_audit_line(tmp_path: Path
                 result = await mcp.call_tool(name, arguments)
                 seen.append(result.model_dump_json().encode())
             seen.append(b"".join(tool.model_dump_json().encode() for tool in (await mcp.list_tools()).tools))
-    assert len(relay.audit_lines()) == 7  # five through REST, two through MCP
+    assert len(relay.audit_outcomes()) == 7  # five through REST, two through MCP
     seen.append(relay.audit_path.read_bytes())
     for blob in seen:
         assert API_TOKEN.encode() not in blob

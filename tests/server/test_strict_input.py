@@ -68,7 +68,7 @@ async def test_a_body_that_is_not_strict_json_is_refused_alike_before_qovery(
         assert answer["detail"].startswith("body: the body is not JSON (")
         assert body.says in answer["detail"]
     assert relay.sim.requests == []
-    assert relay.audit_lines() == []
+    assert relay.audit_outcomes() == []
 
 
 CONTENT_TYPES = {

@@ -97,7 +97,7 @@ async def test_a_204_with_a_body_is_qoverys_204_and_the_next_action_gets_its_own
         assert answer.json()["echo"] == {"image_tag": f"next-{n}"}
     assert not tool.is_error and tool.structured_content["echo"] == {"image_tag": "by-mcp"}  # type: ignore[index]
     assert len(upstream.requests()) == 5
-    audit = relay.audit_lines()
+    audit = relay.audit_outcomes()
     assert [line["status"] for line in audit] == [204, 202, 202, 202, 202]
 
 
@@ -141,7 +141,7 @@ async def test_an_answer_that_is_not_strict_json_is_a_502_every_client_can_read(
     problem = json.loads(rest.content.decode("utf-8"))  # strict UTF-8: no lone surrogate got through
     assert says in problem["detail"] and f"Qovery answered {status}" in problem["detail"]
     assert tool.is_error and says in tool.content[0].text  # type: ignore[union-attr]
-    audit = relay.audit_lines()
+    audit = relay.audit_outcomes()
     assert len(audit) == 2 and all(says in line["error"] for line in audit)
 
 
@@ -186,4 +186,4 @@ async def test_after_a_timeout_a_429_a_403_a_non_json_200_and_a_204_every_caller
         assert by_seq[seq].json() == {"image_tag": f"caller-{n}"}  # to a request Qovery received
     assert len({data["deployment_request_id"] for _, data in answers}) == callers
     assert received_when_answered == 5 + callers
-    assert len(relay.audit_lines()) == 5 + callers
+    assert len(relay.audit_outcomes()) == 5 + callers

@@ -125,6 +125,6 @@ def test_the_mcp_fuzzing_reached_qovery_and_the_audit_log_kept_up(fuzz_relay: Re
     """Runs after the fuzzing above: some calls got through, and each of those has its audit line."""
     actions = [r for r in fuzz_relay.sim.requests if r.method == "POST"]
     assert actions, "the fuzzer never got a call through to the simulator"
-    records = fuzz_relay.audit_lines()
+    records = fuzz_relay.audit_outcomes()
     assert len(records) == len(actions)
     assert {r["source"] for r in records} == {"mcp"}

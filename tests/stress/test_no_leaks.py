@@ -24,6 +24,7 @@ from tests.common import (
     CRON_JOB,
     environment_of,
     free_port,
+    read_outcomes,
     relay_settings,
     screen_text,
     user_env,
@@ -115,7 +116,7 @@ async def test_no_secret_in_rest_answers_mcp_results_or_the_audit_file(tmp_path:
     # Upstream got the token (and echoed it); none of it came back.
     assert all(request.headers["authorization"] == f"Token {TOKEN}" for request in upstream.received)
     audit = (tmp_path / "audit.jsonl").read_text(encoding="utf-8")
-    assert [json.loads(line)["action"] for line in audit.splitlines()] == ["stop", "deploy", "stop"]
+    assert [line["action"] for line in read_outcomes(tmp_path)] == ["stop", "deploy", "stop"]
     shown.append(audit)
     leaks = {text[:200]: secrets_in(text) for text in shown if secrets_in(text)}
     assert not leaks

@@ -64,7 +64,7 @@ async def test_rest_answers_every_fault_with_a_problem_and_the_rest_normally(
             problem = answer.json()
             assert problem["status"] == status and "Qovery" in problem["title"], problem
         assert upstream_posts(relay, BROKEN) == 25  # each once: never retried
-        records = relay.audit_lines()
+        records = relay.audit_outcomes()
         assert len(records) == 50
         failed = [r for r in records if r["job_id"] == BROKEN]
         assert len(failed) == 25 and all(r["error"] for r in failed)
@@ -88,7 +88,7 @@ async def test_mcp_reports_every_fault_as_an_error_result(tmp_path: Path, fault:
             assert result.is_error, text
             assert text.startswith(str(status)), text
         assert upstream_posts(relay, BROKEN) == 10
-        assert len(relay.audit_lines()) == 20
+        assert len(relay.audit_outcomes()) == 20
 
 
 async def test_a_reset_in_the_middle_of_a_busy_pool_spoils_no_other_answer(tmp_path: Path) -> None:
@@ -107,4 +107,4 @@ async def test_a_reset_in_the_middle_of_a_busy_pool_spoils_no_other_answer(tmp_p
         statuses = [answer.status_code for answer in answers]
         assert statuses == [502, 202, 502, 202] * 50
         assert all(json.loads(a.content)["state"] for a in answers if a.status_code == 202)
-        assert len(relay.audit_lines()) == len(jobs)
+        assert len(relay.audit_outcomes()) == len(jobs)

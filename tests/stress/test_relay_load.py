@@ -82,7 +82,7 @@ def upstream_tags(relay: Relay) -> Counter[str]:
 
 def audit_by_tag(relay: Relay) -> dict[str, list[dict[str, Any]]]:
     records: dict[str, list[dict[str, Any]]] = {}
-    for record in relay.audit_lines():
+    for record in relay.audit_outcomes():
         records.setdefault((record.get("body") or {}).get("image_tag"), []).append(record)
     return records
 
@@ -159,7 +159,7 @@ async def run_rest_rounds(tmp_path: Path, count: int, rounds: int) -> tuple[int,
             all_calls += calls
             rss.append(rss_bytes())
         assert_each_reached_qovery_at_most_once_and_was_audited_once(relay, all_calls, "rest")
-        assert len(relay.audit_lines()) == len(all_calls)
+        assert len(relay.audit_outcomes()) == len(all_calls)
         return rss[0], rss[-1]
 
 
@@ -217,7 +217,7 @@ async def run_mcp_rounds(tmp_path: Path, count: int, rounds: int) -> tuple[int, 
             all_calls += calls
             rss.append(rss_bytes())
         assert_each_reached_qovery_at_most_once_and_was_audited_once(relay, all_calls, "mcp")
-        assert len(relay.audit_lines()) == len(all_calls)
+        assert len(relay.audit_outcomes()) == len(all_calls)
         return rss[0], rss[-1]
 
 

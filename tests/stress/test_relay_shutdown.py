@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 from mcp import Client
 
 from qjob_tui.simulator import DEMO_TOKEN, Simulator, serve_simulator
-from tests.common import free_port, user_env, write_config
+from tests.common import free_port, read_outcomes, user_env, write_config
 from tests.support.served import BOUND_S, serving, until
 
 from .relay_harness import DEMO_JOBS
@@ -69,8 +68,7 @@ async def sigterm_under_load(tmp_path: Path, rest_calls: int, mcp_calls: int) ->
         assert "Traceback" not in stderr
         assert [answer.status_code for answer in answers] == [202] * rest_calls
         assert all(result is not None and not result.is_error for result in results), results
-        lines = (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()
-        records = [json.loads(line) for line in lines]  # every line whole and JSON
+        records = read_outcomes(tmp_path)  # every line whole and JSON, every intent with its outcome
         assert len(records) == len(jobs)
         assert sorted(r["source"] for r in records) == ["mcp"] * mcp_calls + ["rest"] * rest_calls
         assert all(r["status"] == 202 and r["action"] == "deploy" for r in records)
@@ -85,7 +83,7 @@ async def sigterm_under_load(tmp_path: Path, rest_calls: int, mcp_calls: int) ->
             assert result is not None and not result.is_error
             code, stderr = await again.terminate()
         assert code == 0, stderr
-        assert len((tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()) == len(jobs) + 2
+        assert len(read_outcomes(tmp_path)) == len(jobs) + 2
 
 
 async def test_sigterm_under_load_answers_everything_then_restarts_on_the_same_ports(tmp_path: Path) -> None:

@@ -115,6 +115,6 @@ def test_the_fuzzing_reached_qovery_and_the_audit_log_kept_up(fuzz_relay: Relay,
     assert actions, "the fuzzer never got a call through to the simulator"
     assert any(r.path.endswith("/logs") for r in fuzz_relay.sim.requests), "no read got through either"
     assert all(unvalidated(r) is None for r in fuzz_relay.sim.requests)
-    records = fuzz_relay.audit_lines()
+    records = fuzz_relay.audit_outcomes()
     assert len(records) == len(actions)
     assert Path(fuzz_relay.audit_path).stat().st_mode & 0o077 == 0

@@ -30,7 +30,7 @@ from textual.widgets import Input
 from qjob_tui.tui.screens.approval import ApprovalScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.help import HelpScreen
-from tests.common import API_TOKEN, DEMO, job_id
+from tests.common import API_TOKEN, DEMO, job_id, read_audit, read_outcomes
 
 from .support import Dashboard, running_dashboard
 from .test_lifecycle import read_until
@@ -108,8 +108,8 @@ class Desk:
         return self.dash.screen_text().splitlines()[0]
 
     def audit(self) -> list[dict[str, Any]]:
-        path = self.dash.runtime.audit.path
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        """The audit log's outcome lines so far: one per request that has ended."""
+        return [line for line in read_audit(self.dash.runtime.audit.path) if line["phase"] == "outcome"]
 
 
 @pytest.fixture
@@ -458,7 +458,7 @@ def test_sigterm_while_three_wait_answers_each_caller_before_the_process_exits(t
     assert [answer.status_code for answer in answers] == [403, 403, 403]
     assert {answer.json()["type"] for answer in answers} == {PROBLEM + "approval-unavailable"}
     audit = tmp_path / "state" / "qjob-tui" / "audit-demo.jsonl"
-    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    lines = read_outcomes(audit)
     assert sorted(line["approval"] for line in lines) == ["unavailable"] * 3
     assert all(line["status"] is None for line in lines)  # none ran
     assert b"Traceback" not in shown

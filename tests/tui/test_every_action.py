@@ -31,7 +31,7 @@ from qjob_tui.tui.app import QJobApp
 from qjob_tui.tui.keys import app_bindings
 from qjob_tui.tui.screens.confirm import ConfirmScreen
 from qjob_tui.tui.screens.help import HelpScreen
-from tests.common import job_id
+from tests.common import job_id, read_audit
 
 from .support import Dashboard, running_dashboard
 
@@ -77,8 +77,8 @@ class Walk:
     mcp: Client
 
     def audit(self) -> list[dict[str, Any]]:
-        text = self.dash.runtime.audit.path.read_text(encoding="utf-8")
-        return [json.loads(line) for line in text.splitlines()]
+        """The audit log's outcome lines so far: one per action that has ended (its intent came first)."""
+        return [line for line in read_audit(self.dash.runtime.audit.path) if line["phase"] == "outcome"]
 
     async def reached_qovery(self, action: JobAction, source: str, before: tuple[int, int]) -> dict[str, Any]:
         """After one call from `source`: Qovery got exactly the action's request, and the audit log its line."""

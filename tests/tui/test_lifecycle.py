@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import pty
 import select
@@ -18,7 +17,7 @@ from typing import Any
 
 from qjob_tui.runtime import Runtime
 from qjob_tui.tui.app import QJobApp
-from tests.common import quiet_simulator
+from tests.common import quiet_simulator, read_outcomes
 
 from .support import Dashboard, running_dashboard
 
@@ -42,8 +41,8 @@ async def test_quitting_waits_for_an_action_in_flight_and_its_audit_line(tmp_pat
         assert dash.app.is_running  # still waiting for Qovery's answer
         await dash.until(lambda: not dash.app.is_running, "the quit")
     assert dash.app.return_code == 0
-    [line] = (tmp_path / "audit.jsonl").read_text().splitlines()
-    assert json.loads(line)["status"] == 202
+    [line] = read_outcomes(tmp_path)
+    assert line["status"] == 202
 
 
 async def test_a_bug_in_the_poller_is_shown_and_the_states_keep_coming(tmp_path: Path) -> None:
