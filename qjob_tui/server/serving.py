@@ -46,6 +46,7 @@ LogLine = Callable[[str], None]
 
 _LOGGERS = ("uvicorn", "mcp", "qjob_tui.server")
 _BACKLOG = 2048
+LIFESPAN_END_S = 1.0  # after a forced stop, how long an app's lifespan gets to end
 
 
 @dataclass(frozen=True)
@@ -416,6 +417,7 @@ class RelayServers:
             server.should_exit = True
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(_end_lifespan(server) for server in self._servers if server.force_exit))
         for sock in self._sockets:
             sock.close()
         self._servers.clear()
@@ -423,3 +425,14 @@ class RelayServers:
         if self._unroute is not None:
             self._unroute()
             self._unroute = None
+
+
+async def _end_lifespan(server: uvicorn.Server) -> None:
+    """A forced stop skips the app's lifespan shutdown (uvicorn's force_exit): end it here, bounded, so that no
+    lifespan task is left for the loop's end to cancel (uvicorn would print its traceback on stderr)."""
+    lifespan = getattr(server, "lifespan", None)
+    ended = getattr(lifespan, "shutdown_event", None)  # only a lifespan that runs ("on") has one
+    if lifespan is None or ended is None or ended.is_set():
+        return
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(lifespan.shutdown(), LIFESPAN_END_S)

@@ -157,6 +157,21 @@ def close_mid_answer(status: int = 202, body: bytes = b'{"deployment_request_id"
     return Answer(status, body, cut_after=len(body) // 2)
 
 
+def not_found(received: Received) -> Answer:
+    """Qovery's 404 for something it does not know: a read that fails at once, without a retry."""
+    return json_answer(404, {"message": f"{received.path} not found"})
+
+
+def actions_only(actions: Behaviour, reads: Behaviour = not_found) -> Callable[[Received], Answer]:
+    """`actions` for the POSTs (the job actions), `reads` for everything else (the poller, discovery)."""
+
+    def answer(received: Received) -> Answer:
+        chosen = actions if received.method == "POST" else reads
+        return chosen(received) if callable(chosen) else chosen
+
+    return answer
+
+
 def hold(answer: Behaviour, until: asyncio.Event) -> Callable[[Received], Answer]:
     """`answer`, sent only once `until` is set."""
 
