@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qjob_tui.files import SymlinkRefused, make_private_dirs, open_private_append
 from qjob_tui.redaction import Redactor
 
 FSYNC_DELAY_S = 1.0
@@ -71,13 +72,24 @@ class AuditLog:
     """Appends JSON lines to a file; `fsync`s in the background at most `FSYNC_DELAY_S` after a write."""
 
     def __init__(self, path: Path, *, redactor: Redactor | None = None) -> None:
+        """Open (or create: 0600, in directories made 0700) the file at `path`; AuditError when it cannot be,
+        or when `path` is a symbolic link. `notes` says what a face should tell the operator at start."""
         self.path = path
         self.redactor = redactor or Redactor()
+        self.notes: list[str] = []
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            make_private_dirs(path.parent)
+            self._fd: int | None
+            self._fd, tightened = open_private_append(path)
+        except SymlinkRefused:
+            raise AuditError(
+                f"audit.path: {path} is a symbolic link, and qjob-tui follows none for its audit log "
+                "(a planted link would send the record elsewhere): give the path of the file itself"
+            ) from None
         except OSError as exc:
             raise AuditError(f"audit.path: cannot open {path} for appending ({exc.strerror})") from None
+        if tightened:
+            self.notes.append(f"audit.path: {tightened}")
         self._dirty = False
         self._lock = threading.Lock()  # guards the descriptor and `_dirty`; held only for a write
         self._sync_lock = threading.Lock()  # one fsync at a time, and no close during one

@@ -44,6 +44,7 @@ from qjob_tui.config import (
     read_config,
     user_config_path,
 )
+from qjob_tui.files import make_private_dirs
 from qjob_tui.qovery import QoveryError, QoveryHTTPError
 
 # -- what the user picked -------------------------------------------------------------------------------
@@ -444,7 +445,7 @@ def write_file_atomically(path: Path, text: str, *, overwrite: bool, mode: int =
     """Write `text` to `path` through a temporary file in the same directory, so a reader never sees half a file.
 
     Without `overwrite`, an existing `path` is left alone (FileExists), even one that appears meanwhile."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:

@@ -58,6 +58,8 @@ async def run_args(args: Args, reporter: Reporter, env: Mapping[str, str], stdin
         try:
             async with open_runtime(settings) as runtime:
                 reporter.redactor = runtime.redactor
+                for note in runtime.audit.notes:  # e.g. an audit file that had to be made private
+                    reporter.note(note)
                 if isinstance(args, StatusArgs):
                     return await run_status(runtime, args, reporter, stop)
                 if isinstance(args, LogsArgs):

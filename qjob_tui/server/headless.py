@@ -113,6 +113,8 @@ async def serve_headless(
                     raise ConfigError(f"{exc}: {exc.__cause__}") from None
                 if started:
                     say(start_line(runtime, servers))
+                    for note in runtime.audit.notes:  # e.g. an audit file that had to be made private
+                        say(note_line(note))
                     await stop.wait()
                 await lifecycle.stop()
                 say(note_line("stopping; answering the requests in flight"))

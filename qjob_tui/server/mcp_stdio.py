@@ -29,7 +29,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 
 from qjob_tui import __version__, strictjson
-from qjob_tui.lines import PROGRAM, action_line, note_line
+from qjob_tui.lines import PROGRAM, LinePrinter, action_line, note_line
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.headless import gated_note, jobs_summary, read_only_note, shown_api
 from qjob_tui.server.mcp_tools import build_mcp_server
@@ -51,8 +51,7 @@ async def serve_stdio(runtime: Runtime, *, stderr: TextIO | None = None) -> int:
     arrives; returns the exit code."""
     out = stderr or sys.stderr
 
-    def say(text: str) -> None:
-        print(text, file=out, flush=True)
+    say = LinePrinter(out, runtime.redactor)  # no secret, no control character reaches the client's log
 
     stopped = asyncio.Event()
     restore_signals = on_signals(STOP_SIGNALS, stopped.set)
@@ -67,6 +66,8 @@ async def serve_stdio(runtime: Runtime, *, stderr: TextIO | None = None) -> int:
         await lifecycle.discovered()
         server = build_mcp_server(runtime)
         say(start_line(runtime))
+        for note in runtime.audit.notes:  # e.g. an audit file that had to be made private
+            say(note_line(note))
         # At the end of stdin, what is in flight gets its answer: an action within Qovery's timeout.
         drain_s = runtime.settings.config.qovery.timeout_s + 5
         stdin = await StdinLines.open(warn=say, drain_s=drain_s)

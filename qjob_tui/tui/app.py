@@ -158,6 +158,9 @@ class QJobApp(OrderedKeysApp[None]):
             self.call_after_refresh(self._drain_server_log)
         self._install_signal_handlers()
         self.approvals.start()  # from now on an agent's gated request waits for this operator
+        for note in self.runtime.audit.notes:  # e.g. an audit file that had to be made private
+            self._note("audit", note)
+            self.notify(note, title="Audit log", severity="warning", markup=False)
         board = self.runtime.board
         if not board.jobs and not board.environments:
             self._note(
