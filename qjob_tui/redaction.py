@@ -73,6 +73,11 @@ class Redactor:
         self.secrets = tuple(sorted(kept))
         self._text = re.compile(pattern, re.IGNORECASE)
         self._bytes = re.compile(pattern.encode(), re.IGNORECASE)
+        # The regular expression costs about 30 us on a 450-byte answer (it tries the alternation at every
+        # position); a lower-cased copy searched for each form costs about 1 us. The expression runs only when
+        # that finds something: the common answer, with no secret and no URL user info, never meets it.
+        self._lowered = tuple(form.lower().encode() for form in variants)
+        self._text_prefilter = all(form.isascii() for form in variants)  # str.lower() is exact on ASCII only
 
     @classmethod
     def for_qovery(cls, token: str, api_url: str = "", *others: str | None) -> Redactor:
@@ -83,15 +88,24 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """`text` with every secret replaced; the same object when there is none."""
-        if self._text.search(text) is None:
+        if not self.found(text):
             return text
         return self._text.sub(_replace_text, text)
 
     def found(self, text: str | bytes) -> bool:
         """Whether `text` holds a secret (or URL user info)."""
         if isinstance(text, bytes):
-            return self._bytes.search(text) is not None
+            return self._may_hold(text) and self._bytes.search(text) is not None
+        if self._text_prefilter and text.isascii():
+            return self._may_hold(text.encode()) and self._text.search(text) is not None
         return self._text.search(text) is not None
+
+    def _may_hold(self, raw: bytes) -> bool:
+        """A cheap first look: False only when `raw` cannot hold a secret nor an http(s) URL's user info."""
+        if b"@" in raw and b"://" in raw:
+            return True
+        lowered = raw.lower()
+        return any(form in lowered for form in self._lowered)
 
     # -- JSON ------------------------------------------------------------------------------------------
 
@@ -99,7 +113,7 @@ class Redactor:
         """Encoded JSON (or any bytes) with every secret replaced, keeping the JSON valid: a match that starts
         inside an escape sequence (`\\n`, `\\u00..`) is not the secret there, and is left alone. `same_length`:
         masked with `*`s instead of MARK (for a part of a body whose length was already announced)."""
-        if self._bytes.search(raw) is None:
+        if not self.found(raw):
             return raw
 
         def replace(match: re.Match[bytes]) -> bytes:
@@ -129,7 +143,7 @@ class Redactor:
         redacted JSON (its shape kept) or, when they are not JSON, redacted as they are."""
         if not raw:
             return raw, data
-        hit = self._bytes.search(raw) is not None
+        hit = self.found(raw)
         if not hit and data is not None and b"\\" in raw:
             # An escape (`\u0071ov_...`) can spell a secret that the bytes do not show: look at the strings.
             hit = self._holds_secret(data)
