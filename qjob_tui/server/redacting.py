@@ -25,13 +25,16 @@ class Redacting:
             await self.app(scope, receive, send)
             return
         redactor = self.redactor
-        held: Message | None = None  # the response start, held until its first body part is known
+        held: Message | None = None  # a start with a Content-Length, held until the body's length is known
         length_fixed = False  # a Content-Length went out: what follows must keep its length
 
         async def send_redacted(message: Message) -> None:
             nonlocal held, length_fixed
             if message["type"] == "http.response.start":
-                held = message
+                if _has_length(message):
+                    held = message
+                else:  # a stream (an event stream, a chunked answer): its headers go out at once
+                    await send(message)
                 return
             if message["type"] != "http.response.body":
                 await send(message)
@@ -39,9 +42,9 @@ class Redacting:
             body: bytes = message.get("body", b"")
             if held is not None:
                 start, held = held, None
-                if message.get("more_body") or not _has_length(start):
-                    length_fixed = _has_length(start)
-                    clean = redactor.encoded(body, same_length=length_fixed)
+                if message.get("more_body"):  # the first part of a body whose length is announced
+                    length_fixed = True
+                    clean = redactor.encoded(body, same_length=True)
                 else:  # the whole body at once: MARK, and the length it now has
                     clean = redactor.encoded(body)
                     if clean is not body:
