@@ -27,6 +27,8 @@ from typing import Any, BinaryIO, TextIO, cast
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp.types import PARSE_ERROR, ErrorData, JSONRPCError
 
 from qjob_tui import __version__, strictjson
 from qjob_tui.lines import PROGRAM, LinePrinter, action_line, note_line
@@ -102,7 +104,15 @@ async def _serve(server: MCPServer, stdin: StdinLines) -> None:
         # The low-level server behind MCPServer: the SDK's own in-memory client reaches it the same way.
         lowlevel = server._lowlevel_server
         watched = _AnswersWatched(write_stream, stdin.unanswered)
+        stdin.answer_refused = functools.partial(_answer_refused, watched)
         await lowlevel.run(read_stream, watched, lowlevel.create_initialization_options())
+
+
+async def _answer_refused(stream: _AnswersWatched, message_id: str | int | None, reason: str) -> None:
+    """JSON-RPC's answer to a line it cannot take: a parse error, with the request's id when one can be read
+    from the line (so that its client stops waiting for it), else a null id."""
+    error = JSONRPCError(jsonrpc="2.0", id=message_id, error=ErrorData(code=PARSE_ERROR, message=reason))
+    await stream.send(SessionMessage(error))
 
 
 class Unanswered:
@@ -193,6 +203,8 @@ class StdinLines:
         self._warn = warn
         self._drain_s = drain_s
         self.unanswered = Unanswered()
+        # Answers a refused line on the wire (set once the server's write stream exists).
+        self.answer_refused: Callable[[str | int | None, str], Awaitable[None]] | None = None
 
     @classmethod
     async def open(cls, *, warn: Callable[[str], None], drain_s: float) -> StdinLines:
@@ -214,7 +226,8 @@ class StdinLines:
             line = await self._next_line()
         except _TooLong:
             self._warn(note_line(f"a message over {LINE_LIMIT_BYTES} bytes on stdin was skipped"))
-            return "\n"  # not JSON-RPC: the SDK answers it as a parse error and reads on
+            await self._refuse(b"", f"the message is over {LINE_LIMIT_BYTES} bytes")
+            return "\n"  # a blank line: the SDK skips it and reads on
         if not line:  # the client closed stdin: answer what is in flight, then end
             await self.unanswered.settled(self._drain_s)
             raise StopAsyncIteration
@@ -222,9 +235,27 @@ class StdinLines:
             message = strictjson.loads(line) if line.strip() else None
         except strictjson.JSONRefused as exc:
             self._warn(note_line(f"a message on stdin that is not strict JSON was refused ({exc})"))
-            return "\n"  # answered as a parse error, like any line that is not JSON-RPC
+            await self._refuse(line, f"Parse error: not strict JSON ({exc})")
+            return "\n"  # a blank line: the SDK skips it and reads on
         self.unanswered.read(message)
         return line.decode("utf-8", "replace")
+
+    async def _refuse(self, line: bytes, reason: str) -> None:
+        if self.answer_refused is not None:
+            await self.answer_refused(_lenient_id(line), reason)
+
+
+def _lenient_id(line: bytes) -> str | int | None:
+    """The id a refused line would have had, read leniently (the line was refused for NaN, a key twice...): the
+    error answer carries it, so that the client stops waiting. None when it cannot be told."""
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    value = message.get("id") if isinstance(message, dict) else None
+    return (
+        value if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)) else None
+    )
 
 
 async def _stream_line(reader: asyncio.StreamReader) -> bytes:

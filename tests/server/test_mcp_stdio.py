@@ -185,11 +185,11 @@ async def test_stdout_carries_nothing_but_json_rpc_and_stderr_the_log(tmp_path: 
     await process.stdin.drain()
     answers: dict[int, Any] = {}
     async with asyncio.timeout(BOUND_S):
-        while len(answers) < 4:  # the answers, before stdin closes (its end would stop the server)
+        while len(answers) < 5:  # the answers, before stdin closes (its end would stop the server)
             line = await process.stdout.readline()
             assert line, "stdout ended early"
             message = json.loads(line)
-            if "id" in message:
+            if "id" in message:  # the line that is not JSON is answered too, with a null id
                 answers[message["id"]] = message
         process.stdin.close()
         out, err = await process.communicate()
@@ -197,6 +197,7 @@ async def test_stdout_carries_nothing_but_json_rpc_and_stderr_the_log(tmp_path: 
     for line in out.splitlines():  # whatever else came: JSON-RPC too
         assert json.loads(line)["jsonrpc"] == "2.0"
     assert answers[1]["result"]["serverInfo"]["name"] == "qjob-tui"
+    assert answers[None]["error"]["code"] == -32700  # JSON-RPC's parse error
     assert len(answers[2]["result"]["tools"]) == len(TOOLS)
     assert answers[3]["result"]["structuredContent"]["state"] == "DEPLOYMENT_QUEUED"
     assert answers[4]["result"]["structuredContent"]["lines"][-1]["kind"] == "error"
@@ -220,16 +221,22 @@ async def test_a_message_that_is_not_strict_json_is_refused_and_nothing_is_done(
     process.stdin.write(call.replace(b'"v"}', b'"v", "image_tag": "w"}'))
     process.stdin.write(frame(2, "tools/list"))
     await process.stdin.drain()
-    answered = []
+    process.stdin.write(b"this is not json\n")
+    process.stdin.write(frame(4, "tools/list"))
+    await process.stdin.drain()
+    answers: list[dict[str, Any]] = []
     async with asyncio.timeout(BOUND_S):
         while True:  # the line after them is answered: the refused ones were skipped, not fatal
-            message = json.loads(await process.stdout.readline())
-            answered.append(message.get("id"))
-            if message.get("id") == 2:
+            answers.append(json.loads(await process.stdout.readline()))
+            if answers[-1].get("id") == 4:
                 break
         process.stdin.close()
         _, err = await process.communicate()
-    assert 3 not in answered  # no result for either: nothing was run
+    # Each refused line has its answer, a parse error (with the id its client waits on, when it had one),
+    # and none is a result: nothing was run.
+    refused = [(a["id"], a["error"]["code"]) for a in answers if "error" in a]
+    assert refused == [(3, -32700), (3, -32700), (None, -32700)]
+    assert not [a for a in answers if a.get("id") == 3 and "result" in a]
     log = err.decode()
     assert "not strict JSON was refused (NaN is not JSON" in log
     assert "not strict JSON was refused (duplicate key 'image_tag')" in log
