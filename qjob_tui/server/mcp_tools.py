@@ -388,7 +388,9 @@ def _upstream_error(error: QoveryError) -> CallToolResult:
         message = qovery_message(error.data) or _phrase(error.status)
         text = f"Qovery answered {error.status} {_phrase(error.status)}: {message}"
         if error.status == 409:
-            text += " (an operation is in progress: wait for the state to settle, then try again)"
+            # Qovery's 409 is "an operation is in progress" or "already in that state" (stop of a stopped job):
+            # what to do is the same, and its own message above says which.
+            text += " (the job is busy or already so: call get-job-status, and once it settles decide again)"
         structured: dict[str, Any] = {"status": error.status, "message": message, "qovery": error.data}
     else:
         status = int(upstream_problem(error)["status"])

@@ -245,6 +245,15 @@ async def test_qoverys_error_is_an_error_result_naming_status_and_message(relay:
     assert result.structured_content["qovery"] == {"message": f"qovery says {status}"}
 
 
+async def test_a_409_for_a_job_already_stopped_does_not_claim_an_operation_in_progress(relay: Relay) -> None:
+    relay.sim.inject(method="POST", path="/stop$", status=409, json={"message": "the job is already stopped"})
+    async with relay.mcp() as client:
+        result = await client.call_tool("stop-job", {"jobId": CRON_JOB})
+    text = result.content[0].text
+    assert result.is_error and "the job is already stopped" in text
+    assert "in progress" not in text and "get-job-status" in text
+
+
 async def test_an_answer_that_is_not_json_is_a_502_error_result(relay: Relay) -> None:
     relay.sim.inject(method="POST", path="/stop$", status=200, raw=b"<html>oops</html>")
     async with relay.mcp() as client:
