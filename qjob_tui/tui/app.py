@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -41,11 +42,6 @@ from qjob_tui.tui.key_order import OrderedKeysApp
 from qjob_tui.tui.keys import ACTING_ACTIONS, FIXED_KEYS, app_bindings, app_keys, check_keymap
 from qjob_tui.tui.messages import FilterChanged, FilterClosed, JobsChanged, OutcomeReceived, RefusalReceived
 from qjob_tui.tui.screens.approval import ApprovalDesk
-from qjob_tui.tui.screens.confirm import ConfirmScreen
-from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
-from qjob_tui.tui.screens.force_run import EVENT_HELP, ForceRunScreen
-from qjob_tui.tui.screens.help import HelpScreen
-from qjob_tui.tui.screens.job_detail import JobDetailScreen, detail_job
 from qjob_tui.tui.widgets.action_bar import ActionBar
 from qjob_tui.tui.widgets.filter_bar import FilterBar
 from qjob_tui.tui.widgets.job_table import JobTable
@@ -57,6 +53,7 @@ if TYPE_CHECKING:
 
 BULK_CONCURRENCY = 8  # actions in flight at once for a bulk action
 LOG_LIMIT = 5000  # entries the log pane keeps
+BOARD_BATCH_S = 0.1  # the board's changes reach the table at most this often
 AGE_REFRESH_S = 10.0  # how often the DEPLOYED ages are re-rendered
 SERVER_LOG_DRAIN_S = 1.0  # the servers' warnings reach the log pane within a second
 
@@ -97,6 +94,7 @@ class QJobApp(OrderedKeysApp[None]):
         self.key_specs = {spec.id: spec for spec in app_keys(runtime.actions)}
         self._changed: set[str] = set()
         self._change_posted = False
+        self._synced_at = 0.0  # time.monotonic() of the last table update from the board
         self._unsubscribe: list[Callable[[], None]] = []
         self._restore_signals: Callable[[], None] | None = None
         self._quitting = False
@@ -307,7 +305,19 @@ class QJobApp(OrderedKeysApp[None]):
 
     @on(JobsChanged)
     def _jobs_changed(self) -> None:
+        # At most one table update per BOARD_BATCH_S: discovery's answers arrive every few milliseconds, and
+        # each update re-renders the table (with 10,000 rows, Textual recomputes every row's offset each
+        # time); what changes meanwhile waits in self._changed and goes in the next one.
+        wait = self._synced_at + BOARD_BATCH_S - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, lambda: self.post_message(JobsChanged()))
+            return
+        self._sync_board()
+
+    def _sync_board(self) -> None:
+        """The board's pending changes to the table and the header, now."""
         changed, self._changed, self._change_posted = self._changed, set(), False
+        self._synced_at = time.monotonic()
         if not self._main_screen_up():
             return
         self.table.sync(changed)
@@ -336,6 +346,8 @@ class QJobApp(OrderedKeysApp[None]):
 
     @on(OutcomeReceived)
     def _log_outcome(self, message: OutcomeReceived) -> None:
+        if self._change_posted:
+            self._sync_board()  # the job's row (its LAST ACTION) and the log line show together
         if self._main_screen_up():
             self.log_pane.add(LogEntry.from_outcome(message.outcome))
 
@@ -369,6 +381,8 @@ class QJobApp(OrderedKeysApp[None]):
     def _targets(self) -> tuple[list[str], bool]:
         """The jobs an action applies to: the detail screen's job when it is open, else every marked job (a
         bulk action), else the selected one."""
+        from qjob_tui.tui.screens.job_detail import detail_job  # the screens load when first used
+
         if (job_id := detail_job(self)) is not None:
             return [job_id], False
         table = self.table
@@ -420,6 +434,8 @@ class QJobApp(OrderedKeysApp[None]):
         def answered(confirmed: bool | None) -> None:
             if confirmed:
                 self.send(action, job_ids, force_event, body, bulk=bulk)
+
+        from qjob_tui.tui.screens.confirm import ConfirmScreen
 
         self.push_screen(ConfirmScreen(question, [self._label(j) for j in job_ids], action.warning), answered)
 
@@ -510,6 +526,8 @@ class QJobApp(OrderedKeysApp[None]):
             if event is not None:
                 self.request_action(DEPLOY, force_event=event, targets=(job_ids, bulk))
 
+        from qjob_tui.tui.screens.force_run import ForceRunScreen
+
         self.push_screen(ForceRunScreen(title, names, events), chosen)
 
     def action_deploy_options(self) -> None:
@@ -524,6 +542,8 @@ class QJobApp(OrderedKeysApp[None]):
             if body is not None:
                 self.request_action(DEPLOY, body=body, targets=(job_ids, bulk))
 
+        from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
+
         self.push_screen(
             DeployOptionsScreen(f"Deploy {self._target_text(job_ids, bulk)} with options", names), chosen
         )
@@ -534,6 +554,8 @@ class QJobApp(OrderedKeysApp[None]):
         if job_id is None:
             raise SkipAction  # no job to open: Enter means nothing here
         label = self._label(job_id)
+        from qjob_tui.tui.screens.job_detail import JobDetailScreen
+
         self.push_screen(
             JobDetailScreen(
                 self.runtime,
@@ -571,6 +593,8 @@ class QJobApp(OrderedKeysApp[None]):
         self.approvals.open_now()
 
     def action_help(self) -> None:
+        from qjob_tui.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.help_rows()))
 
     def action_copy_log(self) -> None:
@@ -613,6 +637,8 @@ class QJobApp(OrderedKeysApp[None]):
             for action in self.actions.values()
         ]
         jobs = self._jobs(job_ids)
+        from qjob_tui.tui.screens.force_run import EVENT_HELP
+
         for event in ForceEvent:
             if jobs and all(event in job.events for job in jobs):
                 commands.append(

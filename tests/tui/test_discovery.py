@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qjob_tui.simulator import DEMO_ENV_STOREFRONT_PRODUCTION_ID, DEMO_ENV_STOREFRONT_STAGING_ID
-from tests.common import DEMO, quiet_simulator
+from qjob_tui.simulator import (
+    DEMO_ENV_STOREFRONT_PRODUCTION_ID,
+    DEMO_ENV_STOREFRONT_STAGING_ID,
+    ManualClock,
+    Simulator,
+    big_dataset,
+)
+from tests.common import API_TOKEN, DEMO, quiet_simulator
 
 from .support import Dashboard, running_dashboard
 
@@ -46,3 +52,22 @@ async def test_the_header_says_nothing_of_discovery_once_it_is_over(tmp_path: Pa
         assert "learning" not in dash.screen_text()
         assert [row["state"] for row in dash.rows()] == [job.state for job in DEMO.jobs]
         assert dash.names() == [job.name for job in DEMO.jobs]
+
+
+async def test_twelve_hundred_jobs_all_show_in_the_configs_order_with_their_states(tmp_path: Path) -> None:
+    """More rows than the first screenful and one later batch: every one arrives, in the board's order."""
+    dataset = big_dataset(1200, 3)
+    sim = Simulator(token=API_TOKEN, clock=ManualClock(), dataset=dataset)
+    jobs = [{"id": job.id} for job in dataset.jobs]
+    async with running_dashboard(tmp_path, sim=sim, jobs=jobs, environments=[], wait=False) as dash:
+        table = dash.app.table
+        expected = [job.state for job in dataset.jobs]
+        await dash.until(
+            lambda: (
+                table.row_count == 1200
+                and [state_on_screen(dash, job.id) for job in dataset.jobs] == expected
+            ),
+            "every row with its state",
+            attempts=1500,
+        )
+        assert table.visible_ids() == [job.id for job in dataset.jobs]

@@ -28,6 +28,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 _FIXED = {"type": 9, "state": 17, "deployed": 8}
 FIRST_ROWS = 100  # rows added before the first frame
+LATER_ROWS = 500  # rows added per frame after it
 _MARK = "● "
 _NO_MARK = "  "
 
@@ -113,13 +114,17 @@ class JobTable(DataTable[Text]):
         self._select(selected)
 
     def _add_later(self, generation: int, selected: str | None) -> None:
+        """The rows after the first screenful, LATER_ROWS per frame: 10,000 rows at once would hold the
+        screen (and every answer from Qovery) for seconds."""
         if generation != self._generation:
             return  # rebuilt since: that rebuild brings its own rows
-        later, self._later = self._later, []
-        for job_id in later:
+        now, self._later = self._later[:LATER_ROWS], self._later[LATER_ROWS:]
+        for job_id in now:
             job = self.board.get(job_id)
             if job is not None and job.id not in self._cells:
                 self._add(job)
+        if self._later:
+            self.call_after_refresh(self._add_later, generation, selected)
         if self.selected_id != selected:
             self._select(selected)
 
