@@ -70,6 +70,12 @@ def api_url_problem(url: str) -> str | None:
         return "needs a host name without spaces, like https://api.qovery.com"
     if parts.query or parts.fragment:
         return "must not have a query (?...) or a fragment (#...)"
+    if parts.username is not None or parts.password is not None:
+        # Qovery takes no user:password; such a URL could only send it where the token belongs, or nowhere.
+        return (
+            f"must not carry a user name or password (user:pass@); the token goes in {DEFAULT_TOKEN_ENV} "
+            "(or the variable qovery.token_env names)"
+        )
     return None
 
 
@@ -534,7 +540,7 @@ def apply_environment(
     problem = api_url_problem(api_url) if env.get(API_URL_ENV) else None
     if problem:
         # The two variables sit side by side: a token pasted into the URL's must not be shown back.
-        shown = "its value" if token and token in api_url else repr(api_url)
+        shown = "its value" if (token and token in api_url) or "@" in api_url else repr(api_url)
         raise ConfigError(f"${API_URL_ENV}: {shown} {problem}")
     api_url = api_url.rstrip("/")
     if not token:

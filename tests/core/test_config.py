@@ -317,6 +317,7 @@ def test_token_that_no_header_can_carry_is_refused_without_showing_it(
         ("https://", "host name"),
         ("https://api .qovery.com", "host name"),
         ("https://api.qovery.com/?org=1", "query"),
+        ("https://ops:hunter2@api.qovery.com", "must not carry a user name or password"),
     ],
 )
 def test_api_url_that_cannot_be_used_is_refused_at_start(
@@ -335,6 +336,7 @@ def test_api_url_that_cannot_be_used_is_refused_at_start(
     line = error_line(main([]), capsys)
     assert "QOVERY_API_URL" in line
     assert reason in line
+    assert "hunter2" not in line
 
 
 @pytest.mark.parametrize("mode", ["--serve", "--server"])
