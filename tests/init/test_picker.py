@@ -310,3 +310,23 @@ async def test_environments_of_a_new_dataset_level_show_mode_and_cluster() -> No
     async with picker_on(dataset) as (app, pilot):
         await press(pilot, "down", "enter")
         assert 'prod: "eu" # main  staging · k8s-eu' in rows(app)[0]
+
+
+async def test_names_with_control_characters_are_shown_escaped() -> None:
+    """Qovery's names are outside text: a line break or an escape sequence in one shows as a visible escape,
+    never drives the terminal."""
+    hostile = "ops\x1b[31m\nevil"
+    second = OrganizationSpec(id="5b0a86c5-6a1e-4cf0-8f55-8f0c1d2e3f40", name=hostile)
+    dataset = Dataset(
+        organizations=(*DEMO.organizations, second),
+        projects=DEMO.projects,
+        environments=DEMO.environments,
+        jobs=DEMO.jobs,
+    )
+    async with picker_on(dataset) as (app, pilot):
+        text = screen_text(app)
+        assert "ops\\x1b[31m\\nevil" in text
+        assert "\x1b" not in text and "evil\n" not in text
+        await press(pilot, *"ops")
+        await press(pilot, "enter")
+        assert "Organizations > ops\\x1b[31m\\nevil" in screen_text(app)

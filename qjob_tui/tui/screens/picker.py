@@ -27,6 +27,7 @@ from textual.widgets.option_list import Option
 from qjob_tui.actions import is_uuid
 from qjob_tui.config import Settings
 from qjob_tui.configfile import EnvironmentChoice, JobChoice, Selection, count_of, credential_of, explain
+from qjob_tui.lines import printable
 from qjob_tui.qovery import QoveryClient, QoveryError
 from qjob_tui.tui.key_order import OrderedKeysApp
 
@@ -63,12 +64,18 @@ class Level:
 
     @property
     def title(self) -> str:
-        return _name(self.parent) if self.parent else "Qovery"
+        return _label(self.parent) if self.parent else "Qovery"
 
 
 def _name(item: Mapping[str, Any] | None) -> str:
+    """An item's name as Qovery gave it (else its id): what a selection and the config file keep."""
     name = item.get("name") if item else None
     return name if isinstance(name, str) and name else str(item.get("id") if item else "?")
+
+
+def _label(item: Mapping[str, Any] | None) -> str:
+    """An item's name as the screen shows it: terminal-safe, since Qovery's names are outside text."""
+    return printable(_name(item))
 
 
 @dataclass
@@ -265,7 +272,7 @@ class PickerScreen(ModalScreen[Selection | None]):
     def _show(self) -> None:
         """Redraw everything from the state: breadcrumb, filter, list, status."""
         level = self.level
-        crumbs = ["Organizations", *(_name(lv.parent) for lv in self.levels if lv.parent)]
+        crumbs = ["Organizations", *(_label(lv.parent) for lv in self.levels if lv.parent)]
         self.query_one("#breadcrumb", Static).update(Text(" > ".join(crumbs)))
         self.query_one("#prompt", Static).update(Text(_PROMPTS[level.kind], style="bold"))
         filter_line = Text("filter: ")
@@ -321,7 +328,7 @@ class PickerScreen(ModalScreen[Selection | None]):
     def _prompt(self, item: Mapping[str, Any]) -> Text:
         kind = self.level.kind
         text = Text(self._mark(item))
-        text.append(_name(item), style="bold")
+        text.append(_label(item), style="bold")
         details: list[str] = []
         if kind == "organization" and isinstance(item.get("description"), str) and item["description"]:
             details.append(item["description"])
@@ -345,7 +352,7 @@ class PickerScreen(ModalScreen[Selection | None]):
         if str(item["id"]).lower() in self.present:
             details.append("on the dashboard")
         if details:
-            text.append("  " + " · ".join(details), style="dim")
+            text.append("  " + printable(" · ".join(details)), style="dim")
         return text
 
     # -- keys ---------------------------------------------------------------------------------------
@@ -482,7 +489,7 @@ class PickerScreen(ModalScreen[Selection | None]):
             return
         self._confirm_abandon = False
         if self.level.kind in ("organization", "project"):
-            self._show_status(f"Only environments and jobs can be selected; enter opens {_name(item)}.")
+            self._show_status(f"Only environments and jobs can be selected; enter opens {_label(item)}.")
             return
         self._toggle(item)
         self._remember_highlight()
