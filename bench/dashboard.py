@@ -146,6 +146,8 @@ async def run_dashboard(
         # an environment's states arrive in one answer, so k/E of the jobs with a state is k environments.
         pending = {job.id for job in board.jobs.values() if not job.state}
 
+        known: list[bool] = []
+
         def changed(job_ids: set[str]) -> None:
             for job_id in job_ids:
                 job = board.get(job_id)
@@ -153,6 +155,9 @@ async def run_dashboard(
                     pending.discard(job_id)
                 elif job is not None:
                     pending.add(job_id)
+            if not pending and len(board.jobs) >= jobs and not known:
+                known.append(True)
+                report("known")  # the moment the last state reached the board; on screen at the next frame
 
         board.subscribe(changed)
 
@@ -169,7 +174,6 @@ async def run_dashboard(
                     shown = now
                     app.call_after_refresh(report, f"environment-{shown}")
                 await asyncio.sleep(0.002)
-            report("known")  # every state on the board; on screen at the next frame
             app.call_after_refresh(report, f"environment-{environments}")
             app.call_after_refresh(report, "states")
             if profiler is not None and profile_to is not None:
