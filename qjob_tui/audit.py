@@ -19,13 +19,16 @@ import asyncio
 import contextlib
 import json
 import os
+import stat
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from qjob_tui.files import SymlinkRefused, make_private_dirs, open_private_append
+from qjob_tui.lines import iso_utc
 from qjob_tui.redaction import Redactor
 
 FSYNC_DELAY_S = 1.0
@@ -68,6 +71,68 @@ def encode_line(record: Mapping[str, Any]) -> bytes:
     return ("{" + ",".join(members) + "}\n").encode()
 
 
+#: The error of the outcome line given at start to an intent an earlier process left without one.
+UNKNOWN_OUTCOME = (
+    "no outcome was recorded: qjob-tui stopped before Qovery answered (written at the next start); "
+    "the action may or may not have run"
+)
+# What an outcome given at start copies from its intent (the rest of an outcome is unknown).
+_INTENT_KEYS = (
+    "id",
+    "time",
+    "source",
+    "job_id",
+    "job_name",
+    "action",
+    "forceEvent",
+    "body",
+    "client",
+    "approval",
+)
+
+#: How much of the end of an audit file is read at start for intents without an outcome: the latest actions.
+TAIL_BYTES = 1024 * 1024
+
+
+def unfinished_intents(path: Path, tail_bytes: int = TAIL_BYTES) -> list[dict[str, Any]]:
+    """The intent lines near the end of the audit file at `path` that have no outcome line: actions that were
+    sent (or about to be) when a process stopped without recording Qovery's answer (SIGKILL, a power cut).
+    Oldest first; [] when there are none or the file cannot be read."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a device (/dev/full) is written to, never read back
+            return []
+        with path.open("rb") as file:
+            size = file.seek(0, os.SEEK_END)
+            file.seek(max(0, size - tail_bytes))
+            tail = file.read(tail_bytes)
+    except OSError:
+        return []
+    intents: dict[str, dict[str, Any]] = {}
+    for raw in tail.split(b"\n")[1 if size > tail_bytes else 0 :]:  # the first may be cut: skipped
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            continue
+        if record.get("phase") == "intent":
+            intents[record["id"]] = record
+        elif record.get("phase") == "outcome":
+            intents.pop(record["id"], None)
+    return list(intents.values())
+
+
+def unfinished_note(intents: list[dict[str, Any]]) -> str:
+    """What the operator should know at start about actions whose outcome was never recorded."""
+    last = intents[-1]
+    what = f"{last.get('action')} {last.get('job_name') or last.get('job_id')} at {last.get('time')}"
+    count = f"{len(intents)} action{'s' if len(intents) != 1 else ''}"
+    return (
+        f"audit: {count} sent to Qovery with no recorded outcome (the last: {what}); qjob-tui stopped before "
+        "Qovery answered, so they may or may not have run: check the job's state and runs before trying again"
+    )
+
+
 class AuditLog:
     """Appends JSON lines to a file; `fsync`s in the background at most `FSYNC_DELAY_S` after a write."""
 
@@ -94,6 +159,28 @@ class AuditLog:
         self._lock = threading.Lock()  # guards the descriptor and `_dirty`; held only for a write
         self._sync_lock = threading.Lock()  # one fsync at a time, and no close during one
         self._fsync_timer: threading.Timer | None = None
+        self._close_unfinished()
+
+    def _close_unfinished(self) -> None:
+        """Say at start which actions of an earlier process have an intent and no outcome, and give each its
+        outcome line (status unknown), so that the record is whole and the next start does not say it again."""
+        unfinished = unfinished_intents(self.path)
+        if not unfinished:
+            return
+        self.notes.append(unfinished_note(unfinished))
+        now = iso_utc(datetime.now(UTC))
+        for intent in unfinished:
+            outcome = {key: intent.get(key) for key in _INTENT_KEYS if key in intent}
+            outcome.update(
+                phase="outcome",
+                recorded_at=now,
+                status=None,
+                duration_ms=None,
+                deployment_request_id=None,
+                error=UNKNOWN_OUTCOME,
+            )
+            with contextlib.suppress(AuditError, UnrecordableValue):
+                self.append(outcome)
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Write one record as a JSON line, through to the OS. Never blocks on the disk's flush.

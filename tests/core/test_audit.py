@@ -459,3 +459,39 @@ async def test_a_cancelled_action_still_gets_its_outcome_line(tmp_path: Path) ->
             await running
         [record] = outcome_lines(path)
     assert record["error"].startswith("qjob-tui stopped before Qovery answered; the request was sent")
+
+
+def test_at_start_intents_left_without_an_outcome_are_told_and_closed_once(tmp_path: Path) -> None:
+    """After a process died between an intent and its outcome (SIGKILL, a power cut), the next start says so in
+    one note and writes each such action's outcome (status unknown), so the record is whole and the start after
+    that says nothing."""
+    path = tmp_path / "audit.jsonl"
+    finished = {"id": "a1", "time": "2026-05-19T10:00:00.000Z", "source": "rest", "job_id": CRON_JOB,
+                "job_name": "nightly-backup", "action": "deploy"}  # fmt: skip
+    lines = [
+        {**finished, "phase": "intent"},
+        {**finished, "phase": "outcome", "status": 202},
+        {**finished, "id": "b2", "phase": "intent", "action": "stop", "time": "2026-05-19T10:01:00.000Z"},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    path.chmod(0o600)
+    log = AuditLog(path)
+    log.close()
+    [note] = log.notes
+    assert note.startswith(
+        "audit: 1 action sent to Qovery with no recorded outcome (the last: stop nightly-backup"
+    )
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 4
+    closing = records[-1]
+    assert (closing["id"], closing["phase"], closing["status"], closing["action"]) == (
+        "b2",
+        "outcome",
+        None,
+        "stop",
+    )
+    assert "may or may not have run" in closing["error"]
+    again = AuditLog(path)
+    again.close()
+    assert again.notes == []
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 4

@@ -161,8 +161,8 @@ async def test_after_sigkill_each_sent_action_has_its_intent_and_a_restart_serve
         killed = read_audit(tmp_path)  # every line whole JSON, though the process died mid-flight
         assert_each_upstream_action_audited_once(flight.upstream, killed, outcomes=False)
 
-        # The same relay again, on the same config and audit log: it serves, and the dangling intents stay
-        # what the README says they are, the actions whose outcome nobody recorded.
+        # The same relay again, on the same config and audit log: it serves, says at start how many actions
+        # have no recorded outcome, and gives each its outcome line (status unknown), once.
         rest_port, mcp_port = (
             int(url.rsplit(":", 1)[1].split("/")[0])
             for url in (flight.served.rest_url, flight.served.mcp_url)
@@ -176,10 +176,14 @@ async def test_after_sigkill_each_sent_action_has_its_intent_and_a_restart_serve
             assert (await http.post(f"/v1/job/{LISTED_JOBS[0]}/deploy")).status_code == 202
             code, stderr = await again.terminate()
     assert_clean_stop(code, stderr)
+    assert f"audit: {len(killed)} actions sent to Qovery with no recorded outcome" in stderr
     records = read_audit(tmp_path)
-    by_id: dict[str, list[str]] = {}
+    by_id: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        by_id.setdefault(record["id"], []).append(record["phase"])
-    dangling = {key for key, phases in by_id.items() if phases == ["intent"]}
-    assert dangling == {record["id"] for record in killed}
-    assert [phases for key, phases in by_id.items() if key not in dangling] == [["intent", "outcome"]]
+        by_id.setdefault(record["id"], []).append(record)
+    closed_at_start = {key for key, lines in by_id.items() if len(lines) == 2 and lines[1]["status"] is None}
+    assert closed_at_start == {record["id"] for record in killed}
+    assert all("may or may not have run" in by_id[key][1]["error"] for key in closed_at_start)
+    assert [[line["phase"] for line in lines] for lines in by_id.values()] == [["intent", "outcome"]] * len(
+        by_id
+    )
