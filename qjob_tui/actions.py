@@ -286,6 +286,16 @@ def validate_body(action: JobAction, value: Any) -> dict[str, Any] | None:
     return value
 
 
+def options_text(force_event: ForceEvent | None, body: dict[str, Any] | None) -> str:
+    """What an action was asked with, in a few words for a table cell and a log line: `CRON`,
+    `image_tag 2.5.0`, `git_commit_id 3f9c2a17e5b0` (a commit id cut to twelve); empty for none."""
+    parts = [force_event.value] if force_event is not None else []
+    for key, value in (body or {}).items():
+        shown = str(value)[:12] if key == "git_commit_id" else str(value)
+        parts.append(f"{key} {shown}")
+    return " ".join(parts)
+
+
 def _json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"

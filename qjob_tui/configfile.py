@@ -45,6 +45,7 @@ from qjob_tui.config import (
     user_config_path,
 )
 from qjob_tui.files import make_private_dirs
+from qjob_tui.lines import count_of
 from qjob_tui.qovery import QoveryError, QoveryHTTPError
 
 # -- what the user picked -------------------------------------------------------------------------------
@@ -115,11 +116,6 @@ class Selection:
         if self.jobs:
             parts.append(count_of(len(self.jobs), "job"))
         return " and ".join(parts) or "nothing"
-
-
-def count_of(n: int, noun: str) -> str:
-    """`1 job`, `2 jobs`."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def credential_of(settings: Settings) -> str:

@@ -60,6 +60,19 @@ def is_settled(state: str | None) -> bool:
     return state_category(state) not in {"queued", "progress"}
 
 
+@dataclass(frozen=True)
+class ActionMark:
+    """One action on a job as the board remembers it: what, asked with what, by which face, and Qovery's
+    answer. What the dashboard's LAST ACTION column and a job's facts show."""
+
+    action: str  # deploy
+    options: str  # `CRON`, `image_tag 2.5.0`, or empty (actions.options_text)
+    source: str  # tui, rest, mcp, cli
+    result: str  # `202`, `409 an operation is already in progress …`, `timeout`
+    ok: bool
+    at: float  # time.time() of the answer
+
+
 @dataclass
 class JobInfo:
     """One job on the board: who it is (config or Qovery), its last known state, and our last action on it."""
@@ -73,9 +86,11 @@ class JobInfo:
     events: tuple[ForceEvent, ...] = ()  # the events a forced run may name
     state: str | None = None
     last_deployment: str | None = None
-    last_action: str | None = None
+    last_action: str | None = None  # the latest attempt, whatever came of it (the REST/MCP job list)
     last_result: str | None = None
     last_result_ok: bool | None = None
+    accepted: ActionMark | None = None  # the last action Qovery accepted
+    failed: ActionMark | None = None  # an attempt that failed after it (cleared by the next accepted one)
     listed: bool = True  # in the config (or in a configured environment)
     settle_until: float = 0.0  # monotonic deadline of the fast refresh after an action
     status: dict[str, Any] = field(default_factory=dict)  # Qovery's last Status object
@@ -287,12 +302,28 @@ class JobBoard:
         self._notify(changed)
         return changed
 
-    def record_action(self, job_id: str, action: str, result: str, ok: bool, status: Any = None) -> None:
-        """Remember our last action on a job and start its fast refresh."""
+    def record_action(
+        self,
+        job_id: str,
+        action: str,
+        result: str,
+        ok: bool,
+        status: Any = None,
+        *,
+        source: str = "tui",
+        options: str = "",
+    ) -> None:
+        """Remember our last action on a job and start its fast refresh. An accepted action replaces the one
+        before it; a failed one is kept beside the last accepted, which it does not hide."""
         job = self.get(job_id)
         if job is None:
             return
         job.last_action, job.last_result, job.last_result_ok = action, result, ok
+        mark = ActionMark(action, options, source, result, ok, time.time())
+        if ok:
+            job.accepted, job.failed = mark, None
+        else:
+            job.failed = mark
         if ok:
             job.settle_until = time.monotonic() + SETTLE_GIVE_UP_S
             if isinstance(status, dict) and isinstance(status.get("state"), str):

@@ -13,13 +13,16 @@ a terminal (these lines, the dashboard's log pane, dialogs and notifications) go
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from qjob_tui.redaction import Redactor
 
 if TYPE_CHECKING:  # for the annotations only: the pipeline imports this module
-    from qjob_tui.pipeline import ActionOutcome
+    from qjob_tui.pipeline import ActionOutcome, Refusal
 
 PROGRAM = "qjob-tui"
 
@@ -58,6 +61,77 @@ def action_line(outcome: ActionOutcome) -> str:
         f"{iso_utc(outcome.started_at)} {request.source} {request.action.name}{event} {job} "
         f"{outcome.summary} {outcome.elapsed_s * 1000:.0f}ms"
     )
+
+
+def refusal_line(refusal: Refusal) -> str:
+    """`2026-05-19T10:00:00.123Z rest refused POST /v1/job/x/deploy 401 unauthorized: send Authorization…`:
+    a request refused before Qovery, whoever refused it (the relay's guard and routes, the pipeline)."""
+    refused = refusal.refused
+    kind = f" {refused.slug}" if refused.slug else ""
+    return printable(
+        f"{iso_utc(refusal.at)} {refusal.source} refused {refusal.action} {refusal.job_id} "
+        f"{refused.status}{kind}: {refused.detail}"
+    )
+
+
+REPEAT_WINDOW_S = 10.0  # identical lines within this long of the first are counted, not repeated
+
+
+def repeats_text(count: int, span_s: float) -> str:
+    """`\N{MULTIPLICATION SIGN}12 in 10 s`: how often a line came within its window."""
+    return f"\N{MULTIPLICATION SIGN}{count} in {max(1, round(span_s))} s"
+
+
+@dataclass
+class Repeat:
+    """A line said once that came again: how often, over how long (from its first to its last time)."""
+
+    first_at: float
+    last_at: float
+    count: int = 1
+
+
+class Repeats:
+    """Collapses what repeats, so that a flood (an agent retrying a refused call) cannot drown what it is shown
+    in: the first of a kind within `window_s` is shown, the next ones only counted; `ended()` gives the
+    counts of the windows that have passed, for a face to say `x12 in 10 s` once."""
+
+    def __init__(
+        self, window_s: float = REPEAT_WINDOW_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.window_s = window_s
+        self.clock = clock
+        self._open: dict[Hashable, Repeat] = {}
+
+    def seen(self, key: Hashable) -> Repeat | None:
+        """None for the first of its kind in its window (show it); else its `Repeat`, counted once more."""
+        now = self.clock()
+        repeat = self._open.get(key)
+        if repeat is not None and now - repeat.first_at < self.window_s:
+            repeat.count += 1
+            repeat.last_at = now
+            return repeat
+        self._open[key] = Repeat(now, now)
+        return None
+
+    def ended(self) -> list[tuple[Hashable, Repeat]]:
+        """The kinds whose window has passed, each given once (then forgotten); those with a `count` above 1
+        came again."""
+        now = self.clock()
+        done = [(key, repeat) for key, repeat in self._open.items() if now - repeat.first_at >= self.window_s]
+        for key, _ in done:
+            del self._open[key]
+        return done
+
+    def flush(self) -> list[tuple[Hashable, Repeat]]:
+        """Every kind still counted, whether or not its window has passed (at the end)."""
+        done, self._open = self._open, {}
+        return list(done.items())
+
+
+def count_of(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 job`, `2 jobs` (`plural` when adding an s will not do): every face counts the same way."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def note_line(text: str) -> str:

@@ -32,6 +32,7 @@ from qjob_tui.actions import (
     ForceEvent,
     InvalidInput,
     JobAction,
+    options_text,
     validate_body,
     validate_force_event,
     validate_job_id,
@@ -349,7 +350,7 @@ class ActionPipeline:
             except InvalidInput as exc:
                 raise ActionRefused(400, "Invalid input", exc.message, exc.field) from None
         except ActionRefused as exc:
-            self._announce_refusal(action, job_id, source, exc)
+            self.announce_refusal(action, job_id, source, exc)
             raise
         shown_client = client[:MAX_CLIENT_CHARS] if client else None
         return ActionRequest(found, job, event, payload, source, shown_client)
@@ -359,7 +360,7 @@ class ActionPipeline:
         it before it reads the rest of a request, so that the refusal is the same whatever else is wrong."""
         if self.read_only:
             refused = ReadOnlyRefused()
-            self._announce_refusal(action, job_id, source, refused)
+            self.announce_refusal(action, job_id, source, refused)
             raise refused
 
     def allowed_job(self, job_id: object) -> str:
@@ -378,9 +379,11 @@ class ActionPipeline:
             )
         return job
 
-    def _announce_refusal(
+    def announce_refusal(
         self, action: str | JobAction, job_id: object, source: Source, exc: ActionRefused
     ) -> None:
+        """Tell the refusal listeners of a request refused before Qovery: by prepare() (done here), or by a
+        face before it got this far (the relay's guard and routes: `action` the method, `job_id` the path)."""
         if not self._refusal_listeners:
             return
         name = action if isinstance(action, str) else action.name
@@ -572,8 +575,15 @@ class ActionPipeline:
                 # The outcome still goes out, carrying the failure for every face to show.
                 outcome.audit_error = f"the audit log could not be written ({exc})"
         if outcome.refused is None:  # a request the gate stopped did nothing to the job
+            request = outcome.request
             self.board.record_action(
-                outcome.request.job_id, outcome.request.action.name, outcome.summary, outcome.ok, outcome.data
+                request.job_id,
+                request.action.name,
+                outcome.summary,
+                outcome.ok,
+                outcome.data,
+                source=request.source,
+                options=options_text(request.force_event, request.body),
             )
         for listener in list(self._listeners):
             with contextlib.suppress(Exception):  # a face's listener must never break another face's answer

@@ -73,11 +73,6 @@ def body_too_large_problem() -> dict[str, Any]:
     return problem(413, "Body too large", f"the request body is over {BODY_LIMIT_BYTES // 1024} KiB")
 
 
-async def send_body_too_large(send: Send) -> None:
-    """The 413, on a connection that closes after it: what is left of the body will not be read."""
-    await send_problem(send, body_too_large_problem(), extra_headers=[(b"connection", b"close")])
-
-
 async def read_body(scope: Scope, receive: Receive) -> bytes:
     """The request body, read chunk by chunk; BodyTooLarge past the limit, whatever Content-Length says;
     CallerGone when the connection ends before the body does."""

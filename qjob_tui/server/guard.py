@@ -142,6 +142,22 @@ def too_many_streams_problem(limit: int) -> dict[str, Any]:
     )
 
 
+def report_refusal(hook: RefusalHook | None, surface: str, scope: Scope, body: dict[str, Any]) -> None:
+    """Tell `hook` of a request refused with the problem `body` (the guard's, and the REST routes' own)."""
+    if hook is None:
+        return
+    refusal = GuardRefusal(
+        surface,
+        str(scope.get("method", ""))[:16],
+        str(scope.get("path", ""))[:MAX_SHOWN_PATH],
+        int(body["status"]),
+        str(body["type"]),
+        str(body["detail"]),
+    )
+    with contextlib.suppress(Exception):  # a listener's bug must not turn a refusal into a 500
+        hook(refusal)
+
+
 class Guard:
     """An ASGI app in front of one surface: lets through only the requests the relay's settings allow."""
 
@@ -222,14 +238,4 @@ class Guard:
         extra_headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         await send_problem(send, body, extra_headers)
-        if self.on_refusal is not None:
-            refusal = GuardRefusal(
-                self.surface,
-                str(scope.get("method", ""))[:16],
-                str(scope.get("path", ""))[:MAX_SHOWN_PATH],
-                int(body["status"]),
-                str(body["type"]),
-                str(body["detail"]),
-            )
-            with contextlib.suppress(Exception):  # a listener's bug must not turn a refusal into a 500
-                self.on_refusal(refusal)
+        report_refusal(self.on_refusal, self.surface, scope, body)

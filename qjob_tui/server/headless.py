@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable, Hashable
 from typing import TextIO
 
 from qjob_tui import __version__
 from qjob_tui.approvals import OPERATOR_COMMAND
 from qjob_tui.config import ConfigError
-from qjob_tui.lines import PROGRAM, LinePrinter, action_line, note_line
+from qjob_tui.lines import (
+    PROGRAM,
+    LinePrinter,
+    Repeat,
+    Repeats,
+    action_line,
+    iso_utc,
+    note_line,
+    refusal_line,
+    repeats_text,
+)
+from qjob_tui.pipeline import Refusal
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.openapi import REST_PREFIX
 from qjob_tui.server.serving import RelayServers
@@ -80,6 +92,39 @@ async def unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
     return False
 
 
+class RefusalLines:
+    """One stderr line per refused request, with why; an identical refusal within REPEAT_WINDOW_S is counted,
+    and said once when its window has passed (`... x12 in 10 s`), so that a flood cannot drown the log."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.repeats = Repeats()
+
+    def __call__(self, refusal: Refusal) -> None:
+        line = refusal_line(refusal)
+        if self.repeats.seen(line.split(" ", 1)[1]) is None:  # the same refusal, whenever it came
+            self.say(line)
+
+    def tick(self) -> None:
+        self._say(self.repeats.ended())
+
+    def flush(self) -> None:
+        self._say(self.repeats.flush())
+
+    def _say(self, ended: list[tuple[Hashable, Repeat]]) -> None:
+        for text, repeat in ended:
+            if repeat.count == 1:
+                continue
+            self.say(
+                f"{iso_utc(time.time())} {text} {repeats_text(repeat.count, repeat.last_at - repeat.first_at)}"
+            )
+
+    async def tick_forever(self, every_s: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            self.tick()
+
+
 async def serve_headless(
     runtime: Runtime, *, stop: asyncio.Event | None = None, stderr: TextIO | None = None
 ) -> int:
@@ -97,10 +142,13 @@ async def serve_headless(
 
     lifecycle = runtime.lifecycle  # keeps the states fresh, so that GET /v1/jobs and list-jobs have them
     restore_signals = on_signals(STOP_SIGNALS, on_signal)
+    refusals = RefusalLines(say)
     unsubscribe = [
         runtime.pipeline.subscribe(lambda outcome: say(action_line(outcome))),
+        runtime.pipeline.subscribe_refusals(refusals),
         lifecycle.subscribe(lambda note: say(note_line(note.message))),
     ]
+    ticking = asyncio.create_task(refusals.tick_forever(), name="qjob-tui refusal counts")
     try:
         # Learn the jobs of the configured environments before the ports open: a request that arrived
         # earlier would be refused as "not configured" for a job that is. A signal ends the wait at once.
@@ -120,6 +168,9 @@ async def serve_headless(
                 say(note_line("stopping; answering the requests in flight"))
     finally:
         await lifecycle.stop()
+        ticking.cancel()
+        await asyncio.gather(ticking, return_exceptions=True)
+        refusals.flush()
         for undo in unsubscribe:
             undo()
         restore_signals()

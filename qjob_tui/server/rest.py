@@ -29,13 +29,13 @@ from qjob_tui.server.asgi import (
     CallerGone,
     Departure,
     UnsupportedMediaType,
+    body_too_large_problem,
     check_json_media_type,
     read_body,
-    send_body_too_large,
     send_problem,
     send_response,
 )
-from qjob_tui.server.guard import Guard, RefusalHook, user_agent
+from qjob_tui.server.guard import Guard, RefusalHook, report_refusal, user_agent
 from qjob_tui.server.openapi import REST_PREFIX, openapi_document
 from qjob_tui.server.problems import (
     not_json,
@@ -66,7 +66,11 @@ _ACTION_QUERY = frozenset({"forceEvent"})
 def build_rest_app(runtime: Runtime, *, on_refusal: RefusalHook | None = None) -> ASGIApp:
     """The REST adapter behind the relay's guard, its answers redacted: what uvicorn serves on the REST port."""
     guarded = Guard(
-        RestApp(runtime), runtime.settings, surface="rest", whole_body=False, on_refusal=on_refusal
+        RestApp(runtime, on_refusal=on_refusal),
+        runtime.settings,
+        surface="rest",
+        whole_body=False,
+        on_refusal=on_refusal,
     )
     return Redacting(guarded, runtime.redactor)
 
@@ -74,9 +78,11 @@ def build_rest_app(runtime: Runtime, *, on_refusal: RefusalHook | None = None) -
 class RestApp:
     """The REST adapter's routes as an ASGI application (the guard in front has let the request in)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, on_refusal: RefusalHook | None = None) -> None:
+        """`on_refusal`: told of each request the routes refuse themselves (the pipeline tells of its own)."""
         self.runtime = runtime
         self.pipeline = runtime.pipeline
+        self.on_refusal = on_refusal
         token_required = runtime.settings.server_token is not None
         self._openapi = json.dumps(
             openapi_document(token_required=token_required, actions=runtime.actions)
@@ -110,13 +116,28 @@ class RestApp:
                     send, problem(500, "Internal error", "the relay failed on this request; see its log")
                 )
 
+    async def _refuse(
+        self,
+        scope: Scope,
+        send: Send,
+        body: dict[str, Any],
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        """Answer a refusal and tell `on_refusal` of it, as the guard does of its own."""
+        await send_problem(send, body, extra_headers)
+        report_refusal(self.on_refusal, "rest", scope, body)
+
+    async def _method_not_allowed(self, scope: Scope, send: Send, method: str, allow: str) -> None:
+        body = problem(405, "Method not allowed", f"{method} is not allowed here; use {allow.split(',')[0]}")
+        await self._refuse(scope, send, body, [(b"allow", allow.encode())])
+
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         raw_path = raw_path.split(b"?", 1)[0]
         if raw_path in _GET_PATHS:
             if method not in ("GET", "HEAD"):
-                await _method_not_allowed(send, method, "GET, HEAD")
+                await self._method_not_allowed(scope, send, method, "GET, HEAD")
                 return
             await self._get(raw_path, send)
             return
@@ -126,13 +147,14 @@ class RestApp:
             segment = parts[4] if len(parts) == 5 else None
             if segment in _READS:  # the reads of one job, whatever actions the table holds
                 if method not in ("GET", "HEAD"):
-                    await _method_not_allowed(send, method, "GET, HEAD")
+                    await self._method_not_allowed(scope, send, method, "GET, HEAD")
                     return
                 await self._read(segment, unquote(parts[3].decode("latin-1")), scope, send)
                 return
         if len(parts) != 5 or parts[0] or parts[1] != b"v1" or parts[2] not in self._segments or not parts[3]:
             paths = ", ".join(filter(None, (self._action_paths, _READ_PATHS)))
-            await send_problem(
+            await self._refuse(
+                scope,
                 send,
                 problem(
                     404,
@@ -146,13 +168,14 @@ class RestApp:
         if action is None:
             shown = unquote(parts[4].decode("latin-1"))[:40]
             segments = self._segments[parts[2]]
-            await send_problem(
+            await self._refuse(
+                scope,
                 send,
                 problem(404, "Unknown action", f"{shown!r} is not an action; use one of {segments}"),
             )
             return
         if method != "POST":
-            await _method_not_allowed(send, method, "POST")
+            await self._method_not_allowed(scope, send, method, "POST")
             return
         await self._action(action, unquote(parts[3].decode("latin-1")), scope, receive, send)
 
@@ -161,18 +184,26 @@ class RestApp:
     ) -> None:
         try:
             self.pipeline.check_writable(action, job_id, source="rest")  # before anything else is read
+        except ActionRefused as exc:  # the pipeline told of it
+            await send_problem(send, refusal_problem(exc))
+            return
+        try:
             force_event = _force_event(scope.get("query_string", b""))
             body = await _read_json_body(action, scope, receive)
+        except ActionRefused as exc:
+            await self._refuse(scope, send, refusal_problem(exc))
+            return
+        except BodyTooLarge:
+            await self._refuse(scope, send, body_too_large_problem(), [(b"connection", b"close")])
+            return
+        except CallerGone:  # no whole request, nobody to answer: nothing is done
+            return
+        try:
             request = self.pipeline.prepare(
                 action, job_id, force_event, body, source="rest", client=user_agent(scope)
             )
-        except ActionRefused as exc:
+        except ActionRefused as exc:  # the pipeline told of it
             await send_problem(send, refusal_problem(exc))
-            return
-        except BodyTooLarge:
-            await send_body_too_large(send)
-            return
-        except CallerGone:  # no whole request, nobody to answer: nothing is done
             return
         # The body is read: what the connection says next is that the caller left, which the gate listens for.
         try:
@@ -198,7 +229,7 @@ class RestApp:
             else:
                 view = logs_view(job, await reads.logs(job, query.get("run")))
         except ActionRefused as exc:
-            await send_problem(send, refusal_problem(exc), refusal_headers(exc))
+            await self._refuse(scope, send, refusal_problem(exc), refusal_headers(exc))
             return
         except QoveryError as exc:
             await _send_upstream_error(send, exc)
@@ -285,14 +316,6 @@ async def _send_upstream_error(send: Send, error: QoveryError) -> None:
         headers.append((b"retry-after", error.headers["retry-after"].encode("latin-1")))
     content = error.content if error.status not in (204, 304) else b""
     await send_response(send, error.status, content, JSON_CONTENT_TYPE if content else None, headers)
-
-
-async def _method_not_allowed(send: Send, method: str, allow: str) -> None:
-    await send_problem(
-        send,
-        problem(405, "Method not allowed", f"{method} is not allowed here; use {allow.split(',')[0]}"),
-        extra_headers=[(b"allow", allow.encode())],
-    )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

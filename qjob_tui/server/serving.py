@@ -36,8 +36,9 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from qjob_tui.config import ConfigError
+from qjob_tui.pipeline import ActionPipeline, ActionRefused
 from qjob_tui.runtime import Runtime
-from qjob_tui.server.guard import OpenStreams, RefusalHook
+from qjob_tui.server.guard import GuardRefusal, OpenStreams, RefusalHook
 from qjob_tui.server.problems import encode_problem, problem
 from qjob_tui.server.rest import build_rest_app
 from qjob_tui.server.schemas import MCP_PATH
@@ -277,6 +278,17 @@ def _url(host: str, port: int, path: str = "") -> str:
     return f"http://{shown}:{port}{path}"
 
 
+def announced_by(pipeline: ActionPipeline) -> RefusalHook:
+    """A refusal hook that announces each refused request as the pipeline announces its own."""
+
+    def announce(refusal: GuardRefusal) -> None:
+        slug = refusal.type.rsplit(":", 1)[-1]
+        refused = ActionRefused(refusal.status, "Refused", refusal.detail, slug=slug)
+        pipeline.announce_refusal(refusal.method, refusal.path, refusal.surface, refused)
+
+    return announce
+
+
 class RelayServers:
     """The REST and MCP servers of one process, sharing the runtime's Qovery client and pipeline.
 
@@ -293,10 +305,12 @@ class RelayServers:
         on_refusal: RefusalHook | None = None,
         limits: ServerLimits | None = None,
     ) -> None:
-        """`log`: where warnings go, one line each. `on_refusal`: told of each request the guard turns away."""
+        """`log`: where warnings go, one line each. `on_refusal`: told of each request the guard or the REST
+        routes turn away; by default each is announced to the pipeline's refusal listeners, with the refusals
+        of the pipeline itself (one channel for the dashboard's log pane and --serve's stderr)."""
         self.runtime = runtime
         self.log = log
-        self.on_refusal = on_refusal
+        self.on_refusal = on_refusal or announced_by(runtime.pipeline)
         self.limits = limits or ServerLimits()
         self.streams = OpenStreams(self.limits.max_streams)
         server = runtime.settings.config.server

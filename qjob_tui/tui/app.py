@@ -34,7 +34,7 @@ from textual.worker import Worker, WorkerState
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent, JobAction
 from qjob_tui.jobs import JobInfo
 from qjob_tui.lifecycle import LifecycleNote
-from qjob_tui.lines import printable
+from qjob_tui.lines import count_of, printable
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, Refusal
 from qjob_tui.signals import on_signals
 from qjob_tui.tui.commands import JobCommand, JobCommands
@@ -55,7 +55,9 @@ BULK_CONCURRENCY = 8  # actions in flight at once for a bulk action
 LOG_LIMIT = 5000  # entries the log pane keeps
 BOARD_BATCH_S = 0.1  # the board's changes reach the table at most this often
 AGE_REFRESH_S = 10.0  # how often the DEPLOYED ages are re-rendered
+HEADER_TICK_S = 1.0  # how often the header's "refreshed 12s ago" moves
 SERVER_LOG_DRAIN_S = 1.0  # the servers' warnings reach the log pane within a second
+DISCOVERY_RETRY_S = (10.0, 30.0, 60.0, 120.0, 300.0)  # after a discovery that could not read everything
 
 DEPLOY = ACTIONS_BY_NAME["deploy"]
 
@@ -99,6 +101,7 @@ class QJobApp(OrderedKeysApp[None]):
         self._restore_signals: Callable[[], None] | None = None
         self._quitting = False
         self._poll_error: str | None = None
+        self._discovery_retry_at: float | None = None  # time.time() of the next discovery, while one failed
         self._thread_id = threading.get_ident()
 
         def log_entry(entry: LogEntry) -> None:
@@ -150,7 +153,11 @@ class QJobApp(OrderedKeysApp[None]):
         self._unsubscribe.append(self.runtime.lifecycle.subscribe(self._lifecycle_note))
         self.table.focus()
         self._refresh_header()
+        self._title_panes()
         self.set_interval(AGE_REFRESH_S, self.table.refresh_ages)
+        self.set_interval(HEADER_TICK_S, self._refresh_header)
+        # However the zoomed log pane ends (z, or Escape), the keys go back to the jobs table.
+        self.watch(self.screen, "maximized", self._maximized_changed, init=False)
         if self.server_log is not None:
             self.set_interval(SERVER_LOG_DRAIN_S, self._drain_server_log)
             self.call_after_refresh(self._drain_server_log)
@@ -194,7 +201,7 @@ class QJobApp(OrderedKeysApp[None]):
         if self._quitting:
             return
         self._quitting = True
-        self.notify(f"Quitting once {len(in_flight)} action(s) in flight have Qovery's answer…")
+        self.notify(f"Quitting once {count_of(len(in_flight), 'action')} in flight have Qovery's answer…")
         self.run_worker(self._quit_after(in_flight), group="quit", exit_on_error=False)
 
     async def _quit_after(self, workers: list[Worker[Any]]) -> None:
@@ -215,7 +222,21 @@ class QJobApp(OrderedKeysApp[None]):
         self.set_keymap(self.keymap)
         for bar in self.query(ActionBar):
             bar.relabel()
-        self.log_pane.border_title = f"log · {self.key_for('copy-log')} copy JSON · {self.key_for('zoom-log')} zoom · tab to pick an entry"
+        self._title_panes()
+
+    def _title_panes(self) -> None:
+        """Each pane's title says what it is and the keys that work in it (its own footer); the focused
+        pane's title is lit (app.tcss)."""
+        order = self.table.order
+        sort = f"sorted by {SORT_NAMES[order]}" if order else "config order"
+        self.table.border_title = (
+            f"jobs · ↑↓ select · {self.key_for('filter')} filter · {self.key_for('sort')} sort ({sort})"
+            + ("" if self.runtime.read_only else f" · {self.key_for('mark')} mark")
+        )
+        self.log_pane.border_title = (
+            f"log · ↑↓ pick an entry · {self.key_for('copy-log')} copy JSON · {self.key_for('zoom-log')} zoom"
+            " · end newest"
+        )
 
     def key_for(self, binding_id: str) -> str:
         """The key that runs a binding now (after `ui.keys`), as the footer shows keys."""
@@ -246,15 +267,30 @@ class QJobApp(OrderedKeysApp[None]):
         self.run_worker(self._discover(), name="discover", group="board", exit_on_error=False)
 
     async def _discover(self) -> None:
+        """Discover; while some jobs or environments could not be read, try again later (backing off), with
+        the trouble in the header until it clears."""
         lifecycle = self.runtime.lifecycle
-        await lifecycle.discover()  # each error reached the log pane as a note
-        if errors := lifecycle.discovery_errors:
-            self.notify(
-                f"{len(errors)} job(s) or environment(s) could not be read; see the log pane",
-                title="Discovery",
-                severity="warning",
-            )
-        await lifecycle.name_environments()  # for the environment and project columns
+        for attempt in range(1_000_000):
+            await lifecycle.discover()  # each error reached the log pane as a note
+            await lifecycle.name_environments()  # for the environment and project columns
+            errors = lifecycle.discovery_errors
+            if not errors:
+                if attempt:
+                    self._note("discover", "every job and environment could be read", ok=True)
+                self._discovery_retry_at = None
+                self._refresh_header()
+                return
+            delay = DISCOVERY_RETRY_S[min(attempt, len(DISCOVERY_RETRY_S) - 1)]
+            self._discovery_retry_at = time.time() + delay
+            self._refresh_header()
+            if attempt == 0:
+                self.notify(
+                    f"{count_of(len(errors), 'job or environment', 'jobs or environments')} could not be "
+                    "read; see the log pane",
+                    title="Discovery",
+                    severity="warning",
+                )
+            await asyncio.sleep(delay)
 
     def _lifecycle_note(self, note: LifecycleNote) -> None:
         self._note(note.topic, note.message)
@@ -332,6 +368,8 @@ class QJobApp(OrderedKeysApp[None]):
 
     def _refresh_header(self) -> None:
         board = self.runtime.board
+        if not self._main_screen_up():
+            return
         self.query_one(StatusHeader).show(
             jobs=len(board.jobs),
             shown=self.table.shown_count,
@@ -342,7 +380,25 @@ class QJobApp(OrderedKeysApp[None]):
             waiting=self.approvals.waiting,
             waiting_key=self.key_for("approvals"),
             discovery=board.discovery.headline if board.discovery else "",
+            refreshed_s=self.seconds_since_refresh(),
+            discovery_error=self._discovery_headline(),
         )
+
+    def seconds_since_refresh(self) -> float | None:
+        """How long ago the states were last read (None: not yet); snapshot tests hold it still."""
+        refreshed = self.runtime.board.refreshed_at
+        return None if refreshed is None else max(0.0, time.time() - refreshed)
+
+    def _discovery_headline(self) -> str | None:
+        """`3 jobs unknown (Qovery unreachable) · retry in 20s` while a discovery could not read everything."""
+        errors = self.runtime.lifecycle.discovery_errors
+        if not errors or self._discovery_retry_at is None:
+            return None
+        reason = (
+            errors[0].split(": ", 1)[-1].split(":", 1)[0]
+        )  # `job x: Qovery unreachable: ...` -> the cause
+        retry = max(0, round(self._discovery_retry_at - time.time()))
+        return f"{count_of(len(errors), 'job or environment', 'jobs or environments')} unread ({reason}) · retry in {retry}s"
 
     @on(OutcomeReceived)
     def _log_outcome(self, message: OutcomeReceived) -> None:
@@ -426,10 +482,13 @@ class QJobApp(OrderedKeysApp[None]):
             self.notify("No job selected", severity="warning")
             return
         what = describe(action, force_event, body)
-        if not bulk and action.name not in self.confirm_actions:
+        # A lifecycle job's DELETE hook deletes what the job manages: it asks first, like uninstall.
+        deletes = force_event is ForceEvent.DELETE
+        if not bulk and not deletes and action.name not in self.confirm_actions:
             self.send(action, job_ids, force_event, body, bulk=False)
             return
         question = f"{what} {self._target_text(job_ids, bulk)}?"
+        warning = DELETE_HOOK_WARNING if deletes else action.warning
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
@@ -437,7 +496,7 @@ class QJobApp(OrderedKeysApp[None]):
 
         from qjob_tui.tui.screens.confirm import ConfirmScreen
 
-        self.push_screen(ConfirmScreen(question, [self._label(j) for j in job_ids], action.warning), answered)
+        self.push_screen(ConfirmScreen(question, [self._label(j) for j in job_ids], warning), answered)
 
     def send(
         self,
@@ -454,7 +513,7 @@ class QJobApp(OrderedKeysApp[None]):
             self._refresh_header()
         self.run_worker(
             self._run_actions(action, job_ids, force_event, body, bulk),
-            name=f"{action.name} on {len(job_ids)} job(s)",
+            name=f"{action.name} on {count_of(len(job_ids), 'job')}",
             group="actions",
             exit_on_error=False,
         )
@@ -607,13 +666,21 @@ class QJobApp(OrderedKeysApp[None]):
         self.notify(f"Copied the JSON of {entry.action} {entry.job}", markup=False)
 
     def action_zoom_log(self) -> None:
-        """`z`: the log pane full screen, and back."""
+        """`z`: the log pane full screen, and back (Escape too); the keys then go back to the jobs table."""
         if self.screen.maximized is self.log_pane:
             self.screen.minimize()
-            self.table.focus()
         else:
             self.screen.maximize(self.log_pane)
             self.log_pane.focus()
+
+    def _maximized_changed(self, maximized: object) -> None:
+        if maximized is None and self._main_screen_up():
+            self.table.focus()
+
+    def action_sort(self) -> None:
+        """`o`: the next order of the jobs (name, state, last deployment, the config's), shown on its column."""
+        self.table.cycle_order()
+        self._title_panes()
 
     def action_browse(self) -> None:
         """`b`: pick environments and jobs in Qovery, add them to the board, offer to save them to the config."""
@@ -654,6 +721,10 @@ class QJobApp(OrderedKeysApp[None]):
             )
         )
         return commands
+
+
+DELETE_HOOK_WARNING = "This runs the job's on-delete hook: it deletes what the job manages."
+SORT_NAMES = {"name": "name", "state": "state", "deployed": "last deployment"}
 
 
 def describe(action: JobAction, force_event: ForceEvent | None, body: dict[str, Any] | None) -> str:

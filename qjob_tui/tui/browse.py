@@ -12,7 +12,8 @@ from typing import Any
 from textual.app import App
 
 from qjob_tui.config import ConfigError
-from qjob_tui.configfile import Selection, credential_of, save_selection
+from qjob_tui.configfile import Selection, credential_of, save_selection, target_path
+from qjob_tui.lines import count_of
 from qjob_tui.runtime import Runtime
 from qjob_tui.tui.screens.picker import PickerScreen
 from qjob_tui.tui.screens.save_offer import SaveOfferScreen
@@ -46,14 +47,28 @@ def browse(app: App[Any], runtime: Runtime) -> None:
 
 
 async def add_and_offer(app: App[Any], runtime: Runtime, selection: Selection) -> None:
-    """Add the picked environments and jobs to the board, then offer to save them to the config file."""
-    errors = await runtime.board.add_selection(runtime.client, selection)
-    app.notify(f"Added {selection.describe()} to the dashboard.")
+    """Add the picked environments and jobs to the board, say what that changed, then offer to save them to
+    the config file (naming it)."""
+    board = runtime.board
+    before = len(board.jobs)
+    errors = await board.add_selection(runtime.client, selection)
+    added = len(board.jobs) - before
+    if added:
+        app.notify(
+            f"Added {count_of(added, 'job')} to the dashboard ({selection.describe()} picked); it shows "
+            f"{count_of(len(board.jobs), 'job')} now."
+        )
+    else:
+        app.notify(
+            f"Nothing new on the dashboard: the {selection.describe()} picked "
+            f"{'is' if len(selection.environments) + len(selection.jobs) == 1 else 'are'} on it already "
+            f"({count_of(len(board.jobs), 'job')})."
+        )
     for error in errors:
         app.notify(error, severity="error", markup=False)
-    path = runtime.settings.path
-    where = f"the config file {path} (your comments in it are kept)" if path else "a new config file"
-    if not await app.push_screen_wait(SaveOfferScreen(f"Save {selection.describe()} to {where}?")):
+    if not await app.push_screen_wait(
+        SaveOfferScreen(f"Save {selection.describe()} to {save_target(runtime)}?")
+    ):
         return
     try:
         result = save_selection(runtime.settings, selection, os.environ)
@@ -61,3 +76,13 @@ async def add_and_offer(app: App[Any], runtime: Runtime, selection: Selection) -
         app.notify(f"Not saved: {exc}", severity="error", markup=False)
         return
     app.notify(result.message, severity="warning" if result.copy else "information", markup=False)
+
+
+def save_target(runtime: Runtime) -> str:
+    """Where saving goes, named: the config file in use, or the new one `save_selection` would write."""
+    path = runtime.settings.path
+    if path is not None:
+        return f"the config file {path} (your comments in it are kept)"
+    new = target_path(None, os.environ)
+    beside = " (a copy beside it: that file exists)" if new.exists() else ""
+    return f"a new config file, {new}{beside}"

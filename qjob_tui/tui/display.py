@@ -13,28 +13,40 @@ from typing import Any
 
 from rich.text import Text
 
-from qjob_tui.jobs import state_category
+from qjob_tui.jobs import ActionMark, state_category
 from qjob_tui.lines import printable
 
-# Colours per state category (README, "The dashboard"): green settled fine, blue in progress, yellow queued, red errors.
+# Colours per state category (README, "The dashboard"): red errors, blue in progress, yellow queued, green
+# settled, dim for a job that is gone. Errors are bold with a mark, so that they stand out without colour too
+# (NO_COLOR, a monochrome terminal).
 STATE_STYLES: dict[str, str] = {
     "ok": "green",
     "progress": "bold dodger_blue1",
     "queued": "yellow",
     "error": "bold red",
+    "gone": "dim",
     "unknown": "",
 }
+GONE_STATES = frozenset({"DELETED"})  # settled, but nothing is left to look at
+ERROR_MARK = "✗ "
 
-SOURCE_STYLES: dict[str, str] = {"tui": "cyan", "rest": "magenta", "mcp": "bright_magenta"}
+SOURCE_STYLES: dict[str, str] = {"tui": "cyan", "rest": "magenta", "mcp": "bright_magenta", "cli": "blue"}
+
+
+def state_style(state: str | None) -> str:
+    """The colour of a state: its category's (STATE_STYLES), dim for a job that is gone."""
+    if state in GONE_STATES:
+        return STATE_STYLES["gone"]
+    return STATE_STYLES[state_category(state)]
 
 
 def state_text(state: str | None) -> Text:
-    """The state as Qovery names it, coloured by category; an unknown state is shown as it is."""
+    """The state as Qovery names it, coloured by category, an error marked `✗`; an unknown state is shown as
+    it is."""
     if not state:
         return Text("…", style="dim")
-    return Text(
-        printable(state), style=STATE_STYLES[state_category(state)], no_wrap=True, overflow="ellipsis"
-    )
+    mark = ERROR_MARK if state_category(state) == "error" else ""
+    return Text(mark + printable(state), style=state_style(state), no_wrap=True, overflow="ellipsis")
 
 
 def type_text(job_type: str | None) -> Text:
@@ -70,15 +82,44 @@ def age(value: str | None, now: datetime) -> str:
     return f"{seconds // 86400}d ago"
 
 
-def result_text(action: str | None, result: str | None, ok: bool | None) -> Text:
-    """`deploy 202` in green, `stop 409 Operation in progress` in red; empty before any action."""
-    if not action:
-        return Text("")
-    text = Text(printable(action))
-    if result:
-        text.append(" ")
-        text.append(printable(result), style="green" if ok else "red")
+def mark_text(mark: ActionMark) -> Text:
+    """`deploy CRON 202 mcp`: the action, what it was asked with, Qovery's answer (green, or red with `✗`) and
+    the face that asked."""
+    text = Text(printable(mark.action))
+    if mark.options:
+        text.append(" " + printable(mark.options), style="bold")
+    text.append(" ")
+    if mark.ok:
+        text.append(printable(mark.result), style="green")
+    else:
+        text.append(ERROR_MARK + printable(mark.result), style="red")
+    text.append(" " + mark.source, style=SOURCE_STYLES.get(mark.source, "dim"))
     return text
+
+
+def last_action_text(accepted: ActionMark | None, failed: ActionMark | None, width: int) -> Text:
+    """The LAST ACTION cell in `width` cells: the last action Qovery accepted, and a later attempt that failed
+    beside it (`deploy CRON 202 tui  ✗ redeploy 409 …`). When both do not fit, the failure keeps its mark and
+    status (`✗409`) at the end, and the accepted action is cut: neither hides the other."""
+    if accepted is None and failed is None:
+        return Text("")
+    if accepted is None or failed is None:
+        text = mark_text(accepted or failed)  # type: ignore[arg-type]
+        text.truncate(width, overflow="ellipsis")
+        return text
+    text = mark_text(accepted)
+    later = Text("  ")
+    later.append_text(mark_text(failed))
+    if text.cell_len + later.cell_len <= width:
+        return text + later
+    room = width - text.cell_len
+    if room >= len(failed.action) + 2 * len(ERROR_MARK) + 8:  # the failure's message cut, all else whole
+        later.truncate(room, overflow="ellipsis")
+        return text + later
+    status = failed.result.split(" ", 1)[0]
+    short = Text(" " + ERROR_MARK.strip() + printable(status), style="bold red")
+    text.truncate(max(1, width - short.cell_len), overflow="ellipsis")
+    return text + short
 
 
 def pretty_json(data: Any, width: int = 100) -> list[str]:

@@ -87,7 +87,15 @@ COMMAND_KEYS: tuple[KeySpec, ...] = (
         "slash",
         "filter",
         "Filter",
-        "Filter by name, id or state (Escape clears)",
+        "Filter by name, id, state, project or env (Esc clears)",
+    ),
+    KeySpec(
+        "sort",
+        "o",
+        "sort",
+        "Sort",
+        "Sort: by name, state, last deployment, then as configured",
+        footer=False,  # the jobs pane's title shows it, with the order in use
     ),
     KeySpec("help", "question_mark", "help", "Help", "Show every key"),
     KeySpec(

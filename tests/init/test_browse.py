@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from qjob_tui.config import Config, JobEntry, Settings, read_config
+from qjob_tui.discovery import discover
 from qjob_tui.runtime import Runtime, open_runtime
 from qjob_tui.simulator import DEMO_TOKEN
 from qjob_tui.tui.app import QJobApp
@@ -112,7 +113,11 @@ async def test_picked_environments_and_jobs_join_the_board_with_their_states(
             "seed-fixtures": "DEPLOYED",
         }
         assert board.is_listed(job_id("cache-warmup"))  # the relay may act on them now, too
-        assert "Added 1 environment and 1 job to the dashboard." in messages(app)
+        # What it changed, counted: three jobs new on the board (staging's two, and nightly-backup).
+        assert (
+            "Added 3 jobs to the dashboard (1 environment and 1 job picked); it shows 4 jobs now."
+            in messages(app)
+        )
         status_reads = [p for p in qovery.paths() if p.endswith("/job/status")]
         assert sorted(status_reads) == sorted(
             [f"/environment/{PRODUCTION.id}/job/status", f"/environment/{STAGING.id}/job/status"]
@@ -159,7 +164,10 @@ async def test_without_a_config_file_a_new_one_is_written_never_over_another(
         app = Dashboard(runtime)
         async with app.run_test(size=(100, 30)) as pilot:
             await pick_staging_and_nightly_backup(pilot)
-            assert "to a new config file?" in screen_text(app)
+            # The offer names the file it will write, and that it writes beside the one already there.
+            assert "to a new config file, qjob-tui.yaml (a copy beside it: that file exists)?" in " ".join(
+                line.strip(" █") for line in screen_text(app).splitlines()
+            )
             await press(pilot, "y")
             await wait_until(
                 pilot,
@@ -187,3 +195,22 @@ async def test_b_on_the_real_dashboard_adds_rows_to_its_table(runtime: Runtime, 
         }
         await wait_until(pilot, lambda: set(table.visible_ids()) == expected, "the new rows")
     assert (work / "qjob-tui.yaml").read_text() == CONFIG
+
+
+async def test_picking_what_the_dashboard_shows_already_says_nothing_is_new(
+    qovery: Served, work: Path
+) -> None:
+    (work / "qjob-tui.yaml").write_text(
+        f"jobs:\n  - id: {job_id('nightly-backup')}\nenvironments:\n  - {STAGING.id}\n"
+    )
+    async with open_runtime(settings_for(qovery, Path("qjob-tui.yaml"), work.parent)) as runtime:
+        app = Dashboard(runtime)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await discover(runtime.board, runtime.client)
+            shown = len(runtime.board.jobs)
+            await pick_staging_and_nightly_backup(pilot)
+            assert len(runtime.board.jobs) == shown
+            assert (
+                f"Nothing new on the dashboard: the 1 environment and 1 job picked are on it already "
+                f"({shown} jobs)." in messages(app)
+            )

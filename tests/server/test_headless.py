@@ -253,3 +253,41 @@ async def test_serve_on_a_port_in_use_exits_2_naming_port_and_flag(tmp_path: Pat
     assert ran.code == 2
     assert f"port {port}" in ran.stderr and "--mcp-port" in ran.stderr
     assert "Traceback" not in ran.stderr
+
+
+async def test_serve_prints_every_refused_request_with_why_and_counts_a_flood(tmp_path: Path) -> None:
+    stderr = io.StringIO()
+    stop = asyncio.Event()
+    async with serve_simulator(quiet_simulator()) as sim_url:
+        settings = relay_settings(tmp_path, sim_url)
+        async with open_runtime(settings) as runtime:
+            serving = asyncio.create_task(serve_headless(runtime, stop=stop, stderr=stderr))
+            await wait_for(lambda: START.search(stderr.getvalue()), "the start line")
+            match = START.search(stderr.getvalue())
+            assert match is not None
+            deploy = f"/v1/job/{CRON_JOB}/deploy"
+            async with httpx.AsyncClient(base_url=match["rest"]) as client:
+                await client.post(deploy, headers={"Origin": "https://evil.example"})
+                await client.post(deploy + "?forceevent=CRON")
+                await client.get("/v1/nothing")
+                await client.get(deploy)
+                for _ in range(12):
+                    await client.post("/v1/job/not-a-uuid/stop")
+            async with Client(match["mcp"]) as mcp:
+                assert (await mcp.call_tool("stop-job", {"jobId": "not-a-uuid"})).is_error
+            stop.set()
+            assert await serving == 0
+    lines = stderr.getvalue().splitlines()
+    refused = [line for line in lines if " refused " in line]
+    for source, what in (
+        ("rest", "POST /v1/job/"),  # the foreign Origin
+        ("rest", "403 foreign-origin: requests from web pages"),
+        ("rest", "400 invalid-input: forceevent: unknown query parameter(s) forceevent"),
+        ("rest", "GET /v1/nothing 404 not-found"),
+        ("rest", "405 method-not-allowed"),
+        ("mcp", "stop not-a-uuid 400"),
+    ):
+        assert any(line.split(" ", 2)[1] == source and what in line for line in refused), (what, refused)
+    flood = [line for line in refused if "rest refused stop not-a-uuid 400" in line]
+    assert len(flood) == 2  # the first, then once its count
+    assert flood[1].endswith(" s") and "\N{MULTIPLICATION SIGN}12 in " in flood[1]

@@ -65,6 +65,9 @@ class SnapshotApp(QJobApp):
     def now(self) -> datetime:
         return self.frozen_now
 
+    def seconds_since_refresh(self) -> float | None:
+        return None if self.runtime.board.refreshed_at is None else 12.0
+
     @on(Unmount)
     async def _close_runtime(self) -> None:
         await self.runtime.client.aclose()
@@ -94,7 +97,7 @@ def simulator_in_thread(sim: Simulator) -> Iterator[str]:
 
 @contextlib.contextmanager
 def snapshot_app(
-    tmp_path: Path, *, wall_start: float | None = None, **settings: Any
+    tmp_path: Path, *, wall_start: float | None = None, read_only: bool = False, **settings: Any
 ) -> Iterator[tuple[SnapshotApp, Simulator]]:
     """A SnapshotApp over the demo's jobs (states frozen), and the simulator behind it. `wall_start` fixes
     the simulator's dates and execution ids (a screen that shows them: the job's detail)."""
@@ -109,7 +112,7 @@ def snapshot_app(
         client = QoveryClient(url, API_TOKEN, timeout_s=config.qovery.timeout_s)
         audit = AuditLog(demo.audit_path)
         approvals = ApprovalQueue(config.server.approve, config.server.approve_timeout_s, board)
-        pipeline = ActionPipeline(client, board, audit, gate=approvals)
+        pipeline = ActionPipeline(client, board, audit, gate=approvals, read_only=read_only)
         yield SnapshotApp(Runtime(demo, client, board, audit, pipeline, url, approvals), now=now), sim
 
 
@@ -132,8 +135,9 @@ async def loaded(pilot: Pilot[None]) -> None:
             board.refreshed_at is not None
             and app.table.row_count == 7
             and all(j.state for j in board.jobs.values())
+            and all(j.environment_name for j in board.jobs.values())  # the environments' names
         ),
-        "the demo's jobs with their states",
+        "the demo's jobs with their states and their places",
     )
     await pilot.pause()
 

@@ -23,7 +23,6 @@ from qjob_tui.server import RelayServers
 from qjob_tui.simulator import ManualClock, RecordedRequest, Simulator, serve_simulator
 from qjob_tui.tui.app import QJobApp
 from qjob_tui.tui.key_order import OrderedKeysApp
-from qjob_tui.tui.widgets.job_table import COLUMNS
 from tests.common import API_TOKEN, DEMO_ENVIRONMENTS, job_id, quiet_simulator, screen_text
 
 
@@ -40,6 +39,7 @@ def tui_settings(
     approve: list[str] | None = None,
     approve_timeout_s: float = 120.0,
     read_only: bool = False,
+    server_token: str | None = None,
 ) -> Settings:
     """Settings as the loader builds them: by default every job of the demo's environments."""
     raw: dict[str, Any] = {
@@ -52,7 +52,8 @@ def tui_settings(
     }
     if confirm is not None:
         raw["ui"]["confirm"] = confirm
-    settings = Settings(Config.model_validate(raw), None, api_url, SecretStr(API_TOKEN), None)
+    inbound = SecretStr(server_token) if server_token else None
+    settings = Settings(Config.model_validate(raw), None, api_url, SecretStr(API_TOKEN), inbound)
     # free ports, as --rest-port 0 --mcp-port 0 give; read-only as --read-only gives
     return with_server_overrides(settings, None, 0, 0, read_only=read_only)
 
@@ -127,9 +128,9 @@ class Dashboard:
         return self.app.log_pane.plain_text()
 
     def rows(self) -> list[dict[str, str]]:
-        """The jobs table as shown: one dict per row, column key -> plain text."""
+        """The jobs table as shown: one dict per row, column key -> plain text (the columns shown now)."""
         table = self.app.table
-        keys = [key for key, _ in COLUMNS]
+        keys = table.column_keys
         return [
             dict(
                 zip(

@@ -19,7 +19,7 @@ async def test_d_deploys_the_selected_job_and_the_log_shows_202(dash: Dashboard)
     header = dash.log_text().splitlines()[0]
     assert header.split()[1:] == ["tui", "deploy", "nightly-backup", "202"]
     assert '"state": "DEPLOYMENT_QUEUED"' in dash.log_text()  # Qovery's JSON, pretty
-    assert dash.row("nightly-backup")["last"] == "deploy 202"
+    assert dash.row("nightly-backup")["last"] == "deploy 202 tui"  # what, Qovery's answer, which face
     assert "nightly-backup: 202" in dash.notifications()
 
 
@@ -78,7 +78,8 @@ async def test_a_409_shows_in_the_log_and_the_app_keeps_running(dash: Dashboard)
     log = dash.log_text()
     assert "deploy  nightly-backup  409" in log
     assert "already in progress" in log  # Qovery's message, from its JSON
-    assert dash.row("nightly-backup")["last"].startswith("deploy 409")
+    # The accepted deploy stays; the failed second one is marked beside it (cut to its status at 120 cells).
+    assert dash.row("nightly-backup")["last"] == "deploy 202 tui ✗409"
     assert any("409" in n for n in dash.notifications())
     assert dash.app.is_running
     await dash.select("db-migrate")
@@ -93,7 +94,7 @@ async def test_a_timeout_shows_in_the_log_and_the_app_keeps_running(tmp_path: Pa
         await dash.press("d")
         await dash.until(lambda: "timeout" in dash.log_text(), "the timeout in the log")
         assert "deploy  nightly-backup  timeout" in dash.log_text()
-        assert dash.row("nightly-backup")["last"] == "deploy timeout"
+        assert dash.row("nightly-backup")["last"] == "deploy ✗ timeout tui"
         assert dash.app.is_running
         await dash.press("r")
         await dash.until(lambda: "redeploy  nightly-backup  202" in dash.log_text(), "the next action")
@@ -116,4 +117,4 @@ async def test_an_uninstall_with_nothing_deployed_shows_204_and_no_content(tmp_p
         await dash.press("u")
         await dash.until(lambda: "uninstall  table-vacuum  204" in dash.log_text(), "the 204 in the log")
         assert "(no content)" in dash.log_text()
-        assert dash.row("table-vacuum")["last"] == "uninstall 204"
+        assert dash.row("table-vacuum")["last"] == "uninstall 204 tui"

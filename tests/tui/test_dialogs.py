@@ -53,6 +53,10 @@ async def test_force_run_of_a_lifecycle_job_offers_its_hooks(dash: Dashboard) ->
     await dash.press("f")
     assert event_buttons(dash) == ["START", "DELETE"]  # only the hooks the job defines
     await dash.press("right", "enter")  # the focused button: DELETE
+    assert isinstance(dash.app.screen, ConfirmScreen)  # the on-delete hook asks first, like uninstall
+    assert "on-delete hook" in dash.screen_text()
+    assert dash.actions_sent() == []
+    await dash.press("y")
     await dash.until(lambda: dash.actions_sent(), "the forced run upstream")
     [sent] = dash.actions_sent()
     assert (sent.path, sent.query) == (f"/job/{job_id('seed-fixtures')}/deploy", {"forceEvent": "DELETE"})

@@ -11,6 +11,7 @@ from qjob_tui.simulator import (
     Simulator,
     big_dataset,
 )
+from qjob_tui.tui.display import ERROR_MARK
 from tests.common import API_TOKEN, DEMO, quiet_simulator
 
 from .support import Dashboard, running_dashboard
@@ -21,7 +22,7 @@ def in_environment(env: str) -> list[str]:
 
 
 def state_on_screen(dash: Dashboard, job_id: str) -> str:
-    return str(dash.app.table.get_cell(job_id, "state")).strip()
+    return str(dash.app.table.get_cell(job_id, "state")).strip().removeprefix(ERROR_MARK)
 
 
 async def test_one_environments_states_show_while_a_slow_one_has_not_answered(tmp_path: Path) -> None:
@@ -50,7 +51,10 @@ async def test_the_header_says_nothing_of_discovery_once_it_is_over(tmp_path: Pa
     jobs = [{"id": job.id} for job in DEMO.jobs]
     async with running_dashboard(tmp_path, jobs=jobs, environments=[]) as dash:
         assert "learning" not in dash.screen_text()
-        assert [row["state"] for row in dash.rows()] == [job.state for job in DEMO.jobs]
+        # As shown: an error state carries its mark (tui.display.ERROR_MARK).
+        assert [row["state"].removeprefix(ERROR_MARK) for row in dash.rows()] == [
+            job.state for job in DEMO.jobs
+        ]
         assert dash.names() == [job.name for job in DEMO.jobs]
 
 

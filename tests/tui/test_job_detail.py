@@ -80,7 +80,7 @@ async def test_enter_opens_the_jobs_facts_status_and_runs(dash: Dashboard) -> No
     assert run_rows(detail) == [
         ("DEPLOYED", "Alice Martin"),
         ("DEPLOYED", "Bob Chen"),
-        ("DEPLOYMENT_ERROR", "Demo User"),
+        ("✗ DEPLOYMENT_ERROR", "Demo User"),
     ]
     assert [detail.run_list.cell_text(row, "took") for row in range(3)] == ["50s", "42s", "35s"]
     text = dash.screen_text()

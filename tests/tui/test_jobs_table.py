@@ -18,7 +18,7 @@ async def test_demo_jobs_appear_with_type_and_state(dash: Dashboard) -> None:
     assert dash.names() == DEMO_NAMES
     assert dash.row("nightly-backup")["type"] == "cron"
     assert dash.row("db-migrate")["type"] == "lifecycle"
-    assert dash.row("cache-warmup")["state"] == "DEPLOYMENT_ERROR"
+    assert dash.row("cache-warmup")["state"] == "✗ DEPLOYMENT_ERROR"
     assert dash.row("weekly-report")["state"] == "STOPPED"
     assert dash.row("table-vacuum")["state"] == "READY"
     assert dash.row("nightly-backup")["deployed"] == "26h ago"
@@ -51,7 +51,7 @@ async def test_state_refreshes_after_an_action_until_it_settles(dash: Dashboard)
     await dash.until(lambda: dash.row("nightly-backup")["state"] == "DEPLOYMENT_QUEUED", "the queued state")
     dash.advance(10)
     await dash.until(lambda: dash.row("nightly-backup")["state"] == "DEPLOYED", "the settled state")
-    assert dash.row("nightly-backup")["last"] == "deploy 202"
+    assert dash.row("nightly-backup")["last"] == "deploy 202 tui"
 
 
 async def test_configured_jobs_and_every_job_of_configured_environments(tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ async def test_hundreds_of_jobs_all_show_in_the_boards_order_with_their_states(t
     jobs = [{"id": job.id, "name": job.name, "environment": job.environment_id} for job in dataset.jobs]
     async with running_dashboard(tmp_path, sim=sim, jobs=jobs, environments=[]) as dash:
         assert dash.names() == [job.name for job in dataset.jobs]
-        assert dash.row("job-00049")["state"] == "DEPLOYMENT_ERROR"
+        assert dash.row("job-00049")["state"] == "✗ DEPLOYMENT_ERROR"
         assert "250 jobs" in dash.screen_text().splitlines()[0]
         await dash.press("end")
         assert dash.app.table.selected_id == dataset.jobs[-1].id

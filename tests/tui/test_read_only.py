@@ -65,7 +65,7 @@ async def test_help_lists_no_action_key(read_only: Dashboard) -> None:
 
 
 async def test_the_states_still_refresh(read_only: Dashboard) -> None:
-    assert read_only.row("cache-warmup")["state"] == "DEPLOYMENT_ERROR"
+    assert read_only.row("cache-warmup")["state"] == "✗ DEPLOYMENT_ERROR"
     assert read_only.runtime.board.refreshed_at is not None
 
 

@@ -40,7 +40,7 @@ async def test_an_mcp_call_appears_in_the_log_pane_and_the_table(served_dash: Da
         result = await client.call_tool("deploy-job", {"jobId": job_id("weekly-report")})
     assert not result.is_error
     await dash.until(lambda: "mcp  deploy  weekly-report  202" in dash.log_text(), "the MCP call in the log")
-    await dash.until(lambda: dash.row("weekly-report")["last"] == "deploy 202", "the table's last action")
+    await dash.until(lambda: dash.row("weekly-report")["last"] == "deploy 202 mcp", "the table's last action")
     assert dash.row("weekly-report")["state"] == "DEPLOYMENT_QUEUED"
 
 
@@ -51,7 +51,7 @@ async def test_a_rest_call_appears_in_the_log_pane_and_the_table(served_dash: Da
         answer = await http.post(f"/v1/job/{job_id('db-migrate')}/stop")
     assert answer.status_code == 202
     await dash.until(lambda: "rest stop  db-migrate  202" in dash.log_text(), "the REST call in the log")
-    await dash.until(lambda: dash.row("db-migrate")["last"] == "stop 202", "the table's last action")
+    await dash.until(lambda: dash.row("db-migrate")["last"] == "stop 202 rest", "the table's last action")
 
 
 async def test_a_refused_rest_or_mcp_request_shows_in_the_log_pane_with_why(served_dash: Dashboard) -> None:

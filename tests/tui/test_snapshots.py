@@ -119,3 +119,37 @@ def test_filter(snap_compare: SnapCompare, app: SnapshotApp, size: tuple[int, in
         await pilot.press("slash", *"dep")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_read_only_main_screen(snap_compare: SnapCompare, tmp_path: Path, size: tuple[int, int]) -> None:
+    """READ-ONLY in the header, no action bar, no acting key in the footer."""
+    with snapshot_app(tmp_path, read_only=True) as (app, _):
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            await loaded(pilot)
+
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_sorted_by_state_with_a_failed_attempt_beside_an_accepted_one(
+    snap_compare: SnapCompare, app: SnapshotApp, size: tuple[int, int]
+) -> None:
+    """STATE ▲ on its column, errors first; LAST ACTION keeps the accepted deploy and marks the 409 after it."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await loaded(pilot)
+        await pilot.press("d")  # 202
+        await settle(pilot, 1)
+        app.runtime.pipeline.board.record_action(
+            app.runtime.board.jobs[next(iter(app.runtime.board.jobs))].id,
+            "redeploy",
+            "409 an operation is already in progress",
+            False,
+            source="mcp",
+        )
+        await pilot.press("o", "o")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

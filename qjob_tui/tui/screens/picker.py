@@ -26,8 +26,8 @@ from textual.widgets.option_list import Option
 
 from qjob_tui.actions import is_uuid
 from qjob_tui.config import Settings
-from qjob_tui.configfile import EnvironmentChoice, JobChoice, Selection, count_of, credential_of, explain
-from qjob_tui.lines import printable
+from qjob_tui.configfile import EnvironmentChoice, JobChoice, Selection, credential_of, explain
+from qjob_tui.lines import count_of, printable
 from qjob_tui.qovery import QoveryClient, QoveryError
 from qjob_tui.tui.key_order import OrderedKeysApp
 

@@ -1,13 +1,17 @@
 """The jobs table: one row per job on the board, updated cell by cell as the board changes.
 
 Rows are keyed by job id. A change on the board touches only the cells that changed (a thousand jobs
-refresh without rebuilding the table); the rows are rebuilt only when the filter or the width changes.
+refresh without rebuilding the table); the rows are rebuilt only when the filter, the sort, the width, or
+(when sorted) a job's place in the order changes. The project and environment columns appear from
+`WIDE_FROM` cells; their names are the board's (`JobInfo.project_name`, `environment_name`: learnt once per
+environment by discovery), and a job's row follows when they come.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -15,37 +19,69 @@ from textual.coordinate import Coordinate
 from textual.events import Resize
 from textual.widgets import DataTable
 
-from qjob_tui.jobs import JobBoard, JobInfo
+from qjob_tui.jobs import JobBoard, JobInfo, state_category
 from qjob_tui.lines import printable
-from qjob_tui.tui.display import age, result_text, state_text, type_text
+from qjob_tui.tui.display import age, last_action_text, parse_date, state_text, type_text
 
+# Every column, in the order shown; `project` and `env` only from WIDE_FROM cells.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "JOB"),
+    ("project", "PROJECT"),
+    ("env", "ENV"),
     ("type", "TYPE"),
     ("state", "STATE"),
     ("deployed", "DEPLOYED"),
     ("last", "LAST ACTION"),
 )
-_FIXED = {"type": 9, "state": 17, "deployed": 8}
+PLACE_COLUMNS = ("project", "env")
+WIDE_FROM = 110  # cells of width from which the project and environment columns are shown
+_FIXED = {"type": 9, "state": 18, "deployed": 10}  # "DEPLOYED ▼" when sorted by it
 FIRST_ROWS = 100  # rows added before the first frame
 LATER_ROWS = 500  # rows added per frame after it
 _MARK = "● "
 _NO_MARK = "  "
 
 
+# The orders `o` cycles through: the board's (the config's) first, then each sort with its column.
+SORTS: tuple[str | None, ...] = (None, "name", "state", "deployed")
+SORT_COLUMN = {"name": "name", "state": "state", "deployed": "deployed"}
+SORT_ARROW = {"name": " ▲", "state": " ▲", "deployed": " ▼"}  # deployed: the newest first
+_STATE_ORDER = {"error": 0, "progress": 1, "queued": 2, "unknown": 3, "ok": 4}
+
+
+def sort_key(order: str, job: JobInfo) -> tuple[Any, ...]:
+    """How a job sorts: by name; by state (errors first, then what moves, then what settled); by last
+    deployment (newest first, never deployed last)."""
+    name = (job.name or job.id).lower()
+    if order == "state":
+        return (_STATE_ORDER[state_category(job.state)], job.state or "", name)
+    if order == "deployed":
+        when = parse_date(job.last_deployment)
+        return (when is None, -(when.timestamp() if when else 0.0), name)
+    return (name,)
+
+
 def column_widths(total: int, padding: int = 1) -> dict[str, int]:
-    """Widths that fit `total` cells: fixed type/state/age, the rest shared by name and last action."""
-    rest = total - 1 - 2 * padding * len(COLUMNS) - sum(_FIXED.values())  # 1: the vertical scrollbar
-    name = min(max(14, rest * 3 // 5), 42)
-    return {"name": name, **_FIXED, "last": max(10, rest - name)}
+    """Widths that fit `total` cells: fixed type/state/age, the rest shared by name, project, environment (when
+    wide enough) and last action."""
+    wide = total >= WIDE_FROM
+    count = len(COLUMNS) if wide else len(COLUMNS) - len(PLACE_COLUMNS)
+    rest = total - 1 - 2 * padding * count - sum(_FIXED.values())  # 1: the vertical scrollbar
+    if not wide:
+        name = min(max(14, rest * 3 // 5), 42)
+        return {"name": name, **_FIXED, "last": max(14, rest - name)}
+    name = min(max(16, rest * 3 // 10), 36)
+    place = min(max(10, rest // 5), 20)
+    return {"name": name, "project": place, "env": place, **_FIXED, "last": max(14, rest - name - 2 * place)}
 
 
 def job_matches(job: JobInfo, text: str) -> bool:
-    """The filter: `text` in the job's name, id or state (case-insensitive)."""
+    """The filter: `text` in the job's name, id, state, project or environment (case-insensitive)."""
     needle = text.strip().lower()
     if not needle:
         return True
-    return any(needle in (field or "").lower() for field in (job.name, job.id, job.state))
+    fields = (job.name, job.id, job.state, job.project_name, job.environment_name)
+    return any(needle in (field or "").lower() for field in fields)
 
 
 class JobTable(DataTable[Text]):
@@ -62,8 +98,10 @@ class JobTable(DataTable[Text]):
         self.board = board
         self.marked: set[str] = set()
         self.filter_text = ""
+        self.order: str | None = None  # one of SORTS: None is the board's order
         self._now = now
         self._widths: dict[str, int] = {}
+        self._sort_keys: dict[str, tuple[Any, ...]] = {}  # job id -> its key when the rows were ordered
         self._cells: dict[str, tuple[Text, ...]] = {}  # what each row shows now, to update only what changed
         self._later: list[str] = []  # rows to add once the first screenful is drawn
         self._generation = 0  # counts rebuilds, so that a stale "add the rest" does nothing
@@ -81,6 +119,11 @@ class JobTable(DataTable[Text]):
     def visible_ids(self) -> list[str]:
         return [row.key.value for row in self.ordered_rows if row.key.value is not None]
 
+    @property
+    def column_keys(self) -> list[str]:
+        """The columns shown now (the project and environment only when the table is wide)."""
+        return [key for key, _ in COLUMNS if key in self._widths]
+
     # -- building -----------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
@@ -96,14 +139,32 @@ class JobTable(DataTable[Text]):
         self._widths = widths
         self.clear(columns=True)
         for key, label in COLUMNS:
-            self.add_column(Text(label, style="bold"), key=key, width=widths[key])
+            if key in widths:
+                self.add_column(self._label(key, label), key=key, width=widths[key])
         self._rebuild_rows()
+
+    def _label(self, key: str, label: str) -> Text:
+        """A column's header; the sorted column says so (`STATE ▲`)."""
+        text = Text(label, style="bold")
+        if self.order is not None and SORT_COLUMN[self.order] == key:
+            text.append(SORT_ARROW[self.order], style="bold cyan")
+        return text
+
+    def _matching(self) -> list[str]:
+        """The ids of the jobs the filter lets through, in the order shown."""
+        jobs = [job for job in self.board.jobs.values() if job_matches(job, self.filter_text)]
+        self._sort_keys.clear()
+        if self.order is not None:
+            order = self.order
+            self._sort_keys = {job.id: sort_key(order, job) for job in jobs}
+            jobs.sort(key=lambda job: self._sort_keys[job.id])
+        return [job.id for job in jobs]
 
     def _rebuild_rows(self) -> None:
         selected = self.selected_id
         self.clear()
         self._cells.clear()
-        matching = [job.id for job in self.board.jobs.values() if job_matches(job, self.filter_text)]
+        matching = self._matching()
         # A screenful first, the rest once it is on screen: DataTable measures every cell it is given.
         for job_id in matching[:FIRST_ROWS]:
             self._add(self.board.jobs[job_id])
@@ -143,18 +204,22 @@ class JobTable(DataTable[Text]):
         self.add_row(*cells, key=job.id)
 
     def _cells_of(self, job: JobInfo) -> tuple[Text, ...]:
-        name = Text(_MARK if job.id in self.marked else _NO_MARK, style="bold magenta")
+        name = Text(no_wrap=True, overflow="ellipsis")  # the name in the terminal's own colour: neutral
+        name.append(_MARK if job.id in self.marked else _NO_MARK, style="bold magenta")
         name.append(printable(job.label))
-        name.no_wrap, name.overflow = True, "ellipsis"
-        last = result_text(job.last_action, job.last_result, job.last_result_ok)
+        last = last_action_text(job.accepted, job.failed, self._widths.get("last", 14))
         last.no_wrap, last.overflow = True, "ellipsis"
-        return (
-            name,
-            type_text(job.job_type),
-            state_text(job.state),
-            Text(age(job.last_deployment, self._now()), style="dim"),
-            last,
-        )
+        cells = {
+            "name": name,
+            "type": type_text(job.job_type),
+            "state": state_text(job.state),
+            "deployed": Text(age(job.last_deployment, self._now()), style="dim"),
+            "last": last,
+        }
+        if "project" in self._widths:
+            for key, value in (("project", job.project_name), ("env", job.environment_name)):
+                cells[key] = Text(printable(value or ""), no_wrap=True, overflow="ellipsis")
+        return tuple(cells[key] for key in self.column_keys)
 
     # -- following the board ------------------------------------------------------------------------
 
@@ -171,8 +236,10 @@ class JobTable(DataTable[Text]):
             matches = job_matches(job, self.filter_text)
             if shown and matches:
                 self._update(job)
-            elif shown or (matches and self.filter_text):
-                rebuild = True  # a job leaving or re-entering the filter: rebuild to keep the board's order
+                if self.order is not None and self._sort_keys.get(job.id) != sort_key(self.order, job):
+                    rebuild = True  # its place in the order changed
+            elif shown or (matches and (self.filter_text or self.order)):
+                rebuild = True  # a job leaving or entering the rows: rebuild to keep the order
             elif matches:
                 added.add(job.id)  # a job the board just learned
         if rebuild:
@@ -191,7 +258,7 @@ class JobTable(DataTable[Text]):
         if old == new:
             return
         self._cells[job.id] = new
-        for (key, _), before, after in zip(COLUMNS, old or (), new, strict=False):
+        for key, before, after in zip(self.column_keys, old or (), new, strict=False):
             if before != after:
                 self.update_cell(job.id, key, after)
 
@@ -226,3 +293,12 @@ class JobTable(DataTable[Text]):
         self._rebuild_rows()
         if self.row_count:
             self.move_cursor(row=min(self.cursor_row, self.row_count - 1), animate=False)
+
+    # -- order -------------------------------------------------------------------------------------------
+
+    def cycle_order(self) -> str | None:
+        """The next order of SORTS (the board's, then by name, state, last deployment); returns it."""
+        self.order = SORTS[(SORTS.index(self.order) + 1) % len(SORTS)]
+        self._widths = {}  # new column headers
+        self._layout(self.size.width or self.app.size.width)
+        return self.order

@@ -7,6 +7,12 @@ nor drive the terminal. The pane keeps the last `max_entries` entries. It is a l
 rendered, and lines are not wrapped (long ones scroll sideways), so a resize costs nothing.
 
 One entry is selected (the newest, unless the user moves up in the pane): that is what "copy" copies.
+
+The pane follows the newest entry, its header line always in view (a long JSON body is cut at the bottom,
+never its header at the top), until the user scrolls or selects up; then new entries wait below, counted on
+the pane's last line, until End (or scrolling to the bottom) follows again. An entry that repeats one of the
+last window (`lines.Repeats`: the same source, action, job, result and text) is counted on it, `x12 in 10 s`,
+instead of added: a flood of refused requests cannot drown the pane.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from qjob_tui.lines import printable
+from qjob_tui.lines import Repeats, printable, repeats_text
 from qjob_tui.pipeline import ActionOutcome, ActionRequest, Refusal
 from qjob_tui.tui.display import SOURCE_STYLES, pretty_json
 
@@ -53,6 +59,8 @@ class LogEntry:
     audit_error: str | None = None  # the action ran but its audit line could not be written
     seq: int = field(default_factory=lambda: next(_seq))
     body: list[str] = field(init=False)
+    repeats: int = field(default=1, init=False)  # how often it came within the window (`x12 in 10 s`)
+    repeat_span_s: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.layout()
@@ -80,6 +88,11 @@ class LogEntry:
     @property
     def height(self) -> int:
         return 1 + len(self.body)
+
+    @property
+    def repeat_key(self) -> tuple[object, ...]:
+        """What makes two entries the same for counting repeats (not their time)."""
+        return (self.source, self.action, self.job, self.result, self.ok, tuple(self.body))
 
     @staticmethod
     def action_text(request: ActionRequest) -> str:
@@ -116,7 +129,7 @@ class LogEntry:
             source=refusal.source,
             action=refusal.action,
             job=refusal.job_id,
-            result=f"{refused.status} refused",
+            result=f"{refused.status} refused" + (f" · {refused.slug}" if refused.slug else ""),
             ok=False,
             detail=refused.detail,
             status=refused.status,
@@ -178,18 +191,28 @@ class LogPane(ScrollView, can_focus=True):
         self.frozen_time = frozen_time  # shown instead of each entry's time (snapshots)
         self.entries: deque[LogEntry] = deque()
         self.cursor = -1  # index in `entries` of the selected entry
-        self.follow = True  # the selection follows the newest entry
+        self.follow = True  # the view and the selection follow the newest entry
+        self.unseen = 0  # entries added while not following: the "new entries below" marker counts them
+        self._repeats = Repeats()
+        self._repeated: dict[object, LogEntry] = {}  # repeat key -> the entry its repeats are counted on
+        self._user_scrolls = False  # the user scrolled (wheel, scrollbar) since the pane last scrolled itself
         self._lines: list[tuple[LogEntry, int]] = []  # every line: (entry, line number in the entry)
         self._dropped_lines = 0  # lines of the entries dropped at the top (entry.start is absolute)
         self._starts: dict[int, int] = {}  # entry seq -> absolute line number of its header
         self._width = 0
         self._follow_scheduled = False
-        self._strips: LRUCache[tuple[int, int, bool], Strip] = LRUCache(1024)
+        self._strips: LRUCache[tuple[int, int, bool, int], Strip] = LRUCache(1024)
 
     # -- adding ------------------------------------------------------------------------------------
 
     def add(self, entry: LogEntry) -> None:
-        """Append an entry, dropping the oldest beyond `max_entries`; the view follows the newest."""
+        """Append an entry (or count it on the same one of the last window), dropping the oldest beyond
+        `max_entries`; the view follows the newest, unless the user scrolled up."""
+        width = self.scrollable_content_region.width
+        # Fit the pane as it is now (2 of indent, 1 spare).
+        entry.layout(width - 3 if width > 20 else 100, self.redact)
+        if self._counted(entry):
+            return
         while len(self.entries) >= self.max_entries:
             dropped = self.entries.popleft()
             del self._lines[: dropped.height]
@@ -197,10 +220,7 @@ class LogPane(ScrollView, can_focus=True):
             self._dropped_lines += dropped.height
             self.cursor = max(0, self.cursor - 1)
             if not self.follow:
-                self.scroll_to(y=max(0, self.scroll_y - dropped.height), animate=False, immediate=True)
-        width = self.scrollable_content_region.width
-        # Fit the pane as it is now (2 of indent, 1 spare).
-        entry.layout(width - 3 if width > 20 else 100, self.redact)
+                self._scroll(max(0, self.scroll_y - dropped.height))
         self._starts[entry.seq] = self._dropped_lines + len(self._lines)
         self.entries.append(entry)
         self._lines.extend((entry, n) for n in range(entry.height))
@@ -210,17 +230,83 @@ class LogPane(ScrollView, can_focus=True):
         self.virtual_size = Size(self._width, len(self._lines))
         if self.follow:
             self.cursor = len(self.entries) - 1
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._scroll(self._newest_y())
             # Again once laid out: a horizontal scrollbar that just appeared takes a line from the view.
             if not self._follow_scheduled:
                 self._follow_scheduled = True
                 self.call_after_refresh(self._keep_following)
+        else:
+            self.unseen += 1
         self.refresh()
+
+    def _counted(self, entry: LogEntry) -> bool:
+        """True when `entry` repeats one of the last window still in the pane: counted on it instead."""
+        for key, _ in self._repeats.ended():
+            self._repeated.pop(key, None)
+        key = entry.repeat_key
+        repeat = self._repeats.seen(key)
+        known = self._repeated.get(key)
+        if repeat is None or known is None or known.seq not in self._starts:
+            self._repeated[key] = entry
+            return False
+        known.repeats, known.repeat_span_s = repeat.count, repeat.last_at - repeat.first_at
+        self._width = max(self._width, self._header(known).cell_len)
+        self.virtual_size = Size(self._width, len(self._lines))
+        self.refresh()
+        return True
+
+    def _newest_y(self) -> int:
+        """Where the view follows to: the bottom, or the newest entry's header when that entry is taller
+        than the view (its header line is what says what it is)."""
+        bottom = max(0, len(self._lines) - self.scrollable_content_region.height)
+        if not self.entries:
+            return bottom
+        newest = self.entries[-1]
+        return min(bottom, self._starts[newest.seq] - self._dropped_lines)
+
+    def _scroll(self, y: float) -> None:
+        self._user_scrolls = False
+        # force: until a layout has shown the scrollbar, Textual ignores a scroll (allow_vertical_scroll).
+        self.scroll_to(y=y, animate=False, immediate=True, force=True)
+
+    # What the user does to the view (not a layout's clamp of scroll_y): it decides whether the pane follows.
+    def on_mouse_scroll_up(self) -> None:
+        self._user_scrolls = True
+
+    def on_mouse_scroll_down(self) -> None:
+        self._user_scrolls = True
+
+    def on_scroll_up(self) -> None:
+        self._user_scrolls = True
+
+    def on_scroll_down(self) -> None:
+        self._user_scrolls = True
+
+    def on_scroll_to(self) -> None:
+        self._user_scrolls = True
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if not self._user_scrolls or not self.entries:
+            return
+        # The user scrolled: up from the newest stops following; back down to it follows again.
+        at_newest = new_value >= self._newest_y()
+        if at_newest != self.follow:
+            self.follow = at_newest
+            if at_newest:
+                self.cursor = len(self.entries) - 1
+                self.unseen = 0
+            self.refresh()
+
+    def on_resize(self) -> None:
+        if self.follow and not self._follow_scheduled:  # a taller or shorter view: the newest still in it
+            self._follow_scheduled = True
+            self.call_after_refresh(self._keep_following)
 
     def _keep_following(self) -> None:
         self._follow_scheduled = False
         if self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._scroll(self._newest_y())
 
     @property
     def selected(self) -> LogEntry | None:
@@ -263,13 +349,18 @@ class LogPane(ScrollView, can_focus=True):
             return
         self.cursor = max(0, min(index, len(self.entries) - 1))
         self.follow = self.cursor == len(self.entries) - 1
+        if self.follow:
+            self.unseen = 0
+            self._scroll(self._newest_y())
+            self.refresh()
+            return
         entry = self.entries[self.cursor]
         top = self._starts[entry.seq] - self._dropped_lines
         height = self.scrollable_content_region.height
         if top < self.scroll_y:
-            self.scroll_to(y=top, animate=False)
+            self._scroll(top)
         elif top + entry.height > self.scroll_y + height:
-            self.scroll_to(y=min(top, top + entry.height - height), animate=False)
+            self._scroll(min(top, top + entry.height - height))
         self.refresh()
 
     # -- rendering ---------------------------------------------------------------------------------
@@ -289,12 +380,14 @@ class LogPane(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         index = scroll_y + y
         base = self.rich_style
+        if self.unseen and not self.follow and y == self.scrollable_content_region.height - 1:
+            return self._marker(width)
         if index >= len(self._lines):
             return Strip.blank(width, base)
         entry, n = self._lines[index]
         selected = self.has_focus and entry is self.selected
         style = base + self.get_component_rich_style("log-pane--cursor") if selected else base
-        key = (entry.seq, n, selected)
+        key = (entry.seq, n, selected, entry.repeats if n == 0 else 1)
         strip = self._strips.get(key)
         if strip is None:
             text = self._text(entry, n)
@@ -302,6 +395,13 @@ class LogPane(ScrollView, can_focus=True):
             strip = Strip(list(text.render(self.app.console)), text.cell_len)
             self._strips[key] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    def _marker(self, width: int) -> Strip:
+        """The pane's last line while it does not follow: how many entries wait below, and how to see them."""
+        count = f"{self.unseen} new entr{'y' if self.unseen == 1 else 'ies'} below"
+        text = Text(f" ▼ {count} · end: follow the newest ", style="bold reverse")
+        text.truncate(width)
+        return Strip(list(text.render(self.app.console)), text.cell_len).extend_cell_length(width)
 
     def _text(self, entry: LogEntry, n: int) -> Text:
         if n == 0:
@@ -325,4 +425,6 @@ class LogPane(ScrollView, can_focus=True):
         text.append(entry.job)
         text.append("  ")
         text.append(entry.result, style="bold green" if entry.ok else "bold red")
+        if entry.repeats > 1:
+            text.append("  " + repeats_text(entry.repeats, entry.repeat_span_s), style="bold yellow")
         return text

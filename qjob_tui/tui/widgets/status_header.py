@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from qjob_tui.lines import printable
+from qjob_tui.lines import count_of, printable
 
 
 def servers_text(rest_port: int | None, mcp_port: int | None) -> str:
@@ -63,9 +63,16 @@ class StatusHeader(Horizontal):
         waiting: int = 0,
         waiting_key: str = "a",
         discovery: str = "",
+        refreshed_s: float | None = None,
+        discovery_error: str | None = None,
     ) -> None:
-        """Update the right-hand side: requests waiting for approval (and the key that opens them), discovery's
-        progress, counts, the filter, and the refresh error with its backoff."""
+        """Update the right-hand side, most urgent first: requests waiting for approval (and the key that
+        opens them), discovery's progress, a refresh error with its backoff, a discovery that could not read
+        everything (each a headline until it clears; the full messages are in the log pane), then the counts,
+        the filter, the marks and how long ago the states were read.
+
+        Another face's field goes here as a keyword argument with a default (approval: `waiting`; speed:
+        `discovery`, its progress)."""
         stats = Text(no_wrap=True, overflow="ellipsis", justify="right")
         if waiting:
             stats.append(f" {waiting} waiting for approval ", style="bold black on yellow")
@@ -78,11 +85,28 @@ class StatusHeader(Horizontal):
             if backoff_s:
                 stats.append(f" · retry in {backoff_s:.0f}s", style="red")
             stats.append("  ")
-        count = f"{jobs} jobs" if shown == jobs else f"{shown}/{jobs} jobs"
-        stats.append(count)
+        if discovery_error:
+            stats.append(f"⚠ {printable(discovery_error)}", style="bold red")
+            stats.append("  ")
+        stats.append(count_of(jobs, "job") if shown == jobs else f"{shown}/{count_of(jobs, 'job')}")
         if filter_text:
             stats.append(" · filter: ", style="dim")
-            stats.append(filter_text, style="bold")
+            stats.append(printable(filter_text), style="bold")
         if marked:
             stats.append(f" · {marked} marked", style="bold magenta")
+        stats.append(" · ", style="dim")
+        if refreshed_s is None:
+            stats.append("not read yet", style="dim")
+        else:
+            stats.append(f"↻ {ago(refreshed_s)}", style="red" if error else "dim")
         self.query_one("#stats", Static).update(stats)
+
+
+def ago(seconds: float) -> str:
+    """`12s ago`, `5m ago`, `2h ago`: how long since the states were read."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s ago"
+    if whole < 3600:
+        return f"{whole // 60}m ago"
+    return f"{whole // 3600}h ago"
