@@ -4,6 +4,11 @@ One `QoveryClient` (one `httpx.AsyncClient`, one connection pool) per process. A
 they are not idempotent. Reads retry with backoff on 429, 5xx and network errors, honouring `Retry-After`.
 The client knows no face. What Qovery says comes back without the token or the URL's credentials, even when
 an upstream echoes them (`qjob_tui.redaction`), and no error message names them.
+
+The HTTP stack (httpx and aiohttp: about 110 ms of CPU to import, more than half a bare Textual table's whole
+first paint) loads with the first request, not with this module: every core module imports the error types
+from here, and building a `QoveryClient` costs nothing, so the dashboard's first frame never waits for it
+(`tests/tui/test_startup.py`).
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, TypedDict, Unpack
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 from qjob_tui import __version__, strictjson
 from qjob_tui.actions import ForceEvent, JobAction, validate_job_id
 from qjob_tui.redaction import Redactor, shown_url
-from qjob_tui.transport import AiohttpTransport
+
+if TYPE_CHECKING:
+    import httpx
 
 AuthScheme = Literal["auto", "token", "bearer"]
 
@@ -195,19 +200,33 @@ class QoveryClient:
         # carries them (httpcore's queue, rescanned on every event, once collapsed at thousands in flight).
         self._slots = asyncio.Semaphore(max_connections)
         self.retry = retry or RetryPolicy()
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers={
-                "Authorization": authorization_header(token, auth_scheme),
-                "User-Agent": USER_AGENT,
-                "Accept": "application/json",
-            },
-            timeout=httpx.Timeout(timeout_s),
-            # httpx's client over aiohttp's pool: a third of the CPU per call of httpx's own (qjob_tui/transport.py)
-            transport=transport or AiohttpTransport(max_connections=max_connections),
-            follow_redirects=False,
-            trust_env=False,  # the Qovery URL is the only place we go; no proxy from the environment
-        )
+        self._headers = {
+            "Authorization": authorization_header(token, auth_scheme),
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
+        self._transport = transport
+        self._max_connections = max_connections
+        self._opened: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The one `httpx.AsyncClient` (its pool), built with the first request: see the module's docstring."""
+        if self._opened is None:
+            import httpx
+
+            from qjob_tui.transport import AiohttpTransport
+
+            self._opened = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=httpx.Timeout(self.timeout_s),
+                # httpx's client over aiohttp's pool: a third of the CPU per call of httpx's own (transport.py)
+                transport=self._transport or AiohttpTransport(max_connections=self._max_connections),
+                follow_redirects=False,
+                trust_env=False,  # the Qovery URL is the only place we go; no proxy from the environment
+            )
+        return self._opened
 
     async def __aenter__(self) -> QoveryClient:
         return self
@@ -216,7 +235,8 @@ class QoveryClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._opened is not None:  # a client that never asked anything has no pool to close
+            await self._opened.aclose()
 
     # -- actions: exactly one request each, never retried -------------------------------------------
 
@@ -371,13 +391,16 @@ class QoveryClient:
         # One deadline for the whole exchange: a free connection, the request, Qovery's headers and every byte
         # of its body. A per-read timeout would let an upstream that drips a byte a second hold a caller for
         # ever; cancelled by the deadline, the transport closes the connection (nothing is left half-read on it).
+        http = self._http  # the HTTP stack is loaded from here on
+        import httpx
+
         waited_for = "free connection to Qovery (too many requests in flight)"
         try:
             async with asyncio.timeout(self.timeout_s):
                 await self._slots.acquire()
                 try:
                     waited_for = "answer from Qovery"
-                    response = await self._http.request(
+                    response = await http.request(
                         method, path, params=params, content=content, headers=headers
                     )
                 finally:
@@ -416,6 +439,8 @@ class QoveryClient:
 
 
 def _why(exc: httpx.TransportError) -> str:
+    import httpx
+
     name = type(exc).__name__
     if isinstance(exc, httpx.LocalProtocolError):
         # Our own request was refused before it left, and its text quotes the offending header: the token.
