@@ -9,6 +9,7 @@ environment by discovery), and a job's row follows when they come.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -36,8 +37,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 PLACE_COLUMNS = ("project", "env")
 WIDE_FROM = 110  # cells of width from which the project and environment columns are shown
 _FIXED = {"type": 9, "state": 18, "deployed": 10}  # "DEPLOYED ▼" when sorted by it
-FIRST_ROWS = 100  # rows added before the first frame
-LATER_ROWS = 500  # rows added per frame after it
+FIRST_ROWS = 20  # rows added before the first frame, at least: a screenful (see `_first_rows`)
+# Rows added per frame after it: as many as fit in this many seconds. Each row costs about as much again in the
+# next frame (DataTable measures every new cell), so a key typed meanwhile waits at most a few such frames.
+LATER_BUDGET_S = 0.004
 _MARK = "● "
 _NO_MARK = "  "
 
@@ -160,30 +163,41 @@ class JobTable(DataTable[Text]):
             jobs.sort(key=lambda job: self._sort_keys[job.id])
         return [job.id for job in jobs]
 
-    def _rebuild_rows(self) -> None:
+    def _rebuild_rows(self, matching: list[str] | None = None) -> None:
         selected = self.selected_id
         self.clear()
         self._cells.clear()
-        matching = self._matching()
+        matching = self._matching() if matching is None else matching
         # A screenful first, the rest once it is on screen: DataTable measures every cell it is given.
-        for job_id in matching[:FIRST_ROWS]:
+        first = self._first_rows()
+        for job_id in matching[:first]:
             self._add(self.board.jobs[job_id])
-        self._later = matching[FIRST_ROWS:]
+        self._later = matching[first:]
         self._generation += 1
         if self._later:
             self.call_after_refresh(self._add_later, self._generation, selected)
         self._select(selected)
 
+    def _first_rows(self) -> int:
+        """How many rows the first frame needs: the rows the table shows, and a few to scroll into. Each row
+        more costs the first frame (and a filter's key) a fifth of a millisecond, twice (added, measured)."""
+        return max(FIRST_ROWS, (self.size.height or self.app.size.height) + 10)
+
     def _add_later(self, generation: int, selected: str | None) -> None:
-        """The rows after the first screenful, LATER_ROWS per frame: 10,000 rows at once would hold the
-        screen (and every answer from Qovery) for seconds."""
+        """The rows after the first screenful, a few milliseconds' worth per frame: 10,000 rows at once would
+        hold the screen (and every answer from Qovery, and the next key) for seconds."""
         if generation != self._generation:
             return  # rebuilt since: that rebuild brings its own rows
-        now, self._later = self._later[:LATER_ROWS], self._later[LATER_ROWS:]
-        for job_id in now:
+        deadline = time.perf_counter() + LATER_BUDGET_S
+        done = 0
+        for job_id in self._later:
             job = self.board.get(job_id)
             if job is not None and job.id not in self._cells:
                 self._add(job)
+            done += 1
+            if done % 16 == 0 and time.perf_counter() > deadline:
+                break
+        del self._later[:done]
         if self._later:
             self.call_after_refresh(self._add_later, generation, selected)
         if self.selected_id != selected:
@@ -290,7 +304,10 @@ class JobTable(DataTable[Text]):
         if text == self.filter_text:
             return
         self.filter_text = text
-        self._rebuild_rows()
+        matching = self._matching()
+        if matching == [*self.visible_ids(), *self._later]:
+            return  # the same rows (`j`, then `jo`, of `job-0042`): nothing to rebuild, nothing to paint
+        self._rebuild_rows(matching)
         if self.row_count:
             self.move_cursor(row=min(self.cursor_row, self.row_count - 1), animate=False)
 
