@@ -11,12 +11,12 @@ imports included) to what the case's app paints.
 
 - **bare N**: a bare Textual app with one N-row DataTable (five columns of short strings), its rows added
   before its first frame: the baseline. Its first paint is `rows`.
-- **dashboard N/E**: qjob-tui's dashboard, built as the CLI builds it (`qjob_tui.cli` imported, settings
-  loaded from the file, `open_runtime`, `QJobApp`), with the config style given (`ids`: every job by its id
-  alone, no name, no environment, the hardest case and what hand-written configs do; `full`: id, name and
-  environment, as `qjob-tui init` writes; `environments`: the environments only). It reports `rows` (the
-  first frame with job rows), each environment whose jobs all show a state, `states` (every job's state
-  on screen) and `discovered` (the discovery worker done).
+- **dashboard N/E**: qjob-tui's dashboard, built as the CLI builds it (`qjob_tui.cli` imported, garbage
+  collections held, settings loaded from the file, `open_runtime`, `QJobApp`), with the config style given
+  (`ids`: every job by its id alone, no name, no environment, the hardest case and what hand-written configs
+  do; `full`: id, name and environment, as `qjob-tui init` writes; `environments`: the environments only).
+  It reports `rows` (the first frame with job rows), each environment whose jobs all show a state, `states`
+  (every job's state on screen) and `discovered` (the discovery worker done).
 
 Start-up cases run `--rounds` times, interleaved (bare 1,000, dashboard 1,000, bare 10,000, dashboard
 10,000), and print medians. Then each dashboard size runs once for `--duration` seconds: its resident
@@ -130,8 +130,10 @@ async def run_dashboard(
     profiler = cProfile.Profile() if profile_to else None  # from the first frame to every state known
     from qjob_tui import cli  # noqa: F401 -- the entry point's imports, as a user pays them
     from qjob_tui.config import load_settings
+    from qjob_tui.startup import hold_collections
 
     report("imported")
+    hold_collections()  # as cli.main does before it loads the settings
     settings = load_settings(config)
     report("configured")
     from qjob_tui.runtime import open_runtime

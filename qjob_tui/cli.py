@@ -27,6 +27,7 @@ from qjob_tui.argtypes import UsageParser, add_read_only_argument, port_argument
 from qjob_tui.audit import AuditError
 from qjob_tui.config import ConfigError, Settings, check_server_exposure, load_settings
 from qjob_tui.lines import note_line
+from qjob_tui.startup import hold_collections, resume_collections, started
 
 if TYPE_CHECKING:
     from qjob_tui.configfile import Selection
@@ -138,6 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(args_list)
     except SystemExit as exc:
         return int(exc.code or 0)
+    hold_collections()  # until the face is up (qjob_tui.startup); whatever happens, resumed on the way out
+    try:
+        return _run_faces(args)
+    finally:
+        resume_collections()
+
+
+def _run_faces(args: argparse.Namespace) -> int:
+    """The dashboard (with the servers for --server) or the headless relay: the exit code."""
     try:
         settings = load_settings(args.config, demo=args.demo)
         settings = with_server_overrides(
@@ -192,6 +202,7 @@ async def _serve(settings: Settings) -> int:
     from qjob_tui.server import serve_headless
 
     async with open_runtime(settings) as runtime:
+        started()  # the relay is up once it serves: from here on, collections as usual
         return await serve_headless(runtime)
 
 

@@ -38,6 +38,7 @@ from qjob_tui.lifecycle import LifecycleNote
 from qjob_tui.lines import count_of, printable
 from qjob_tui.pipeline import ActionOutcome, ActionRefused, Refusal
 from qjob_tui.signals import on_signals
+from qjob_tui.startup import started
 from qjob_tui.tui.commands import JobCommand, JobCommands
 from qjob_tui.tui.key_order import OrderedKeysApp
 from qjob_tui.tui.keys import ACTING_ACTIONS, FIXED_KEYS, app_bindings, app_keys, check_keymap
@@ -172,6 +173,7 @@ class QJobApp(OrderedKeysApp[None]):
             self._note(
                 "config", "no jobs to show: list them under jobs: or environments: (or run qjob-tui init)"
             )
+        self.call_after_refresh(started)  # the first frame is drawn: collections resume (qjob_tui.startup)
         self.call_after_refresh(self.start_refreshing)  # the first frame before any network work
 
     def on_unmount(self) -> None:

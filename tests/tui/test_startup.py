@@ -43,12 +43,14 @@ def test_the_dashboard_starts_without_what_it_shows_later() -> None:
     assert "qjob_tui.tui.app" in loaded  # the start-up did import what it should
 
 
-# The dashboard as the CLI starts it, in a process of its own; what it has imported when its first frame is
-# drawn (on_mount's call_after_refresh: after the first refresh), then once every job shows Qovery's state.
+# The dashboard as the CLI starts it (collections held, then the settings, the runtime, the app), in a process
+# of its own: what it has imported and whether the collector runs, on mount and when its first frame is drawn
+# (on_mount's call_after_refresh: after the first refresh), then once every job shows Qovery's state.
 FIRST_FRAME = """
-import asyncio, json, sys
+import asyncio, gc, json, sys
 from qjob_tui.config import load_settings
 from qjob_tui.runtime import open_runtime
+from qjob_tui.startup import hold_collections
 from qjob_tui.tui.app import QJobApp
 
 def http_stack():
@@ -58,21 +60,25 @@ class Watched(QJobApp):
     seen = {}
 
     def on_mount(self):
+        self.seen["collecting on mount"] = gc.isenabled()
         super().on_mount()
-        self.call_after_refresh(lambda: self.seen.update(rows=self.table.row_count, http=http_stack()))
+        self.call_after_refresh(
+            lambda: self.seen.update(rows=self.table.row_count, http=http_stack(), collecting=gc.isenabled())
+        )
 
 async def main():
     async with open_runtime(load_settings(sys.argv[1])) as runtime:
         async with Watched(runtime).run_test() as pilot:
             while not all(job.state for job in runtime.board.jobs.values()):
                 await asyncio.sleep(0.02)
-            print(json.dumps({"first frame": Watched.seen, "states": http_stack()}))
+            print(json.dumps({"first frame": Watched.seen, "states": http_stack(), "frozen": gc.get_freeze_count()}))
 
+hold_collections()
 asyncio.run(main())
 """
 
 
-async def test_the_first_frame_is_drawn_before_the_qovery_client_loads_its_http_stack(tmp_path: Path) -> None:
+async def test_the_first_frame_comes_before_the_http_stack_and_collections(tmp_path: Path) -> None:
     async with serve_simulator(quiet_simulator()) as url:
         config = write_config(tmp_path, url)  # the jobs by id alone: their names come from Qovery
         process = await asyncio.create_subprocess_exec(
@@ -82,5 +88,11 @@ async def test_the_first_frame_is_drawn_before_the_qovery_client_loads_its_http_
         stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 0, stderr.decode()
     seen = json.loads(stdout)
-    assert seen["first frame"] == {"rows": len(LISTED_JOBS), "http": []}
+    assert seen["first frame"] == {
+        "collecting on mount": False,
+        "rows": len(LISTED_JOBS),
+        "http": [],
+        "collecting": True,  # resumed once the first frame is drawn, with what the start-up made frozen
+    }
+    assert seen["frozen"] > 0
     assert seen["states"] == ["aiohttp", "httpx"]  # what the first frame did without, the states needed
