@@ -419,12 +419,12 @@ class LogPane(ScrollView, can_focus=True):
         when = self.frozen_time or entry.time.astimezone().strftime("%H:%M:%S")
         text = Text(no_wrap=True)
         text.append(when, style="dim")
+        if entry.repeats > 1:  # up front: a long result must not push the count out of view
+            text.append(" " + repeats_text(entry.repeats, entry.repeat_span_s), style="bold yellow")
         text.append(f"  {entry.source:<4} ", style=SOURCE_STYLES.get(entry.source, "dim"))
         text.append(entry.action, style="bold")
         text.append("  ")
         text.append(entry.job)
         text.append("  ")
         text.append(entry.result, style="bold green" if entry.ok else "bold red")
-        if entry.repeats > 1:
-            text.append("  " + repeats_text(entry.repeats, entry.repeat_span_s), style="bold yellow")
         return text
