@@ -23,10 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
 import importlib
 import logging
 import resource
 import socket
+import sys
+import termios
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -36,6 +39,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from qjob_tui.config import ConfigError
+from qjob_tui.listeners import stop_accepting
 from qjob_tui.pipeline import ActionPipeline, ActionRefused
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.guard import GuardRefusal, OpenStreams, RefusalHook
@@ -56,7 +60,9 @@ class ServerLimits:
 
     max_connections: int = 4096  # per server (fewer when the process may not open that many files)
     max_streams: int = 100  # open GET /mcp streams
-    idle_timeout_s: float = 5.0  # a connection with no request under way (new, or kept alive after one)
+    # A connection with no request under way (new, or kept alive after one): well past the keep-alive of the
+    # clients' pools (httpx 5 s, aiohttp 15 s), so that a client never sends on a connection being closed.
+    idle_timeout_s: float = 30.0
     request_timeout_s: float = 10.0  # from a request's first byte to its last
     shutdown_grace_s: float = 1.0  # for the requests in flight, once a stop begins
 
@@ -97,6 +103,7 @@ class _BoundedProtocol(HttpToolsProtocol):
     _deadline: asyncio.TimerHandle | None = None
     _overflow = False  # over the cap: answered 503 as soon as the request comes (or in a second), then closed
     _reading = False  # a request has begun and has not arrived whole
+    _idle_since = 0.0  # when the connection was last idle from (made, or its last answer complete)
     _head_done = False  # ... and its head has arrived (the app runs)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -107,13 +114,37 @@ class _BoundedProtocol(HttpToolsProtocol):
             self._deadline = self.loop.call_later(1.0, self._refuse_overflow)
             return
         super().connection_made(transport)
-        self._arm(self.limits.idle_timeout_s)
+        self._idle()
 
     def data_received(self, data: bytes) -> None:
         if self._overflow:
             self._refuse_overflow()
             return
-        super().data_received(data)
+        super().data_received(data)  # (uvicorn's keep-alive timer, never armed here, stays so)
+        if self._deadline is None and not self._reading and self._answered():
+            # Bytes that began no request (blank lines, which a parser skips): still idle, and the time idle
+            # counts from the last answer, so that a blank line now and then holds no connection open.
+            self._arm(self._idle_since + self.limits.idle_timeout_s - self.loop.time())
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # The idle deadline is ours, with the same checks as a new connection's, not uvicorn's keep-alive timer.
+        self._unset_keepalive_if_required()
+        if (
+            not self.transport.is_closing()
+            and self._deadline is None
+            and not self._reading
+            and self._answered()
+        ):
+            self._idle()
+
+    def _answered(self) -> bool:
+        """No request is being answered (none yet, or the last one's answer is complete)."""
+        return self.cycle is None or self.cycle.response_complete
+
+    def _idle(self) -> None:
+        self._idle_since = self.loop.time()
+        self._arm(self.limits.idle_timeout_s)
 
     def _refuse_overflow(self) -> None:
         if not self.transport.is_closing():
@@ -157,6 +188,12 @@ class _BoundedProtocol(HttpToolsProtocol):
         self._deadline = None
         if self.transport.is_closing():
             return
+        if not self._reading and _bytes_waiting(self.transport):
+            # A loaded loop can come to the idle deadline before it reads what has just arrived: closing with
+            # those bytes unread would reset the connection, and a client whose request may be an action could
+            # not tell whether it ran. Look again once the loop has read them (a request re-arms its own).
+            self._arm(_WAITING_RECHECK_S)
+            return
         cycle = self.cycle
         if self._reading and not self._head_done:
             if cycle is None or cycle.response_complete:  # (not while a pipelined answer is going out)
@@ -166,6 +203,21 @@ class _BoundedProtocol(HttpToolsProtocol):
             cycle.message_event.set()
             self.transport.write(_REQUEST_TIMEOUT)
         self.transport.close()
+
+
+_WAITING_RECHECK_S = 0.05
+
+
+def _bytes_waiting(transport: asyncio.BaseTransport) -> bool:
+    """Whether the connection's socket holds bytes not read yet (asked of the kernel; nothing is read)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    try:
+        waiting = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except OSError:
+        return False
+    return int.from_bytes(waiting, sys.byteorder) > 0
 
 
 def _bounded_protocol(limits: ServerLimits) -> type[_BoundedProtocol]:
@@ -197,11 +249,16 @@ def _connection_cap(wanted: int) -> int:
 
 
 class _RelayServer(uvicorn.Server):
-    """A uvicorn server that leaves SIGINT/SIGTERM to its host."""
+    """A uvicorn server that leaves SIGINT/SIGTERM to its host, and whose stop misses no connection its
+    listeners have just accepted (see qjob_tui.listeners)."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await stop_accepting(self.servers)
+        await super().shutdown(sockets)
 
 
 class _LineHandler(logging.Handler):

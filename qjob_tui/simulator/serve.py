@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 import uvicorn
 from starlette.types import Scope
 
+from qjob_tui.listeners import stop_accepting
 from qjob_tui.simulator.app import Simulator
 
 # Keep idle connections well past a dashboard's poll interval, so that clients do not race the server
@@ -71,6 +72,8 @@ async def _keep_date_header(server: uvicorn.Server) -> None:
 
 
 async def _stop(server: uvicorn.Server) -> None:
+    # What the listeners have accepted reaches the server before they close (see qjob_tui.listeners).
+    await stop_accepting(server.servers)
     for listener in server.servers:
         listener.close()
     for connection in list(server.server_state.connections):
@@ -80,6 +83,13 @@ async def _stop(server: uvicorn.Server) -> None:
         _, pending = await asyncio.wait(tasks, timeout=_SHUTDOWN_GRACE_S)
         for task in pending:
             task.cancel()
+    # Each connection's close ends a round later (its socket is closed then); wait for all of them, bounded.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_SHUTDOWN_GRACE_S):
+            while server.server_state.connections:
+                for connection in list(server.server_state.connections):
+                    connection.shutdown()
+                await asyncio.sleep(0.01)
     for listener in server.servers:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(listener.wait_closed(), _SHUTDOWN_GRACE_S)

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import io
 import json
+import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
+import httpx2
 import pytest
 
 from qjob_tui.runtime import open_runtime
@@ -187,3 +192,100 @@ async def test_a_stop_during_discovery_does_not_wait_for_it(tmp_path: Path) -> N
                     await asyncio.sleep(0.01)  # (discovery, under way in the relay)
                 stop.set()
                 assert await serving == 0
+
+
+async def test_a_request_waiting_when_the_idle_deadline_comes_is_answered_not_reset(relay: Relay) -> None:
+    """A loaded loop may come to a kept-alive connection's idle deadline before it reads the request that has
+    just arrived on it. Closing then would reset the connection (a socket closed with bytes unread sends RST):
+    the client, whose POST may be an action, could not tell whether it ran. The request is read and answered."""
+    async with limited(relay, idle_timeout_s=0.2) as servers:
+        host, port = servers.rest_url.removeprefix("http://").rsplit(":", 1)
+        loop = asyncio.get_running_loop()
+        with socket.create_connection((host, int(port))) as client:
+            client.setblocking(False)
+            health = f"GET /v1/health HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+            await loop.sock_sendall(client, health)
+            assert (await answer_on(client)).startswith(b"HTTP/1.1 200")
+            # The loop is busy past the deadline (time.sleep holds it, as load does), then its next round runs
+            # this task first and the overdue deadline after it, before it looks at the sockets again: the
+            # request below is in the server's socket, unread, when the deadline comes.
+            time.sleep(0.4)  # noqa: ASYNC251 - holding the loop is the point
+            await asyncio.sleep(0)
+            deploy = (
+                f"POST /v1/job/{CRON_JOB}/deploy HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 0\r\n\r\n"
+            )
+            client.send(deploy.encode())
+            answer = await answer_on(client)
+    assert answer.startswith(b"HTTP/1.1 202"), answer
+    assert [request.method for request in relay.upstream_actions] == ["POST"]
+
+
+async def answer_on(client: socket.socket) -> bytes:
+    """One whole answer with a Content-Length on `client`, or what came before the connection closed."""
+    loop = asyncio.get_running_loop()
+    received = b""
+    async with asyncio.timeout(BOUND_S):
+        while b"\r\n\r\n" not in received or len(received.partition(b"\r\n\r\n")[2]) < content_length(
+            received
+        ):
+            chunk = await loop.sock_recv(client, 65536)
+            if not chunk:
+                break
+            received += chunk
+    return received
+
+
+def content_length(answer: bytes) -> int:
+    head = answer.partition(b"\r\n\r\n")[0].lower()
+    return int(head.split(b"content-length: ")[1].split(b"\r\n")[0]) if b"content-length: " in head else 0
+
+
+async def test_blank_lines_between_requests_do_not_hold_a_connection_open(relay: Relay) -> None:
+    async with limited(relay, idle_timeout_s=0.2) as servers:
+        for url in (servers.rest_url, servers.mcp_url):
+            async with connected(url) as kept_alive:
+                await kept_alive.get("/v1/health")
+                await kept_alive.send(b"\r\n")  # begins no request (a parser skips it), and is no request
+                assert b"HTTP/1.1" not in await kept_alive.rest()
+
+
+def test_idle_connections_outlive_the_pools_of_the_clients_that_reuse_them() -> None:
+    """A keep-alive client reuses its pooled connection until its own expiry. Had the relay the same deadline
+    (httpx's 5 s), a request sent at the last moment would meet the relay closing the connection: a reset or
+    no answer, and a caller who cannot tell whether its action ran. The relay keeps an idle connection well
+    past the pools of the clients that talk to it: httpx, httpx2 (the MCP SDK's) and aiohttp (its
+    documented 15 s)."""
+    pools = [httpx.Limits().keepalive_expiry, httpx2.Limits().keepalive_expiry, 15.0]
+    assert ServerLimits().idle_timeout_s >= 2 * max(expiry or 0.0 for expiry in pools)
+
+
+async def test_connections_that_come_as_the_relay_stops_are_each_closed(relay: Relay) -> None:
+    """A client connects in every round of the loop while the relay stops. asyncio makes an accepted
+    connection's transport a round or two after accepting it; had the stop closed the listener in between, that
+    connection would be neither served nor closed (its client waiting for nothing, its half-made transport an
+    unclosed-resource warning when collected), or the stop would not see it (it would close at its idle
+    deadline, here far past the bound). Every client sees its connection closed, and nothing is left unclosed."""
+    loop = asyncio.get_running_loop()
+    servers = RelayServers(relay.runtime, limits=ServerLimits(idle_timeout_s=10 * BOUND_S))
+    open_clients: list[socket.socket] = []
+    async with servers:
+        await servers.wait_started()
+        host, port = servers.rest_url.removeprefix("http://").rsplit(":", 1)
+        stopping = asyncio.create_task(servers.stop())
+        with contextlib.suppress(ConnectionRefusedError):  # until the port is closed
+            while not stopping.done():
+                client = socket.create_connection((host, int(port)))
+                client.setblocking(False)
+                open_clients.append(client)
+                if len(open_clients) > 20:  # the last ones are those the stop may miss
+                    open_clients.pop(0).close()
+                await asyncio.sleep(0)
+        await stopping
+    for client in open_clients:
+        with client:
+            try:
+                async with asyncio.timeout(BOUND_S):
+                    assert await loop.sock_recv(client, 1) == b""
+            except ConnectionResetError:  # still in the listener's queue when it closed
+                pass
+    gc.collect()  # a transport left half-made would warn now, in this test
