@@ -41,6 +41,10 @@ FIRST_ROWS = 20  # rows added before the first frame, at least: a screenful (see
 # Rows added per frame after it: as many as fit in this many seconds. Each row costs about as much again in the
 # next frame (DataTable measures every new cell), so a key typed meanwhile waits at most a few such frames.
 LATER_BUDGET_S = 0.004
+# The same for the rows of the table's first build, before any key could rebuild it: every slice costs a whole
+# repaint of the table besides (after any added row DataTable renders every visible cell again, about 11 ms at
+# 120x40), and 1,000 jobs in 4 ms slices took ten repaints before their states could show.
+START_BUDGET_S = 0.05
 _MARK = "● "
 _NO_MARK = "  "
 
@@ -107,6 +111,7 @@ class JobTable(DataTable[Text]):
         self._sort_keys: dict[str, tuple[Any, ...]] = {}  # job id -> its key when the rows were ordered
         self._cells: dict[str, tuple[Text, ...]] = {}  # what each row shows now, to update only what changed
         self._later: list[str] = []  # rows to add once the first screenful is drawn
+        self._later_budget_s = START_BUDGET_S  # how long each frame may spend adding them
         self._generation = 0  # counts rebuilds, so that a stale "add the rest" does nothing
 
     # -- what is selected ---------------------------------------------------------------------------
@@ -165,6 +170,8 @@ class JobTable(DataTable[Text]):
 
     def _rebuild_rows(self, matching: list[str] | None = None) -> None:
         selected = self.selected_id
+        if self._generation:  # not the first build: a key may have asked for it, and another may follow
+            self._later_budget_s = LATER_BUDGET_S
         self.clear()
         self._cells.clear()
         matching = self._matching() if matching is None else matching
@@ -188,7 +195,7 @@ class JobTable(DataTable[Text]):
         hold the screen (and every answer from Qovery, and the next key) for seconds."""
         if generation != self._generation:
             return  # rebuilt since: that rebuild brings its own rows
-        deadline = time.perf_counter() + LATER_BUDGET_S
+        deadline = time.perf_counter() + self._later_budget_s
         done = 0
         for job_id in self._later:
             job = self.board.get(job_id)
