@@ -139,7 +139,7 @@ class RestApp:
             if method not in ("GET", "HEAD"):
                 await self._method_not_allowed(scope, send, method, "GET, HEAD")
                 return
-            await self._get(raw_path, send)
+            await self._get(raw_path, scope, send)
             return
         parts = raw_path.split(b"/")
         # b"/v1/job/<id>/<action>".split(b"/") == [b"", b"v1", b"job", <id>, <action>]
@@ -236,7 +236,12 @@ class RestApp:
             return
         await send_response(send, 200, json.dumps(view).encode(), JSON_CONTENT_TYPE)
 
-    async def _get(self, path: bytes, send: Send) -> None:
+    async def _get(self, path: bytes, scope: Scope, send: Send) -> None:
+        try:
+            _query(scope.get("query_string", b""), _NO_QUERY)  # (a filter that is ignored would mislead)
+        except ActionRefused as exc:
+            await self._refuse(scope, send, refusal_problem(exc))
+            return
         if path == b"/v1/jobs":
             body = json.dumps(jobs_view(self.runtime)).encode()
         elif path == b"/v1/health":
@@ -244,6 +249,9 @@ class RestApp:
         else:
             body = self._openapi
         await send_response(send, 200, body, JSON_CONTENT_TYPE)
+
+
+_NO_QUERY: frozenset[str] = frozenset()
 
 
 def _query(query_string: bytes, names: frozenset[str]) -> dict[str, str]:

@@ -116,6 +116,9 @@ REFUSALS = {
     "GET on an action": Refusal("GET", f"/v1/job/{CRON_JOB}/deploy", 405, headers={"allow": "POST"}),
     "DELETE on an action": Refusal("DELETE", f"/v1/job/{CRON_JOB}/uninstall", 405, headers={"allow": "POST"}),
     "POST on the job list": Refusal("POST", "/v1/jobs", 405, headers={"allow": "GET, HEAD"}),
+    "a filter on the job list, which takes none": Refusal("GET", "/v1/jobs?state=FAILED", 400, field="state"),
+    "a query parameter on the health route": Refusal("GET", "/v1/health?verbose=1", 400, field="verbose"),
+    "a query parameter on the OpenAPI document": Refusal("GET", "/v1/openapi.json?v=3", 400, field="v"),
 }
 
 
