@@ -29,7 +29,7 @@ from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
-from textual.widgets import Footer, Input
+from textual.widgets import DataTable, Footer, Input
 from textual.worker import Worker, WorkerState
 
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent, JobAction
@@ -619,6 +619,12 @@ class QJobApp(OrderedKeysApp[None]):
         self.push_screen(
             DeployOptionsScreen(f"Deploy {self._target_text(job_ids, bulk)} with options", names), chosen
         )
+
+    @on(DataTable.RowSelected, "#jobs")
+    def _row_clicked(self) -> None:
+        """A click on the highlighted job (DataTable selects a row on a second click; Enter is the app's own
+        key and never reaches the table): its detail screen, as Enter opens it."""
+        self.action_open_job()
 
     def action_open_job(self) -> None:
         """Enter: the selected job's detail screen."""

@@ -17,6 +17,7 @@ from textual.filter import Monochrome
 from qjob_tui.jobs import ActionMark
 from qjob_tui.tui import app as app_module
 from qjob_tui.tui.display import last_action_text, state_text
+from qjob_tui.tui.screens.job_detail import JobDetailScreen
 from qjob_tui.tui.widgets.job_table import JobTable
 from qjob_tui.tui.widgets.log_pane import LogEntry, LogPane
 from tests.common import DEMO_NAMES, environment_of
@@ -361,3 +362,20 @@ async def test_sorted_by_state_a_job_moves_when_its_state_changes(tmp_path: Path
         await dash.press("d")  # STOPPED -> DEPLOYMENT_QUEUED: before the settled ones now
         await dash.until(lambda: dash.names()[1] == "weekly-report", "the row moved up")
         assert dash.app.table.selected_id == job_id("weekly-report")  # the selection went with it
+
+
+async def test_a_click_on_the_highlighted_job_opens_it_and_a_first_click_only_highlights(
+    tmp_path: Path,
+) -> None:
+    async with running_dashboard(tmp_path, size=(140, 40)) as dash:
+        table = dash.app.table
+        # Below the pane's title (the table's border) and the column headers.
+        top = table.content_region.y - table.region.y + table.header_height
+        row_y = top + dash.names().index("cache-warmup")
+        await dash.pilot.click(JobTable, offset=(4, row_y))
+        await dash.pilot.pause()
+        assert table.selected_id == job_id("cache-warmup")
+        assert not isinstance(dash.app.screen, JobDetailScreen)  # a first click selects, like k9s
+        await dash.pilot.click(JobTable, offset=(4, row_y))
+        await dash.until(lambda: isinstance(dash.app.screen, JobDetailScreen), "the detail screen")
+        assert dash.app.screen.job_id == job_id("cache-warmup")
