@@ -86,14 +86,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self._max_connections = max_connections
         self._keepalive_expiry_s = keepalive_expiry_s
-        # httpx's context (certifi's roots), so that the transport trusts what httpx's own would.
-        self._ssl = ssl_context or httpx.create_ssl_context(trust_env=False)
+        self._ssl = ssl_context  # made with the first https request (see _tls)
         self._session: aiohttp.ClientSession | None = None
 
+    def _tls(self) -> ssl.SSLContext:
+        """httpx's context (certifi's roots), so that the transport trusts what httpx's own would. Made when first
+        needed: loading the roots costs about 30 ms, which an http:// upstream (the demo, the simulator) never
+        needs, and which would otherwise delay the first states."""
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context(trust_env=False)
+        return self._ssl
+
     def _open(self) -> aiohttp.ClientSession:
-        connector = _Connector(
-            limit=self._max_connections, keepalive_timeout=self._keepalive_expiry_s, ssl=self._ssl
-        )
+        # Every https request names its context (_tls); the connector's own default is never used.
+        connector = _Connector(limit=self._max_connections, keepalive_timeout=self._keepalive_expiry_s)
         return aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -114,6 +120,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 headers=request.headers.multi_items(),
                 data=body or None,
                 allow_redirects=False,
+                ssl=self._tls() if request.url.scheme == "https" else True,
                 timeout=aiohttp.ClientTimeout(
                     total=None,
                     connect=timeout.get("pool"),  # a pooled connection, or a new one, within this
