@@ -8,9 +8,9 @@ import asyncio
 import contextlib
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from qjob_tui.actions import ACTIONS, FORCE_EVENTS, BodyKind, JobAction, validate_body
 from qjob_tui.pipeline import ActionRefused
@@ -19,6 +19,7 @@ from qjob_tui.simulator import RecordedRequest, Simulator
 from tests import common
 from tests.common import DEMO, Relay
 
+T = TypeVar("T")
 DEMO_JOBS = [job.id for job in DEMO.jobs]
 # What may reach Qovery: one of the five action paths on a canonical (lower-case) UUID.
 _ACTION_PATH = re.compile(
@@ -47,35 +48,44 @@ async def running_relay(sim: Simulator, audit_path: Path, **config: Any) -> Asyn
         yield relay
 
 
-@contextlib.contextmanager
-def relay_in_thread(sim: Simulator, audit_path: Path, **settings: Any) -> Iterator[Relay]:
+def relay_in_thread(
+    sim: Simulator, audit_path: Path, **settings: Any
+) -> contextlib.AbstractContextManager[Relay]:
     """`running_relay` in a thread with its own event loop, for synchronous clients."""
+    return in_thread(lambda _loop: running_relay(sim, audit_path, **settings))
+
+
+@contextlib.contextmanager
+def in_thread(
+    serving: Callable[[asyncio.AbstractEventLoop], contextlib.AbstractAsyncContextManager[T]],
+) -> Iterator[T]:
+    """What `serving(loop)` yields, kept open on `loop`, a new event loop in a thread of its own, until the
+    with-block ends (then the context exits there and the loop closes)."""
     loop = asyncio.new_event_loop()
-    ready: asyncio.Future[Relay] = loop.create_future()
+    ready: asyncio.Future[T] = loop.create_future()
     stop = asyncio.Event()
 
     async def serve() -> None:
         try:
-            async with running_relay(sim, audit_path, **settings) as relay:
-                ready.set_result(relay)
+            async with serving(loop) as value:
+                ready.set_result(value)
                 await stop.wait()
         except BaseException as exc:
             if not ready.done():
                 ready.set_exception(exc)
             raise
 
+    async def wait() -> T:
+        return await ready
+
     thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
     thread.start()
     try:
-        yield asyncio.run_coroutine_threadsafe(_wait(ready), loop).result(timeout=60)
+        yield asyncio.run_coroutine_threadsafe(wait(), loop).result(timeout=60)
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=60)
         loop.close()
-
-
-async def _wait(future: asyncio.Future[Relay]) -> Relay:
-    return await future
 
 
 def unvalidated(request: RecordedRequest) -> str | None:

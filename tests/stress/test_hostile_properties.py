@@ -15,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,8 @@ from tests.support.hostile import (
     no_content_with_body,
     weird_status,
 )
+
+from .relay_harness import in_thread
 
 TOKEN = DEMO_TOKEN
 TIMEOUT_S = 1.0  # the deadline of one exchange: a lying Content-Length or a slow drip costs at most this
@@ -209,51 +210,25 @@ class HostileRelay:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=120)
 
 
-@contextlib.contextmanager
-def hostile_relay(directory: Path) -> Iterator[HostileRelay]:
-    loop = asyncio.new_event_loop()
-    ready: asyncio.Future[HostileRelay] = loop.create_future()
-    stop = asyncio.Event()
-
-    async def serve() -> None:
-        errors: list[str] = []
-        loop.set_exception_handler(lambda _, context: errors.append(str(context.get("message"))))
-        log: list[str] = []
-        try:
-            async with (
-                hostile_upstream() as upstream,
-                open_runtime(
-                    relay_settings(directory, upstream.url, token=TOKEN, timeout_s=TIMEOUT_S)
-                ) as runtime,
-                RelayServers(runtime, log=log.append) as servers,
-            ):
-                await servers.wait_started()
-                ready.set_result(
-                    HostileRelay(upstream, runtime, servers, loop, runtime.audit.path, log, errors)
-                )
-                await stop.wait()
-        except BaseException as exc:
-            if not ready.done():
-                ready.set_exception(exc)
-            raise
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    try:
-        yield asyncio.run_coroutine_threadsafe(_ready(ready), loop).result(timeout=60)
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=60)
-        loop.close()
-
-
-async def _ready(future: asyncio.Future[HostileRelay]) -> HostileRelay:
-    return await future
+@contextlib.asynccontextmanager
+async def hostile_relay(directory: Path, loop: asyncio.AbstractEventLoop) -> AsyncIterator[HostileRelay]:
+    """The relay in front of the hostile upstream, on `loop` (whose errors it keeps)."""
+    errors: list[str] = []
+    loop.set_exception_handler(lambda _, context: errors.append(str(context.get("message"))))
+    log: list[str] = []
+    async with (
+        hostile_upstream() as upstream,
+        open_runtime(relay_settings(directory, upstream.url, token=TOKEN, timeout_s=TIMEOUT_S)) as runtime,
+        RelayServers(runtime, log=log.append) as servers,
+    ):
+        await servers.wait_started()
+        yield HostileRelay(upstream, runtime, servers, loop, runtime.audit.path, log, errors)
 
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRelay]:
-    with hostile_relay(tmp_path_factory.mktemp("hostile-relay")) as running:
+    directory = tmp_path_factory.mktemp("hostile-relay")
+    with in_thread(lambda loop: hostile_relay(directory, loop)) as running:
         yield running
 
 
