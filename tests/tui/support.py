@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,3 +225,56 @@ async def running_dashboard(
                 if wait:
                     await dashboard.states_loaded()
                 yield dashboard
+
+
+@contextlib.contextmanager
+def in_a_terminal(
+    tmp_path: Path, *args: str, size: tuple[int, int] = (80, 24)
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """`python -m qjob_tui *args` in a pseudo-terminal of `size` (columns, rows), as a user starts it: its own
+    HOME and state directory in `tmp_path`, a 256-colour TERM. Yields the process and the terminal's end to
+    read; on the way out a process still running is killed."""
+    master, slave = pty.openpty()
+    columns, rows = size
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "TERM": "xterm-256color",
+        "HOME": str(tmp_path),
+    }
+    env.pop("QJOB_TUI_CONFIG", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qjob_tui", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        yield process, master
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+
+
+def read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
+    """Read a pseudo-terminal until `wanted` shows up, the other side closes, or `seconds` pass."""
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while wanted not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the process is gone and the terminal closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen

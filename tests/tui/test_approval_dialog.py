@@ -5,16 +5,9 @@ eras) get, against the simulator over real sockets."""
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
-import os
-import pty
 import re
 import signal
-import struct
-import subprocess
-import sys
-import termios
 from collections.abc import AsyncIterator, Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,8 +25,7 @@ from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.help import HelpScreen
 from tests.common import API_TOKEN, DEMO, job_id, read_audit, read_outcomes
 
-from .support import Dashboard, running_dashboard
-from .test_lifecycle import read_until
+from .support import Dashboard, in_a_terminal, read_until, running_dashboard
 
 PROBLEM = "urn:qjob-tui:problem:"
 ERAS = ["auto", "legacy"]
@@ -413,30 +405,11 @@ def test_sigterm_while_three_wait_answers_each_caller_before_the_process_exits(t
     """The real command in a terminal: `qjob-tui --demo --server` with stop gated, three agents waiting."""
     config = tmp_path / "qjob-tui.yaml"
     config.write_text("server:\n  approve: [stop]\n", encoding="utf-8")
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
-    env = {
-        **os.environ,
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "TERM": "xterm-256color",
-        "HOME": str(tmp_path),
-    }
-    env.pop("QJOB_TUI_CONFIG", None)
-    command = [sys.executable, "-m", "qjob_tui", "--demo", "--server", "--config", str(config)]
+    command = ["--demo", "--server", "--config", str(config)]
     ports = ["--rest-port", "0", "--mcp-port", "0"]  # free ports: the header says which
-    process = subprocess.Popen(
-        [*command, *ports],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=tmp_path,
-        start_new_session=True,
-    )
-    os.close(slave)
     jobs = [DEMO.job_named(name).id for name in ("nightly-backup", "db-migrate", "cache-warmup")]
-    try:
-        shown = read_until(master, b"nightly-backup", 60)
+    with in_a_terminal(tmp_path, *command, *ports, size=(140, 40)) as (process, terminal):
+        shown = read_until(terminal, b"nightly-backup", 60)
         assert b"nightly-backup" in shown, shown[-2000:]
         port = re.search(rb"REST :(\d+)", shown)
         assert port is not None, shown[-2000:]
@@ -444,17 +417,12 @@ def test_sigterm_while_three_wait_answers_each_caller_before_the_process_exits(t
         with ThreadPoolExecutor(3) as pool:
             url = f"http://127.0.0.1:{rest_port}/v1/job/{{}}/stop"
             calls = [pool.submit(httpx.post, url.format(job), timeout=60) for job in jobs]
-            shown += read_until(master, b"3 waiting for approval", 60)
+            shown += read_until(terminal, b"3 waiting for approval", 60)
             assert b"3 waiting for approval" in shown, shown[-3000:]
             process.send_signal(signal.SIGTERM)
             answers = [call.result(timeout=60) for call in calls]
         assert process.wait(timeout=30) == 0
-        shown += read_until(master, b"\0never", 0.5)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
+        shown += read_until(terminal, b"\0never", 0.5)
     assert [answer.status_code for answer in answers] == [403, 403, 403]
     assert {answer.json()["type"] for answer in answers} == {PROBLEM + "approval-unavailable"}
     audit = tmp_path / "state" / "qjob-tui" / "audit-demo.jsonl"

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
-import select
 import signal
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +12,7 @@ from qjob_tui.runtime import Runtime
 from qjob_tui.tui.app import QJobApp
 from tests.common import quiet_simulator, read_outcomes
 
-from .support import Dashboard, running_dashboard
+from .support import Dashboard, in_a_terminal, read_until, running_dashboard
 
 LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
 
@@ -65,55 +58,14 @@ async def test_a_bug_in_the_poller_is_shown_and_the_states_keep_coming(tmp_path:
         assert dash.app.is_running
 
 
-def read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
-    """Read a pseudo-terminal until `wanted` shows up, the other side closes, or `seconds` pass."""
-    seen = b""
-    deadline = time.monotonic() + seconds
-    while wanted not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:  # the process is gone and the terminal closed
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
-
-
 def test_sigterm_quits_cleanly_restores_the_terminal_and_exits_0(tmp_path: Path) -> None:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {
-        **os.environ,
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "TERM": "xterm-256color",
-        "HOME": str(tmp_path),
-    }
-    env.pop("QJOB_TUI_CONFIG", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qjob_tui", "--demo"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=tmp_path,
-        start_new_session=True,
-    )
-    os.close(slave)
-    try:
-        shown = read_until(master, b"nightly-backup", 30)
+    with in_a_terminal(tmp_path, "--demo", size=(80, 24)) as (process, terminal):
+        shown = read_until(terminal, b"nightly-backup", 30)
         assert b"nightly-backup" in shown, shown[-2000:]
         process.send_signal(signal.SIGTERM)
-        rest = read_until(master, LEAVE_ALTERNATE_SCREEN, 30)
+        rest = read_until(terminal, LEAVE_ALTERNATE_SCREEN, 30)
         assert process.wait(timeout=30) == 0
-        rest += read_until(master, b"\0never", 0.5)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
+        rest += read_until(terminal, b"\0never", 0.5)
     assert LEAVE_ALTERNATE_SCREEN in rest  # the terminal is back to the shell's screen
     assert b"Traceback" not in shown + rest
 
