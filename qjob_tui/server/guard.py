@@ -142,6 +142,19 @@ def too_many_streams_problem(limit: int) -> dict[str, Any]:
     )
 
 
+async def send_refusal(
+    hook: RefusalHook | None,
+    surface: str,
+    scope: Scope,
+    send: Send,
+    body: dict[str, Any],
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer a request with the problem `body` and tell `hook` of the refusal (the guard's, the REST routes')."""
+    await send_problem(send, body, extra_headers)
+    report_refusal(hook, surface, scope, body)
+
+
 def report_refusal(hook: RefusalHook | None, surface: str, scope: Scope, body: dict[str, Any]) -> None:
     """Tell `hook` of a request refused with the problem `body` (the guard's, and the REST routes' own)."""
     if hook is None:
@@ -237,5 +250,4 @@ class Guard:
         body: dict[str, Any],
         extra_headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
-        await send_problem(send, body, extra_headers)
-        report_refusal(self.on_refusal, self.surface, scope, body)
+        await send_refusal(self.on_refusal, self.surface, scope, send, body, extra_headers)

@@ -35,7 +35,7 @@ from qjob_tui.server.asgi import (
     send_problem,
     send_response,
 )
-from qjob_tui.server.guard import Guard, RefusalHook, report_refusal, user_agent
+from qjob_tui.server.guard import Guard, RefusalHook, send_refusal, user_agent
 from qjob_tui.server.openapi import REST_PREFIX, openapi_document
 from qjob_tui.server.problems import (
     not_json,
@@ -124,8 +124,7 @@ class RestApp:
         extra_headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         """Answer a refusal and tell `on_refusal` of it, as the guard does of its own."""
-        await send_problem(send, body, extra_headers)
-        report_refusal(self.on_refusal, "rest", scope, body)
+        await send_refusal(self.on_refusal, "rest", scope, send, body, extra_headers)
 
     async def _method_not_allowed(self, scope: Scope, send: Send, method: str, allow: str) -> None:
         body = problem(405, "Method not allowed", f"{method} is not allowed here; use {allow.split(',')[0]}")
