@@ -176,8 +176,11 @@ async def run_dashboard(
                     shown = now
                     app.call_after_refresh(report, f"environment-{shown}")
                 await asyncio.sleep(0.002)
+            # After the next frame, and make sure one comes: a board already idle (its last change drawn
+            # before this loop saw it) would otherwise wait for whatever repaints next, or for nothing.
             app.call_after_refresh(report, f"environment-{environments}")
             app.call_after_refresh(report, "states")
+            app.screen.refresh()
             if profiler is not None and profile_to is not None:
                 profiler.disable()
                 profiler.dump_stats(profile_to)
