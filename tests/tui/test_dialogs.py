@@ -192,3 +192,16 @@ async def test_an_empty_config_says_how_to_add_jobs(tmp_path: Path) -> None:
         await dash.press("d")
         assert "No job selected" in dash.notifications()
         assert dash.actions_sent() == []
+
+
+async def test_help_at_80x24_scrolls_to_its_last_key(tmp_path: Path) -> None:
+    # At 80x24 the help is taller than the terminal: its rows were cut at the dialog's bottom border and no
+    # key scrolled them, so the last keys (tab, the dialogs' y/n) could not be read at all.
+    async with running_dashboard(tmp_path, size=(80, 24)) as dash:
+        await dash.press("question_mark")
+        last = "y approves, n or escape refuses"
+        assert last not in dash.screen_text()
+        await dash.press("end")
+        assert last in dash.screen_text()
+        await dash.press("home")
+        assert "Deploy job" in dash.screen_text()

@@ -8,9 +8,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Static
 
 
 class HelpScreen(ModalScreen[None]):
@@ -28,7 +28,9 @@ class HelpScreen(ModalScreen[None]):
         table.add_column()
         for key, description in self.rows:
             table.add_row(Text(key, style="bold"), Text(description))
-        with Vertical(id="dialog", classes="dialog -help"):
-            yield Label("Keys — Escape closes", classes="dialog-title")
-            with VerticalScroll():
-                yield Static(table, id="keys")
+        # The dialog scrolls as a whole (at 80x24 the keys are taller than the terminal), and its title is on
+        # its border so that it stays in sight however far down the keys are scrolled.
+        dialog = VerticalScroll(id="dialog", classes="dialog -help")
+        dialog.border_title = "Keys — Escape closes"
+        with dialog:
+            yield Static(table, id="keys")
