@@ -29,6 +29,8 @@ STATE_STYLES: dict[str, str] = {
 }
 GONE_STATES = frozenset({"DELETED"})  # settled, but nothing is left to look at
 ERROR_MARK = "✗ "
+# The cells a state column needs for the longest state Qovery names with its mark: `✗ DEPLOYMENT_ERROR`.
+STATE_WIDTH = len(ERROR_MARK) + len("DEPLOYMENT_ERROR")
 
 SOURCE_STYLES: dict[str, str] = {"tui": "cyan", "rest": "magenta", "mcp": "bright_magenta", "cli": "blue"}
 

@@ -414,3 +414,12 @@ async def test_a_click_on_a_run_shows_its_log(dash: Dashboard) -> None:
     assert "✖ Job nightly-backup failed" in log_text(dash)
     await dash.press("up", "up")  # back to the newest: newer runs take its place again
     assert detail.shown == runs[0].execution_id and detail.pinned is None
+
+
+async def test_a_failed_runs_state_is_shown_whole_at_80_columns(tmp_path: Path) -> None:
+    # The run list's STATE column was one cell narrower than the jobs table's: a failed run read
+    # "✗ DEPLOYMENT_ERR…" at every width, the one word that says what happened cut.
+    async with running_dashboard(tmp_path, size=(80, 24)) as dash:
+        await open_detail(dash, "cache-warmup")
+        rows = [line for line in dash.screen_text().splitlines() if line.strip().startswith("✗")]
+        assert rows and all("✗ DEPLOYMENT_ERROR " in line for line in rows), rows

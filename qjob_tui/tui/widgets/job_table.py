@@ -22,7 +22,7 @@ from textual.widgets import DataTable
 
 from qjob_tui.jobs import JobBoard, JobInfo, state_category
 from qjob_tui.lines import printable
-from qjob_tui.tui.display import age, last_action_text, parse_date, state_text, type_text
+from qjob_tui.tui.display import STATE_WIDTH, age, last_action_text, parse_date, state_text, type_text
 
 # Every column, in the order shown; `project` and `env` only from WIDE_FROM cells.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -36,7 +36,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 PLACE_COLUMNS = ("project", "env")
 WIDE_FROM = 110  # cells of width from which the project and environment columns are shown
-_FIXED = {"type": 9, "state": 18, "deployed": 10}  # "DEPLOYED ▼" when sorted by it
+_FIXED = {"type": 9, "state": STATE_WIDTH, "deployed": 10}  # "DEPLOYED ▼" when sorted by it
 FIRST_ROWS = 20  # rows added before the first frame, at least: a screenful (see `_first_rows`)
 # Rows added per frame after it: as many as fit in this many seconds. Each row costs about as much again in the
 # next frame (DataTable measures every new cell), so a key typed meanwhile waits at most a few such frames.

@@ -19,10 +19,10 @@ from textual.widgets import DataTable
 
 from qjob_tui.lines import printable
 from qjob_tui.reads import Run
-from qjob_tui.tui.display import age, parse_date, state_text
+from qjob_tui.tui.display import STATE_WIDTH, age, parse_date, state_text
 
 WIDE = 110  # from this width on, the list also shows when each run started
-_FIXED = {"state": 17, "when": 8, "started": 11, "took": 7}
+_FIXED = {"state": STATE_WIDTH, "when": 8, "started": 11, "took": 7}
 
 
 def duration_text(seconds: float | None) -> str:
