@@ -48,6 +48,7 @@ from qjob_tui.configfile import (
     target_path,
     write_file_atomically,
 )
+from qjob_tui.lines import OutputLines
 from qjob_tui.qovery import QoveryClient, QoveryError
 from qjob_tui.runtime import open_qovery
 
@@ -233,10 +234,11 @@ async def run_init(
         read_config(path)  # belt and braces: what is on disk is what was checked
     except ConfigError as exc:
         raise InitError(f"{path} was written but does not read back: {exc}") from None
-    print(f"Wrote {path}: {selection.describe()}.")
+    say = OutputLines(sys.stdout, sys.stderr)  # a reader gone or a full disk costs these lines, not the file
+    say(f"Wrote {path}: {selection.describe()}.")
     for note in notes:
-        print(note)
-    print(f"Start the dashboard with: {command}")
+        say(note)
+    say(f"Start the dashboard with: {command}")
     return EXIT_WRITTEN
 
 

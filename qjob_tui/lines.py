@@ -13,6 +13,7 @@ a terminal (these lines, the dashboard's log pane, dialogs and notifications) go
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -137,6 +138,45 @@ def count_of(n: int, noun: str, plural: str | None = None) -> str:
 def note_line(text: str) -> str:
     """`qjob-tui: <text>`: what the program itself says (an error, a warning, a stop)."""
     return printable(f"{PROGRAM}: {text}")
+
+
+def write_line(stream: TextIO, text: str) -> OSError | ValueError | None:
+    """Print one line to `stream`, flushed; the error when the stream cannot take it (a reader that has gone,
+    `| head -1`; a full disk; a closed stream). Such a stream is then pointed at the null device, so that its
+    later lines and the interpreter's last flush are dropped quietly: what the program does goes on, only its
+    lines are lost. Whether to say so is the caller's call (a gone reader asked for nothing more)."""
+    try:
+        print(text, file=stream, flush=True)
+    except (OSError, ValueError) as exc:
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, stream.fileno())
+            finally:
+                os.close(null)
+        return exc
+    return None
+
+
+class OutputLines:
+    """A command's lines on stdout (`write_line`), with the one remark a lost stdout deserves: a reader that has
+    gone (`| head -1`) asked for no more, but a stdout that failed otherwise (a full disk) is said once on
+    `stderr`, so that a script learns that the file it wrote is short."""
+
+    def __init__(self, stdout: TextIO, stderr: TextIO) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.lost = False
+
+    def __call__(self, text: str) -> None:
+        error = write_line(self.stdout, text)
+        if error is None or isinstance(error, BrokenPipeError) or self.lost:
+            return
+        self.lost = True
+        why = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        write_line(
+            self.stderr, note_line(f"stdout cannot be written ({why}); the rest of its lines are lost")
+        )
 
 
 class LinePrinter:

@@ -12,9 +12,7 @@ Every line passes the process's `Redactor` (no token, no URL credentials), and a
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from qjob_tui.jobs import JobInfo
-from qjob_tui.lines import action_line, iso_utc, note_line, printable
+from qjob_tui.lines import OutputLines, action_line, iso_utc, note_line, printable, write_line
 from qjob_tui.oneshot.results import Ending, Exit
 from qjob_tui.pipeline import ActionOutcome
 from qjob_tui.reads import LogLine
@@ -53,6 +51,7 @@ class Reporter:
         self.redactor = Redactor()  # the runtime's, once it is open (`run_args`): it knows the secrets
         # With --json the human lines are progress for a person: on stderr, when one is looking at it.
         self._human: TextIO | None = stdout if not json_lines else (stderr if is_terminal(stderr) else None)
+        self._out = OutputLines(stdout, stderr)
 
     # -- the events -------------------------------------------------------------------------------------
 
@@ -120,7 +119,7 @@ class Reporter:
 
     def note(self, text: str) -> None:
         """The program's own remark, on stderr whatever the mode."""
-        _write(self.stderr, note_line(self.redactor.text(text)))
+        self._write(self.stderr, note_line(self.redactor.text(text)))
 
     def end(self, ending: Ending) -> None:
         """The last line: the result record with --json, and a human line saying how it ended."""
@@ -151,28 +150,27 @@ class Reporter:
             return
         if ending.exit is Exit.SIGINT and is_terminal(self.stderr):
             line = "\n" + line  # off the line where the terminal echoed ^C
-        _write(self.stderr, line)
+        self._write(self.stderr, line)
 
     # -- the two streams ----------------------------------------------------------------------------------
 
     def _say(self, text: str) -> None:
         if self._human is not None:
-            _write(self._human, printable(self.redactor.text(text)))
+            self._write(self._human, printable(self.redactor.text(text)))
 
     def _record(self, record: dict[str, Any]) -> None:
         if self.json_lines:
             # ASCII only: no control or line-break character of Qovery's text reaches a reader raw.
-            _write(self.stdout, json.dumps(self.redactor.data(record), ensure_ascii=True, default=str))
+            self._write(self.stdout, json.dumps(self.redactor.data(record), ensure_ascii=True, default=str))
 
-
-def _write(stream: TextIO, text: str) -> None:
-    """One line, flushed. A reader that has gone (`| head`) changes nothing of what the command does: the
-    action, once sent, is still followed and audited; the lines it would have read are dropped."""
-    try:
-        print(text, file=stream, flush=True)
-    except BrokenPipeError:
-        with contextlib.suppress(OSError, ValueError):  # so that the interpreter's last flush is quiet too
-            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    def _write(self, stream: TextIO, text: str) -> None:
+        """One line, flushed. A stream that cannot take it changes nothing of what the command does: the
+        action, once sent, is still followed and audited, and the exit code is the command's; the lines are
+        dropped (a lost stdout said once on stderr: `OutputLines`)."""
+        if stream is self.stdout:
+            self._out(text)
+        else:
+            write_line(stream, text)
 
 
 def _qovery_time(timestamp: str | None) -> str:

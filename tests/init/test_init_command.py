@@ -388,3 +388,26 @@ def test_qjob_tui_init_demo_runs_from_the_command_line(work: Path) -> None:
         again.stderr
         == "qjob-tui init: demo.yaml already exists: pass --force to replace it, or --config PATH to write another file; nothing written\n"
     )
+
+
+@pytest.mark.parametrize("stdout", ["a closed pipe", "/dev/full"])
+def test_a_stdout_nobody_can_read_costs_init_its_lines_not_its_file(work: Path, stdout: str) -> None:
+    # `qjob-tui init ... | head -0`, or a full disk: the file is written all the same, and the exit code says so.
+    if stdout == "/dev/full":
+        out = os.open("/dev/full", os.O_WRONLY)
+    else:
+        reader, out = os.pipe()
+        os.close(reader)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QOVERY_", "QJOB_TUI_"))}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "qjob_tui", "init", "--demo", "--environment", PRODUCTION.id],
+            cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(out)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    lost = ["qjob-tui: stdout cannot be written (No space left on device); the rest of its lines are lost"]
+    assert done.stderr.splitlines() == (lost if stdout == "/dev/full" else [])
+    assert [job.name for job in read_config(work / "qjob-tui.yaml").jobs] == ["nightly-backup", "db-migrate"]
