@@ -46,6 +46,22 @@ RATE_LIMIT_MAX_WAIT_S = 60.0
 T = TypeVar("T")
 
 
+class Unread(str):
+    """What discovery could not read: the readable line it always was (a `str`), and a few words of why for a
+    status line (`headline`: `Qovery unreachable`, `Qovery 503`), so that a face need not parse the line."""
+
+    headline: str
+
+    def __new__(cls, line: str, headline: str) -> Unread:
+        unread = super().__new__(cls, line)
+        unread.headline = headline
+        return unread
+
+    @classmethod
+    def of(cls, what: str, exc: QoveryError) -> Unread:
+        return cls(f"{what}: {exc.message}", exc.headline)
+
+
 class Pacer:
     """Discovery's requests: bounded in number, and held back together while Qovery says 429.
 
@@ -251,7 +267,7 @@ class _Discovery:
         try:
             data = await self.pacer.ask(lambda: self.client.get_job(job_id))
         except QoveryError as exc:
-            self.errors.append(f"job {job.label}: {exc.message}")
+            self.errors.append(Unread.of(f"job {job.label}", exc))
         else:
             self.board.add_jobs([{**data, "id": job_id}])
             if job.environment is not None:
@@ -298,7 +314,7 @@ class _Discovery:
             else:
                 statuses, _ = await self.pacer.ask(lambda: self.board.read_statuses(self.client, env.id))
         except QoveryError as exc:
-            self.errors.append(f"states of environment {env.id}: {exc.message}")
+            self.errors.append(Unread.of(f"states of environment {env.id}", exc))
         else:
             ours = self._place(env, (_id_of(status) for status in statuses))
         finally:
@@ -312,7 +328,7 @@ class _Discovery:
             jobs = await self.pacer.ask(lambda: self.client.list_environment_jobs(env.id))
         except QoveryError as exc:
             if env.configured:
-                self.errors.append(f"environment {env.id}: {exc.message}")
+                self.errors.append(Unread.of(f"environment {env.id}", exc))
             # else its jobs are asked one by one at the end (_learn_the_rest)
         else:
             self._place(env, (_id_of(job) for job in jobs))
@@ -373,15 +389,18 @@ class _Discovery:
             try:
                 data = await self.pacer.ask(lambda: self.client.get_job(job.id))
             except QoveryError as exc:
-                self.errors.append(f"job {job.label}: {exc.message}")
+                self.errors.append(Unread.of(f"job {job.label}", exc))
                 return
             env = data.get("environment")
             actual = _id_of(env) if isinstance(env, dict) else None
             if job.environment is not None and actual is not None and actual != job.environment:
                 # Its environment's lists did not name it: the config is wrong (or the job moved).
                 self.errors.append(
-                    f"job {job.label}: it is in environment {actual}, "
-                    f"not {job.environment} as the config says"
+                    Unread(
+                        f"job {job.label}: it is in environment {actual}, "
+                        f"not {job.environment} as the config says",
+                        "a job in another environment than the config says",
+                    )
                 )
                 board.place_in(job, actual)
             board.add_jobs([{**data, "id": job.id}])
@@ -444,7 +463,7 @@ async def learn_places(board: JobBoard, client: QoveryClient, *, concurrency: in
                 if not wanted:
                     return []  # every environment named: the other projects are not asked
     except QoveryError as exc:
-        return [f"environment names: {exc.message}"]
+        return [Unread.of("environment names", exc)]
     return []
 
 

@@ -33,6 +33,7 @@ from textual.widgets import DataTable, Footer, Input
 from textual.worker import Worker, WorkerState
 
 from qjob_tui.actions import ACTIONS_BY_NAME, ForceEvent, JobAction
+from qjob_tui.discovery import Unread
 from qjob_tui.jobs import JobInfo
 from qjob_tui.lifecycle import LifecycleNote
 from qjob_tui.lines import count_of, printable
@@ -403,15 +404,16 @@ class QJobApp(OrderedKeysApp[None]):
         return None if refreshed is None else max(0.0, time.time() - refreshed)
 
     def _discovery_headline(self) -> str | None:
-        """`3 jobs unknown (Qovery unreachable) · retry in 20s` while a discovery could not read everything."""
+        """`Qovery unreachable: 3 jobs or environments unread · retry in 20s` while a discovery could not read
+        everything: the cause first, as a refresh error's headline, so that a narrow header still shows it."""
         errors = self.runtime.lifecycle.discovery_errors
         if not errors or self._discovery_retry_at is None:
             return None
-        reason = (
-            errors[0].split(": ", 1)[-1].split(":", 1)[0]
-        )  # `job x: Qovery unreachable: ...` -> the cause
+        first = errors[0]
+        cause = first.headline if isinstance(first, Unread) else "Qovery error"
+        unread = count_of(len(errors), "job or environment", "jobs or environments")
         retry = max(0, round(self._discovery_retry_at - time.time()))
-        return f"{count_of(len(errors), 'job or environment', 'jobs or environments')} unread ({reason}) · retry in {retry}s"
+        return f"{cause}: {unread} unread · retry in {retry}s"
 
     @on(OutcomeReceived)
     def _log_outcome(self, message: OutcomeReceived) -> None:

@@ -259,8 +259,7 @@ async def test_jobs_without_environment_and_qovery_unreachable_say_so_until_it_c
         tmp_path, sim=sim, environments=[], jobs=[{"id": job_id("nightly-backup")}], wait=False
     ) as dash:
         await dash.until(lambda: "unread" in header(dash), "the discovery trouble in the header")
-        assert "⚠ 1 job or environment unread" in header(dash)
-        assert "retry in" in header(dash)
+        assert "⚠ Qovery 503: 1 job or environment unread · retry in" in header(dash)
         sim.clear_faults()
         await dash.until(lambda: "unread" not in header(dash), "the headline gone once discovery worked")
         await dash.until(
@@ -379,3 +378,21 @@ async def test_a_click_on_the_highlighted_job_opens_it_and_a_first_click_only_hi
         await dash.pilot.click(JobTable, offset=(4, row_y))
         await dash.until(lambda: isinstance(dash.app.screen, JobDetailScreen), "the detail screen")
         assert dash.app.screen.job_id == job_id("cache-warmup")
+
+
+async def test_qovery_unreachable_at_start_says_so_in_an_80_column_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The header took the failed request's path for the cause: `⚠ 2 jobs or environments unread (GET
+    # /job/0d6e…) · retry in` at 140 columns, and at 80 only `⚠ 2 jobs or environments unread`; it never said
+    # that Qovery could not be reached.
+    monkeypatch.setattr(app_module, "DISCOVERY_RETRY_S", (30.0,))
+    sim = quiet_simulator()
+    sim.inject(method="GET", path=r"^/job/[^/]+$", reset=True, times=None)
+    jobs = [{"id": job_id("nightly-backup")}, {"id": job_id("db-migrate")}]
+    async with running_dashboard(
+        tmp_path, sim=sim, environments=[], jobs=jobs, wait=False, size=(80, 24)
+    ) as dash:
+        await dash.until(lambda: "⚠" in header(dash), "the discovery trouble in the header")
+        assert "⚠ Qovery unreachable: 2 jobs" in header(dash)
+        assert "GET /job" not in header(dash)
