@@ -496,13 +496,12 @@ class QJobApp(OrderedKeysApp[None]):
         if not job_ids:
             self.notify("No job selected", severity="warning")
             return
-        what = describe(action, force_event, body)
         # A lifecycle job's DELETE hook deletes what the job manages: it asks first, like uninstall.
         deletes = force_event is ForceEvent.DELETE
         if not bulk and not deletes and action.name not in self.confirm_actions:
             self.send(action, job_ids, force_event, body, bulk=False)
             return
-        question = f"{what} {self._target_text(job_ids, bulk)}?"
+        question = confirm_question(action, force_event, body, self._target_text(job_ids, bulk))
         warning = DELETE_HOOK_WARNING if deletes else action.warning
 
         def answered(confirmed: bool | None) -> None:
@@ -757,3 +756,17 @@ def describe(action: JobAction, force_event: ForceEvent | None, body: dict[str, 
     if body and "git_commit_id" in body:
         return f"{action.title} commit {str(body['git_commit_id'])[:12]}"
     return action.title
+
+
+def confirm_question(
+    action: JobAction, force_event: ForceEvent | None, body: dict[str, Any] | None, target: str
+) -> str:
+    """The confirmation's question, the jobs right after the verb: `Deploy 2 marked jobs with image tag 2.5.0?`,
+    `Force run DELETE on seed-fixtures?` (`describe`'s words with the jobs after them read as one run-on)."""
+    if force_event is not None:
+        return f"Force run {force_event.value} on {target}?"
+    if body and "image_tag" in body:
+        return f"{action.title} {target} with image tag {body['image_tag']}?"
+    if body and "git_commit_id" in body:
+        return f"{action.title} {target} at commit {str(body['git_commit_id'])[:12]}?"
+    return f"{action.title} {target}?"

@@ -205,3 +205,23 @@ async def test_help_at_80x24_scrolls_to_its_last_key(tmp_path: Path) -> None:
         assert last in dash.screen_text()
         await dash.press("home")
         assert "Deploy job" in dash.screen_text()
+
+
+async def test_a_confirmation_reads_as_a_sentence_whatever_the_options(dash: Dashboard) -> None:
+    # The question was the action's words, then the jobs: "Deploy image tag 2.5.0 2 marked jobs?" and
+    # "Force run DELETE (deploy) seed-fixtures?".
+    await dash.select("seed-fixtures")
+    await dash.press("f", "right", "enter")  # DELETE, the on-delete hook: it asks
+    assert isinstance(dash.app.screen, ConfirmScreen)
+    assert dash.app.screen.question == "Force run DELETE on seed-fixtures?"
+    await dash.press("n")
+
+    await dash.select("nightly-backup")
+    await dash.press("space", "space")  # space marks and moves down: two jobs marked
+    await dash.press("D")
+    dash.app.screen.query_one("#image-tag", Input).value = "2.5.0"
+    await dash.press("enter")
+    assert isinstance(dash.app.screen, ConfirmScreen)
+    assert dash.app.screen.question == "Deploy 2 marked jobs with image tag 2.5.0?"
+    await dash.press("n")
+    assert dash.actions_sent() == []
