@@ -263,14 +263,37 @@ def _tool(
         "required": list(required),
         "additionalProperties": False,
     }
-    # The SDK's argument model drops unknown keys; refuse them instead, as REST refuses unknown query
-    # parameters: a mistyped `forceevent` must not turn into a plain deploy.
     # Published, not validated by the SDK (no output model): the results are built to fit, and tests prove it.
     tool.fn_metadata.output_schema = output_schema(output)
+    # The SDK's argument model drops unknown keys, and forbidding them there answers with pydantic's trace; keep
+    # them instead, so that the tool refuses them in our words (`refuse_unknown_arguments`), as REST refuses
+    # unknown query parameters: a mistyped `forceevent` must not turn into a plain deploy.
     loose = tool.fn_metadata.arg_model
-    strict = type(loose.__name__, (loose,), {"model_config": {**loose.model_config, "extra": "forbid"}})
-    tool.fn_metadata.arg_model = strict
+
+    def with_extras(model: Any) -> dict[str, Any]:
+        return {**(model.model_extra or {}), **loose.model_dump_one_level(model)}
+
+    keeping = type(
+        loose.__name__,
+        (loose,),
+        {"model_config": {**loose.model_config, "extra": "allow"}, "model_dump_one_level": with_extras},
+    )
+    tool.fn_metadata.arg_model = keeping
     return tool
+
+
+def refuse_unknown_arguments(tool: str, inputs: Iterable[str], arguments: dict[str, Any]) -> None:
+    """Refuse the arguments a tool does not take, naming them and what it takes."""
+    known = list(inputs)
+    unknown = sorted(key for key in arguments if key not in known)
+    if unknown:
+        takes = f"only {', '.join(known)}" if known else "none"
+        raise ActionRefused(
+            400,
+            "Invalid input",
+            f"unknown argument(s) {', '.join(unknown)}; {tool} takes {takes}",
+            unknown[0],
+        )
 
 
 def _quiet_mcp_server(tools: list[Tool], instructions: str) -> MCPServer:
@@ -298,9 +321,15 @@ def _temporarily_added(logger: logging.Logger, handler: logging.Handler) -> Iter
 
 def _action_tool(runtime: Runtime, action: JobAction) -> Callable[..., Any]:
     pipeline = runtime.pipeline
+    inputs = _action_inputs(action)
 
     async def run_action(ctx: Context | None = None, **arguments: Any) -> CallToolResult:
         client, caller = caller_of(ctx)
+        try:
+            refuse_unknown_arguments(action.tool, inputs, arguments)
+        except ActionRefused as exc:
+            pipeline.announce_refusal(action, arguments.get(action.target.tool_input), "mcp", exc)
+            return _refused(exc)
         try:
             refuse_empty_force_event(arguments.get("forceEvent"))
             request = pipeline.prepare(
@@ -348,6 +377,7 @@ def caller_of(ctx: Context | None) -> tuple[str | None, Caller]:
 def _read_tool(spec: _ReadTool) -> Callable[..., Any]:
     async def read(**arguments: Any) -> CallToolResult:
         try:
+            refuse_unknown_arguments(spec.name, spec.inputs, arguments)
             view = await spec.read(arguments)
         except ActionRefused as exc:
             return _refused(exc)

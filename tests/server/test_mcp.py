@@ -212,13 +212,35 @@ async def test_a_bad_input_is_an_error_result_and_nothing_reaches_qovery(
     assert relay.sim.requests == []
 
 
+MISTYPED = {
+    "deploy-job forceevent": (
+        "deploy-job",
+        {"jobId": CRON_JOB, "forceevent": "CRON"},
+        "jobId, forceEvent, body",
+    ),
+    "stop-job forceEvent": ("stop-job", {"jobId": CRON_JOB, "forceEvent": "CRON"}, "jobId"),
+    "list-jobs x": ("list-jobs", {"x": 1}, "none"),
+}
+
+
 @pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
-async def test_a_mistyped_argument_is_refused_not_dropped(relay: Relay, mode: str) -> None:
-    """`forceevent` for `forceEvent` must not turn a forced run into a plain deploy."""
+@pytest.mark.parametrize(("tool", "arguments", "takes"), MISTYPED.values(), ids=MISTYPED.keys())
+async def test_a_mistyped_argument_is_refused_not_dropped(
+    relay: Relay, mode: str, tool: str, arguments: dict[str, Any], takes: str
+) -> None:
+    """`forceevent` for `forceEvent` must not turn a forced run into a plain deploy; the refusal reads like
+    every other (the argument at fault, what the tool takes), not like a pydantic trace."""
     async with relay.mcp(mode) as client:
-        result = await client.call_tool("deploy-job", {"jobId": CRON_JOB, "forceevent": "CRON"})
+        result = await client.call_tool(tool, arguments)
     assert result.is_error
-    assert "forceevent" in result.content[0].text and "not permitted" in result.content[0].text
+    unknown = next(key for key in arguments if key != "jobId")
+    text = result.content[0].text
+    assert text.startswith(
+        f"Refused before Qovery (400 Invalid input): {unknown}: unknown argument(s) {unknown}"
+    )
+    assert takes in text
+    assert "pydantic" not in text and "validation error" not in text
+    assert result.structured_content is not None and result.structured_content["field"] == unknown
     assert relay.sim.requests == []
 
 
