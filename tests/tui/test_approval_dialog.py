@@ -430,3 +430,19 @@ def test_sigterm_while_three_wait_answers_each_caller_before_the_process_exits(t
     assert sorted(line["approval"] for line in lines) == ["unavailable"] * 3
     assert all(line["status"] is None for line in lines)  # none ran
     assert b"Traceback" not in shown
+
+
+async def test_a_with_nothing_waiting_says_so(desk: Desk, tmp_path: Path) -> None:
+    # `a` is in the help; pressed with nothing waiting it did nothing and said nothing.
+    dash = desk.dash
+    await dash.press("a")
+    assert "Nothing waits for your approval" in dash.notifications()[-1]
+    await dash.press("enter")  # the detail screen: the same
+    await dash.press("a")
+    assert len([n for n in dash.notifications() if "Nothing waits" in n]) == 2
+
+
+async def test_a_without_gated_actions_says_what_would_gate_them(tmp_path: Path) -> None:
+    async with running_dashboard(tmp_path) as dash:
+        await dash.press("a")
+        assert "Nothing waits for your approval: server.approve is empty" in dash.notifications()[-1]

@@ -209,8 +209,9 @@ class ApprovalDesk:
             self._unsubscribe = None
 
     def open_now(self) -> None:
-        """`a`: the oldest waiting request's dialog, over whatever dialog is open (that one stays beneath)."""
-        if isinstance(self.app.screen, ApprovalScreen) or not self.queue.waiting:
+        """`a`: the oldest waiting request's dialog, over whatever dialog is open (that one stays beneath).
+        With nothing waiting it says so, unless the key is a letter for someone else (an input, a dialog)."""
+        if isinstance(self.app.screen, ApprovalScreen):
             raise SkipAction  # the key means nothing here: let it go to whoever wants it (an input)
         # TextArea is imported here, not with this module: its module costs about 25 ms of CPU, and this module
         # is on the way to the dashboard's first frame (the desk starts on mount).
@@ -218,7 +219,19 @@ class ApprovalDesk:
 
         if isinstance(self.app.focused, Input | TextArea):
             raise SkipAction
+        if not self.queue.waiting:
+            if isinstance(self.app.screen, ModalScreen):
+                raise SkipAction  # a dialog's own letter (the picker's filter)
+            self.app.notify(self._nothing_waits(), title="Approvals", markup=False)
+            return
         self._show(force=True)
+
+    def _nothing_waits(self) -> str:
+        """Why `a` opened nothing, and what would wait: the key is in the help whatever the config."""
+        gated = sorted(self.queue.actions)
+        if not gated:
+            return "Nothing waits for your approval: server.approve is empty, so no request from REST or MCP asks"
+        return f"Nothing waits for your approval ({' and '.join(gated)} from REST or MCP would)"
 
     # -- inside -----------------------------------------------------------------------------------------
 
