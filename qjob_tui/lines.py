@@ -71,7 +71,7 @@ def refusal_line(refusal: Refusal) -> str:
     kind = f" {refused.slug}" if refused.slug else ""
     return printable(
         f"{iso_utc(refusal.at)} {refusal.source} refused {refusal.action} {refusal.job_id} "
-        f"{refused.status}{kind}: {refused.detail}"
+        f"{refused.status}{kind}: {refused.explained}"
     )
 
 

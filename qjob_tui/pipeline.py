@@ -89,6 +89,14 @@ class ActionRefused(Exception):
         self.retry_after_s = retry_after_s
         self.approval = approval
 
+    @property
+    def explained(self) -> str:
+        """The detail with the input at fault first (`body.image_tag: must be a string, not a number`): what
+        the caller is answered and what every line about it says."""
+        if self.status == 400 and self.field and not self.detail.startswith(self.field):
+            return f"{self.field}: {self.detail}"
+        return self.detail
+
 
 class ActionInterrupted(QoveryError):
     """Qovery had the request, and qjob-tui stopped (or the face gave up) before its answer came."""

@@ -67,13 +67,10 @@ def not_json_media(reason: str) -> ActionRefused:
 def refusal_problem(refused: ActionRefused) -> dict[str, Any]:
     """The problem for a request the pipeline refused; an input error's detail starts with the input's name.
     A refusal of the operator's approval gate carries its own slug (`approval-denied`, ...)."""
-    detail = refused.detail
-    if refused.status == 400 and refused.field and not detail.startswith(refused.field):
-        detail = f"{refused.field}: {detail}"
     return problem(
         refused.status,
         refused.title,
-        detail,
+        refused.explained,
         slug=refused.slug,
         field=refused.field,
         retryAfter=refused.retry_after_s,

@@ -269,12 +269,14 @@ async def test_serve_prints_every_refused_request_with_why_and_counts_a_flood(tm
             async with httpx.AsyncClient(base_url=match["rest"]) as client:
                 await client.post(deploy, headers={"Origin": "https://evil.example"})
                 await client.post(deploy + "?forceevent=CRON")
+                await client.post(deploy, json={"image_tag": 1})
                 await client.get("/v1/nothing")
                 await client.get(deploy)
                 for _ in range(12):
                     await client.post("/v1/job/not-a-uuid/stop")
             async with Client(match["mcp"]) as mcp:
                 assert (await mcp.call_tool("stop-job", {"jobId": "not-a-uuid"})).is_error
+                assert (await mcp.call_tool("deploy-job", {"jobId": CRON_JOB, "forceEvent": "cron"})).is_error
             stop.set()
             assert await serving == 0
     lines = stderr.getvalue().splitlines()
@@ -286,6 +288,9 @@ async def test_serve_prints_every_refused_request_with_why_and_counts_a_flood(tm
         ("rest", "GET /v1/nothing 404 not-found"),
         ("rest", "405 method-not-allowed"),
         ("mcp", "stop not-a-uuid 400"),
+        # the input at fault, as the caller was answered
+        ("rest", " 400: body.image_tag: must be a string, not a number"),
+        ("mcp", " 400: forceEvent: 'cron' is not one of START, STOP, DELETE, CRON"),
     ):
         assert any(line.split(" ", 2)[1] == source and what in line for line in refused), (what, refused)
     flood = [line for line in refused if "rest refused stop not-a-uuid 400" in line]
