@@ -423,3 +423,13 @@ async def test_a_failed_runs_state_is_shown_whole_at_80_columns(tmp_path: Path) 
         await open_detail(dash, "cache-warmup")
         rows = [line for line in dash.screen_text().splitlines() if line.strip().startswith("✗")]
         assert rows and all("✗ DEPLOYMENT_ERROR " in line for line in rows), rows
+
+
+async def test_q_on_the_detail_screen_goes_back_and_does_not_quit(dash: Dashboard) -> None:
+    # `q` quits "from the jobs or the log"; on a job's page it ended the whole dashboard (and the servers).
+    await open_detail(dash, "nightly-backup")
+    await dash.press("q")
+    assert not isinstance(dash.app.screen, JobDetailScreen)
+    assert dash.app.is_running and dash.app.table.selected_id == job_id("nightly-backup")
+    await dash.press("enter", "slash", "q")  # in the search, q is a letter
+    assert screen(dash).search_bar.text == "q"

@@ -164,6 +164,9 @@ class JobDetailScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail-back"),
+        # The quit key of the jobs and the log (k9s', lazygit's `q`) goes back here, as in a pager: pressed to
+        # leave a job's page it must not end the dashboard and the servers with it (ctrl+q still quits).
+        Binding(_KEY["exit"], "back", "Back", show=False, id="exit"),
         Binding("up", "pick(-1)", "Run", key_display="↑↓", id="detail-newer-run"),
         Binding("down", "pick(1)", "Older run", show=False, id="detail-older-run"),
         Binding(_KEY["filter"], "search", "Search", id="filter"),
@@ -588,7 +591,7 @@ class JobDetailScreen(Screen[None]):
     def help_rows(self) -> list[tuple[str, str]]:
         """This screen's keys, then the action keys (they act on this job), as remapped by `ui.keys`."""
         rows = [
-            ("esc", "Back to the jobs (closes the search first)"),
+            (f"esc {self._key_for('exit')}", "Back to the jobs (esc closes the search first); ^q quits"),
             ("↑↓", "Pick a run (a click too): its log is shown; the newest follows new runs"),
             ("PgUp PgDn", "Scroll the log (the wheel too; shift+↑↓ a line)"),
             ("Home End", "The log's first line; its last, and follow it again"),
