@@ -290,10 +290,21 @@ class Settings:
         return self.config.audit.path or default_audit_path()
 
 
+def named_config_path(value: str) -> Path:
+    """`--config`'s value as a path. An empty one is refused, not taken for "not given": `--config "$VAR"` with
+    the variable unset would otherwise act on whichever config the search finds (./qjob-tui.yaml)."""
+    if not value.strip():
+        raise ConfigError(
+            "--config: the path is empty (was it given a variable that is not set?); name a config file, "
+            "or leave --config out to use the usual places"
+        )
+    return Path(value).expanduser()
+
+
 def find_config(explicit: str | None, env: Mapping[str, str]) -> tuple[Path | None, list[str]]:
     """The config path in the README's order (--config, $QJOB_TUI_CONFIG, ./qjob-tui.yaml, the user config dir), and the places looked at (for the error message)."""
-    if explicit:
-        return Path(explicit).expanduser(), [explicit]
+    if explicit is not None:
+        return named_config_path(explicit), [explicit]
     if env.get(CONFIG_ENV):
         return Path(env[CONFIG_ENV]).expanduser(), [f"${CONFIG_ENV}={env[CONFIG_ENV]}"]
     looked = [str(LOCAL_CONFIG), str(user_config_path())]

@@ -41,6 +41,7 @@ from qjob_tui.config import (
     ConfigError,
     JobEntry,
     Settings,
+    named_config_path,
     read_config,
     user_config_path,
 )
@@ -143,8 +144,8 @@ def explain(exc: QoveryError, what: str, credential: str = "the token") -> str:
 
 def target_path(explicit: str | None, env: Mapping[str, str]) -> Path:
     """`--config`, else `$QJOB_TUI_CONFIG`, else `./qjob-tui.yaml`: the first place `qjob-tui` looks."""
-    if explicit:
-        return Path(explicit).expanduser()
+    if explicit is not None:
+        return named_config_path(explicit)
     if env.get(CONFIG_ENV):
         return Path(env[CONFIG_ENV]).expanduser()
     return LOCAL_CONFIG

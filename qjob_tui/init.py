@@ -196,7 +196,10 @@ async def run_init(
     args: argparse.Namespace, env: Mapping[str, str], picker: PickerRunner | None = None
 ) -> int:
     """The command after parsing: check, list or pick, write, say how to start the dashboard."""
-    path = target_path(args.config, env)
+    try:
+        path = target_path(args.config, env)
+    except ConfigError as exc:  # an empty --config
+        raise InitError(f"{exc}; nothing written") from None
     environment_ids = check_environment_ids(args.environment)
     check_target(path, args.force)
     if not environment_ids and picker is None:

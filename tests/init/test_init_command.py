@@ -411,3 +411,12 @@ def test_a_stdout_nobody_can_read_costs_init_its_lines_not_its_file(work: Path, 
     lost = ["qjob-tui: stdout cannot be written (No space left on device); the rest of its lines are lost"]
     assert done.stderr.splitlines() == (lost if stdout == "/dev/full" else [])
     assert [job.name for job in read_config(work / "qjob-tui.yaml").jobs] == ["nightly-backup", "db-migrate"]
+
+
+def test_an_empty_config_path_is_refused_not_replaced_by_the_default(work: Path) -> None:
+    done = run_cli("init", "--demo", "--environment", PRODUCTION.id, "--config", "", cwd=work)
+    assert done.returncode == 2
+    assert (
+        done.stderr.startswith("qjob-tui init: --config: the path is empty") and done.stderr.count("\n") == 1
+    )
+    assert files_in(work) == []

@@ -209,6 +209,23 @@ async def test_2_usage(tmp_path: Path, line: list[str], says: str) -> None:
     assert sim.requests == []  # the config named every job: nothing was asked of Qovery
 
 
+@pytest.mark.parametrize("demo", [[], ["--demo"]], ids=["qovery", "demo"])
+async def test_2_an_empty_config_path_is_not_the_config_found_elsewhere(
+    tmp_path: Path, demo: list[str]
+) -> None:
+    # `--config "$DEPLOY_CONFIG"` with the variable unset: acting on ./qjob-tui.yaml instead would act on
+    # whatever config happens to lie there.
+    async with qovery(phase_s=30) as (sim, url):
+        write_config(tmp_path, url)  # ./qjob-tui.yaml, where discovery would find it
+        ran = await run_qjob_tui(
+            tmp_path, "deploy", "nightly-backup", *demo, "--config", "", "--json", env=user_env(tmp_path)
+        )
+    assert ran.code == 2
+    assert ran.result["message"].startswith("--config: the path is empty")
+    assert len(ran.stderr.splitlines()) == 1 and "Traceback" not in ran.stderr
+    assert sim.requests == []
+
+
 async def test_2_when_the_config_says_read_only(tmp_path: Path) -> None:
     async with qovery(phase_s=30) as (sim, url):
         # Named by a configured environment only: finding it would cost a read, which read-only spares too.
