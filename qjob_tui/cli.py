@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import functools
 import sys
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qjob_tui import __version__, oneshot
+from qjob_tui.actions import quoted_excerpt
 from qjob_tui.argtypes import UsageParser, add_read_only_argument, port_argument
 from qjob_tui.audit import AuditError
 from qjob_tui.config import ConfigError, Settings, check_server_exposure, load_settings
@@ -135,8 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (found := find_subcommand(args_list)) is not None:
         name, rest = found
         return SUBCOMMANDS[name](rest)
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(args_list)
+        args, extra = parser.parse_known_args(args_list)
+        if extra:
+            parser.error(_unrecognized(extra))
     except SystemExit as exc:
         return int(exc.code or 0)
     hold_collections()  # until the face is up (qjob_tui.startup); whatever happens, resumed on the way out
@@ -144,6 +149,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_faces(args)
     finally:
         resume_collections()
+
+
+def _unrecognized(extra: list[str]) -> str:
+    """What is wrong with a line the dashboard's parser does not take. The dashboard takes no word, so a first
+    word that is no subcommand is one mistyped (`qjob-tui deply JOB`): named as such, not as options."""
+    word = next((token for token in extra if not token.startswith("-")), None)
+    if word is None or word in SUBCOMMANDS or extra[0] != word:
+        return f"unrecognized arguments: {' '.join(extra)}"
+    close = difflib.get_close_matches(word, list(SUBCOMMANDS), n=1, cutoff=0.6)
+    commands = ", ".join(SUBCOMMANDS)
+    if close:
+        return (
+            f"unknown command {quoted_excerpt(word)}; did you mean {close[0]}? The commands are: {commands}"
+        )
+    return f"unknown command {quoted_excerpt(word)}; the commands are: {commands}"
 
 
 def _run_faces(args: argparse.Namespace) -> int:

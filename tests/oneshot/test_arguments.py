@@ -111,3 +111,26 @@ def test_the_table_rows_facts_decide_who_asks_first() -> None:
     assert stop.confirm and not stop.destructive
     with pytest.raises(SystemExit):
         parse("stop", ["job", "--yes"])
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        (
+            ["deply", "nightly-backup"],
+            "qjob-tui: unknown command 'deply'; did you mean deploy? The commands are: ",
+        ),
+        (["--demo", "stauts"], "qjob-tui: unknown command 'stauts'; did you mean status? The commands are: "),
+        (["nightly-backup"], "qjob-tui: unknown command 'nightly-backup'; the commands are: "),
+        (["--bogus"], "qjob-tui: unrecognized arguments: --bogus (see qjob-tui --help)"),
+    ],
+)
+def test_a_mistyped_command_is_named_with_what_was_meant(
+    line: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without this, `qjob-tui deply JOB` said "unrecognized arguments: deply JOB": the dashboard's options.
+    assert cli.main(line) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(says) and err.count("\n") == 1
+    if "commands are" in says:
+        assert ", ".join(cli.SUBCOMMANDS) in err
