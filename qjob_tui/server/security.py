@@ -27,17 +27,22 @@ class BearerCheck:
     """Checks `Authorization: Bearer <token>`; every request passes when no token is configured."""
 
     def __init__(self, token: SecretStr | None) -> None:
-        self._expected = f"Bearer {token.get_secret_value()}".encode() if token is not None else None
+        self._expected = token.get_secret_value().encode() if token is not None else None
 
     @property
     def required(self) -> bool:
         return self._expected is not None
 
     def allows(self, authorization: bytes | None) -> bool:
-        """True when no token is required, or the header carries it (compared in constant time)."""
+        """True when no token is required, or the header carries it: `Bearer <token>`, the scheme in any case
+        (HTTP's auth schemes are case-insensitive, and some clients send `bearer`), the token exactly and
+        compared in constant time."""
         if self._expected is None:
             return True
-        return authorization is not None and hmac.compare_digest(authorization, self._expected)
+        if authorization is None:
+            return False
+        scheme, _, credentials = authorization.partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(credentials, self._expected)
 
 
 def find_header(

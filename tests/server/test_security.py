@@ -18,7 +18,16 @@ from qjob_tui.config import ConfigError, check_server_exposure
 from qjob_tui.server import RelayServers
 from qjob_tui.server.guard import GuardRefusal
 from qjob_tui.server.security import BearerCheck, OriginCheck
-from tests.common import API_TOKEN, CRON_JOB, FAILED_JOB, UNLISTED_JOB, Relay, quiet_simulator, running_relay
+from tests.common import (
+    API_TOKEN,
+    CRON_JOB,
+    FAILED_JOB,
+    SERVER_TOKEN,
+    UNLISTED_JOB,
+    Relay,
+    quiet_simulator,
+    running_relay,
+)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "relay.internal"])
@@ -42,7 +51,11 @@ def test_the_bearer_check_wants_the_exact_header() -> None:
     check = BearerCheck(SecretStr("s3cret"))
     assert check.allows(b"Bearer s3cret")
     assert not check.allows(None)
-    assert not check.allows(b"bearer s3cret")
+    assert check.allows(b"bearer s3cret")  # the scheme is case-insensitive (RFC 9110 11.1), the token is not
+    assert check.allows(b"BEARER s3cret")
+    assert not check.allows(b"Bearer S3CRET")
+    assert not check.allows(b"Bearers3cret")
+    assert not check.allows(b"Bearer  s3cret")
     assert not check.allows(b"Bearer s3cret ")
     assert not check.allows(b"Token s3cret")
     assert BearerCheck(None).allows(None)
@@ -254,6 +267,22 @@ async def test_both_surfaces_refuse_a_missing_token_in_the_same_words(guarded_re
         assert response.headers["content-type"] == "application/problem+json"
     assert rest.json() == mcp.json()
     assert relay.sim.requests == []
+
+
+async def test_both_surfaces_take_the_bearer_scheme_in_any_case(guarded_relay: Relay) -> None:
+    """HTTP's auth schemes are case-insensitive: a client that sends `bearer <token>` has the right token."""
+    relay = guarded_relay
+    headers = {"Authorization": f"bearer {SERVER_TOKEN}"}
+    async with httpx.AsyncClient(headers=headers) as client:
+        rest = await client.post(f"{relay.rest_url}/v1/job/{CRON_JOB}/deploy")
+        mcp = await client.post(
+            relay.mcp_url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+            headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"},
+        )
+    assert rest.status_code == 202
+    assert mcp.status_code == 200 and "deploy-job" in mcp.text
+    assert [request.path for request in relay.upstream_actions] == [f"/job/{CRON_JOB}/deploy"]
 
 
 async def test_both_surfaces_refuse_a_body_over_64_kib_in_the_same_words(relay: Relay) -> None:
