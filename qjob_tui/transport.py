@@ -137,7 +137,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         except TimeoutError as exc:  # aiohttp's `connect` limit: no pooled connection came free in time
             raise httpx.PoolTimeout(_text(exc, "no free connection in time"), request=request) from exc
         except aiohttp.ClientConnectorError as exc:  # refused, no route, DNS, TLS
-            raise httpx.ConnectError(_text(exc, "cannot connect"), request=request) from exc
+            raise httpx.ConnectError(_connect_text(exc), request=request) from exc
         except (
             aiohttp.ServerDisconnectedError,
             aiohttp.ClientPayloadError,
@@ -168,3 +168,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 def _text(exc: BaseException, fallback: str) -> str:
     return str(exc).strip() or fallback
+
+
+def _connect_text(exc: aiohttp.ClientConnectorError) -> str:
+    """Where the connection failed and why, in our words: aiohttp's own text shows its TLS setting as a repr
+    (`ssl:<ssl.SSLContext object at 0x7f...>`), which says nothing to a user."""
+    cause: BaseException = (
+        exc.certificate_error if isinstance(exc, aiohttp.ClientConnectorCertificateError) else exc.os_error
+    )
+    why = (
+        (cause.strerror if isinstance(cause, OSError) else None) or str(cause).strip() or type(cause).__name__
+    )
+    return f"cannot connect to {exc.host}:{exc.port}: {why}"

@@ -686,5 +686,7 @@ async def test_qovery_over_tls_is_reached_only_with_a_certificate_it_trusts() ->
         server.close()
         await server.wait_closed()
     assert "CERTIFICATE_VERIFY_FAILED" in caught.value.message
+    assert f"cannot connect to 127.0.0.1:{url.rsplit(':', 1)[1]}: " in caught.value.message
+    assert "object at 0x" not in caught.value.message  # aiohttp's text showed its TLS context's repr
     assert response.status == 202
     assert len(seen) == 1 and seen[0].startswith(f"POST /job/{CRON_JOB}/deploy ".encode())

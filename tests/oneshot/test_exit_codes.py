@@ -138,14 +138,22 @@ async def test_4_watch_gives_up_after_its_timeout(tmp_path: Path) -> None:
     assert state == "DEPLOYMENT_QUEUED"  # the run was left alone
 
 
-async def test_5_qovery_unreachable(tmp_path: Path) -> None:
-    config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}")
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_5_qovery_unreachable(tmp_path: Path, scheme: str) -> None:
+    port = free_port()
+    config = write_config(tmp_path, f"{scheme}://127.0.0.1:{port}")
     ran = await run_qjob_tui(
         tmp_path, "stop", "db-migrate", "--json", "--config", str(config), env=user_env(tmp_path)
     )
     assert ran.code == 5
     assert (ran.result["result"], ran.result["exit"]) == ("unreachable", 5)
-    assert "unreachable" in ran.result["message"]
+    # Where it could not connect, and why, in our words: not the HTTP stack's (it showed an object's repr,
+    # "ssl:<ssl.SSLContext object at 0x7f...>", for an https URL).
+    assert (
+        f"Qovery is unreachable at {scheme}://127.0.0.1:{port} (ConnectError: cannot connect to 127.0.0.1:{port}: "
+        in ran.result["message"]
+    )
+    assert "object at 0x" not in ran.stderr and "ssl:" not in ran.stderr
     assert "Traceback" not in ran.stderr
 
 
