@@ -26,6 +26,8 @@ from qjob_tui.pipeline import ActionOutcome
 from qjob_tui.reads import LogLine
 from qjob_tui.redaction import Redactor
 
+MAX_SHOWN_JOB = 100  # characters of the job in a human line: more than a name needs
+
 
 @dataclass
 class Subject:
@@ -37,7 +39,10 @@ class Subject:
 
     @property
     def shown(self) -> str:
-        return self.label or self.job or ""
+        """The job in a human line: its name, else its id, else JOB as typed, which may be anything (a 100 KB
+        paste): cut, as the messages quote it (`quoted_excerpt`)."""
+        text = self.label or self.job or ""
+        return text if len(text) <= MAX_SHOWN_JOB else text[: MAX_SHOWN_JOB - 3] + "..."
 
 
 class Reporter:

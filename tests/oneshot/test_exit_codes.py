@@ -234,6 +234,15 @@ async def test_2_an_empty_config_path_is_not_the_config_found_elsewhere(
     assert sim.requests == []
 
 
+async def test_2_a_huge_job_argument_is_not_echoed_whole(tmp_path: Path) -> None:
+    # A 100 KB JOB (a variable holding a file, a paste gone wrong) made a 100 KB error line.
+    ran = await run_qjob_tui(tmp_path, "deploy", "x" * 100_000, "--demo", env=user_env(tmp_path))
+    assert ran.code == 2
+    (line,) = ran.stderr.splitlines()
+    assert line.startswith("qjob-tui: deploy xxx") and "...: no job is named 'xxx" in line
+    assert len(line) < 300
+
+
 async def test_2_when_the_config_says_read_only(tmp_path: Path) -> None:
     async with qovery(phase_s=30) as (sim, url):
         # Named by a configured environment only: finding it would cost a read, which read-only spares too.
