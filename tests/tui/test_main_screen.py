@@ -396,3 +396,17 @@ async def test_qovery_unreachable_at_start_says_so_in_an_80_column_header(
         await dash.until(lambda: "⚠" in header(dash), "the discovery trouble in the header")
         assert "⚠ Qovery unreachable: 2 jobs" in header(dash)
         assert "GET /job" not in header(dash)
+
+
+async def test_a_narrow_header_drops_whole_parts_never_a_number_from_its_word(tmp_path: Path) -> None:
+    # At 80 columns with a filter and marks the header read `3/7 jobs · filter: prod · 2`: the right side was
+    # cut at its end, wherever that fell, so `2 marked` lost its word. Parts that do not fit go whole, the
+    # least urgent (how long ago the states were read) first. (The API's URL here is as long as Qovery's.)
+    async with running_dashboard(tmp_path, size=(80, 24), with_servers=True) as dash:
+        await dash.press("space", "space")
+        await dash.press("slash")
+        await dash.burst("production\r")
+        line = header(dash)
+        assert "2 marked" in line, line
+        assert "↻" not in line  # dropped whole, not cut
+        assert not line.rstrip().endswith(("·", "2", "…"))

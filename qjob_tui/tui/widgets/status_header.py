@@ -35,6 +35,7 @@ class StatusHeader(Horizontal):
         self.api_label = api_label
         self.servers = servers_text(rest_port, mcp_port)
         self.read_only = read_only
+        self._parts: list[tuple[int, Text]] = []
 
     def compose(self) -> ComposeResult:
         where = Text("qjob-tui", style="bold")
@@ -73,33 +74,64 @@ class StatusHeader(Horizontal):
 
         Another face's field goes here as a keyword argument with a default (approval: `waiting`; speed:
         `discovery`, its progress)."""
-        stats = Text(no_wrap=True, overflow="ellipsis", justify="right")
+        # Each part with its urgency (0 first): a header too narrow for all of them drops whole parts, the
+        # least urgent first, instead of cutting the line wherever its end falls (`· 2` for `· 2 marked`).
+        parts: list[tuple[int, Text]] = []
         if waiting:
-            stats.append(f" {waiting} waiting for approval ", style="bold black on yellow")
-            stats.append(f" {waiting_key} ", style="bold")
-            stats.append(" ")
+            part = Text(f" {waiting} waiting for approval ", style="bold black on yellow")
+            part.append(f" {waiting_key} ", style="bold")
+            parts.append((0, part))
         if discovery:  # `learning 1,000 jobs: 4/10 environments`
-            stats.append(f"{discovery}  ", style="cyan")
+            parts.append((5, Text(discovery, style="cyan")))
         if error:
-            stats.append(f"⚠ {printable(error)}", style="bold red")
+            part = Text(f"⚠ {printable(error)}", style="bold red")
             if backoff_s:
-                stats.append(f" · retry in {backoff_s:.0f}s", style="red")
-            stats.append("  ")
+                part.append(f" · retry in {backoff_s:.0f}s", style="red")
+            parts.append((1, part))
         if discovery_error:
-            stats.append(f"⚠ {printable(discovery_error)}", style="bold red")
-            stats.append("  ")
-        stats.append(count_of(jobs, "job") if shown == jobs else f"{shown}/{count_of(jobs, 'job')}")
+            parts.append((1, Text(f"⚠ {printable(discovery_error)}", style="bold red")))
+        counts = count_of(jobs, "job") if shown == jobs else f"{shown}/{count_of(jobs, 'job')}"
+        parts.append((3, Text(counts)))
         if filter_text:
-            stats.append(" · filter: ", style="dim")
-            stats.append(printable(filter_text), style="bold")
+            part = Text("filter: ", style="dim")
+            part.append(printable(filter_text), style="bold")
+            parts.append((4, part))
         if marked:
-            stats.append(f" · {marked} marked", style="bold magenta")
-        stats.append(" · ", style="dim")
+            parts.append((2, Text(f"{marked} marked", style="bold magenta")))
         if refreshed_s is None:
-            stats.append("not read yet", style="dim")
+            parts.append((6, Text("not read yet", style="dim")))
         else:
-            stats.append(f"↻ {ago(refreshed_s)}", style="red" if error else "dim")
-        self.query_one("#stats", Static).update(stats)
+            parts.append((6, Text(f"↻ {ago(refreshed_s)}", style="red" if error else "dim")))
+        stats_widget = self.query_one("#stats", Static)
+        self._parts = parts
+        stats_widget.update(fitted(parts, stats_widget.size.width))
+
+    def on_resize(self) -> None:
+        if self._parts:
+            stats = self.query_one("#stats", Static)
+            self.call_after_refresh(lambda: stats.update(fitted(self._parts, stats.size.width)))
+
+
+def fitted(parts: list[tuple[int, Text]], width: int) -> Text:
+    """The parts in their order, joined (` · ` after a count or a filter, two spaces after a warning), the least
+    urgent dropped while they do not fit in `width` cells (0: not laid out yet, all of them); what still does
+    not fit is cut with an ellipsis."""
+    kept = list(parts)
+
+    def joined() -> Text:
+        line = Text(no_wrap=True, overflow="ellipsis", justify="right")
+        for index, (_, part) in enumerate(kept):
+            if index:
+                plain = kept[index - 1][1].plain
+                line.append("  " if plain.startswith(("⚠", " ")) else " · ", style="dim")
+            line.append_text(part)
+        return line
+
+    line = joined()
+    while width and line.cell_len > width and len(kept) > 1:
+        kept.remove(max(kept, key=lambda item: item[0]))
+        line = joined()
+    return line
 
 
 def ago(seconds: float) -> str:
