@@ -65,8 +65,10 @@ def _responses(action: JobAction) -> dict[str, Any]:
         "description": f"Qovery answered 409: {busy} (relayed unchanged).",
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
+    # The 64 KiB cap holds at the door whatever the action (a body-less one refuses any body, too late for one
+    # this big); only the actions that take a body read its Content-Type.
+    responses["413"] = _ref("responses", "BodyTooLarge")
     if action.body is not BodyKind.NONE:
-        responses["413"] = _ref("responses", "BodyTooLarge")
         responses["415"] = _ref("responses", "UnsupportedMediaType")
     responses["502"] = _ref("responses", "UpstreamUnavailable")
     responses["504"] = _ref("responses", "UpstreamTimeout")
@@ -110,13 +112,18 @@ _PROBLEM_DESCRIPTIONS = {
     "InvalidInput": (
         "Refused before Qovery: a job id that is not a UUID, a forceEvent outside the enum, "
         "a body that is not strict JSON (RFC 8259: no NaN or Infinity, no key twice, no lone surrogate, "
-        "at most 64 levels deep) or of the wrong shape."
+        "at most 64 levels deep) or of the wrong shape, a query parameter the route does not take."
     ),
     "Unauthorized": "Missing or wrong Authorization: Bearer <token>.",
     "Forbidden": (
         "A job that is not in the relay's job list; or, for an action in server.approve, the operator's "
         "refusal (type ...:approval-denied), no answer in time (...:approval-timeout), or no operator to ask "
-        "(...:approval-unavailable). Nothing was sent to Qovery."
+        "(...:approval-unavailable); read-only mode (...:read-only); a request from a web page or for "
+        "another Host name (...:foreign-origin). Nothing was sent to Qovery."
+    ),
+    "ForeignOrigin": (
+        "A request from a web page (an Origin header) or for another Host name than the relay listens on "
+        "(type ...:foreign-origin)."
     ),
     "ApprovalQueueFull": (
         "Refused before Qovery: 50 requests already wait for the operator's approval (type "
@@ -129,6 +136,14 @@ _PROBLEM_DESCRIPTIONS = {
         "Qovery is unreachable, the connection was lost, or it answered something that is not JSON."
     ),
     "UpstreamTimeout": "Qovery did not answer within the configured timeout.",
+}
+
+
+# What the relay itself answers on the routes that read no job (the jobs list, health, this document).
+_SERVICE_REFUSALS = {
+    "400": _ref("responses", "InvalidInput"),
+    "401": _ref("responses", "Unauthorized"),
+    "403": _ref("responses", "ForeignOrigin"),
 }
 
 
@@ -238,7 +253,7 @@ def openapi_document(*, token_required: bool, actions: Sequence[JobAction] = ACT
                     "description": "The jobs.",
                     "content": {"application/json": {"schema": _ref("schemas", "JobList")}},
                 },
-                "401": _ref("responses", "Unauthorized"),
+                **_SERVICE_REFUSALS,
             },
         }
     }
@@ -254,7 +269,7 @@ def openapi_document(*, token_required: bool, actions: Sequence[JobAction] = ACT
                     "description": "Serving.",
                     "content": {"application/json": {"schema": _ref("schemas", "Health")}},
                 },
-                "401": _ref("responses", "Unauthorized"),
+                **_SERVICE_REFUSALS,
             },
         }
     }
@@ -263,7 +278,10 @@ def openapi_document(*, token_required: bool, actions: Sequence[JobAction] = ACT
             "operationId": "openapi",
             "summary": "This document",
             "tags": ["Service"],
-            "responses": {"200": {"description": "The OpenAPI 3.1 document of this adapter."}},
+            "responses": {
+                "200": {"description": "The OpenAPI 3.1 document of this adapter."},
+                **_SERVICE_REFUSALS,
+            },
         }
     }
     document: dict[str, Any] = {
@@ -333,7 +351,9 @@ def _schemas(actions: Sequence[JobAction]) -> dict[str, Any]:
                 "status": {"const": "ok"},
                 "version": {"type": "string"},
                 "api": {"type": "string", "description": "DEMO, or the Qovery API URL."},
+                "read_only": {"type": "boolean", "description": "Whether it acts on nothing (--read-only)."},
                 "jobs": {"type": "integer"},
+                "uptime_s": {"type": "number", "description": "Seconds since the relay started serving."},
             },
         },
     }

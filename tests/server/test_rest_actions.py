@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,6 +208,57 @@ async def test_openapi_document_describes_every_route(relay: Relay) -> None:
     ]
     assert "requestBody" not in paths["/v1/job/{jobid}/stop"]["post"]
     assert "security" not in document  # no inbound token configured
+
+
+def documented_statuses(document: dict[str, Any], method: str, path: str) -> set[str]:
+    """The statuses the document lists for the operation a concrete request (`/v1/job/<uuid>/stop`) is."""
+    for template, operations in document["paths"].items():
+        if re.fullmatch(re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)), path):
+            return set(operations[method.lower()]["responses"])
+    raise AssertionError(f"{path} is not in the document")
+
+
+async def test_every_refusal_the_relay_answers_is_documented_for_its_route(guarded_relay: Relay) -> None:
+    """What a client reads in the document is what it gets: each status the relay itself answers on a route
+    is listed for it (a generated client treats an undocumented status as a surprise)."""
+    relay = guarded_relay
+    oversized = b"{" + b" " * (65 * 1024) + b"}"
+    stop, read = f"/v1/job/{CRON_JOB}/stop", f"/v1/job/{CRON_JOB}"
+    calls: list[tuple[str, str, dict[str, Any], int]] = [
+        *(
+            ("GET", path, {"params": {"x": "1"}}, 400)
+            for path in ("/v1/jobs", "/v1/health", "/v1/openapi.json")
+        ),
+        *(
+            ("GET", path, {"token": "wrong-token-0123456789"}, 401)
+            for path in ("/v1/jobs", "/v1/openapi.json")
+        ),
+        *(
+            ("GET", path, {"headers": {"Origin": "http://evil.example"}}, 403)
+            for path in ("/v1/jobs", "/v1/health", "/v1/openapi.json", read)
+        ),
+        *(
+            ("POST", f"/v1/job/{CRON_JOB}/{action}", {"content": oversized}, 413)
+            for action in ("stop", "redeploy", "cleanfailedjob", "deploy")
+        ),
+        ("POST", stop, {"headers": {"Origin": "http://evil.example"}}, 403),
+    ]
+    async with relay.rest() as client:
+        document = (await client.get("/v1/openapi.json")).json()
+    for method, path, options, status in calls:
+        token = options.pop("token", None)
+        async with relay.rest(token=token) as client:
+            answered = await client.request(method, path, **options)
+        assert answered.status_code == status, (method, path, answered.text)
+        assert str(status) in documented_statuses(document, method, path), (method, path, status)
+    assert relay.sim.requests == [] or all(request.method == "GET" for request in relay.sim.requests)
+
+
+async def test_the_health_answer_has_no_undocumented_field(relay: Relay) -> None:
+    async with relay.rest() as client:
+        document = (await client.get("/v1/openapi.json")).json()
+        health = (await client.get("/v1/health")).json()
+    assert set(health) <= set(document["components"]["schemas"]["Health"]["properties"])
 
 
 async def test_openapi_document_schemas_are_valid_json_schema(relay: Relay) -> None:
