@@ -657,6 +657,12 @@ class QJobApp(OrderedKeysApp[None]):
     def action_filter(self) -> None:
         self.query_one(FilterBar).open()
 
+    def action_clear_filter(self) -> None:
+        """Escape on the jobs table: clear the filter kept with Enter (nothing to clear: the key goes on)."""
+        if not self.table.filter_text:
+            raise SkipAction
+        self.query_one(FilterBar).action_close(True)
+
     @on(FilterChanged)
     def _filter_changed(self, message: FilterChanged) -> None:
         self.table.set_filter(message.text)

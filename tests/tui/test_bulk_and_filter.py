@@ -121,3 +121,17 @@ async def test_slash_filters_by_name_id_or_state_and_escape_clears(dash: Dashboa
     dash.app.query_one("#filter").value = job_id("table-vacuum")[:13]  # type: ignore[attr-defined]
     await dash.pilot.pause()
     assert dash.names() == ["table-vacuum"]
+
+
+async def test_escape_on_the_table_clears_a_kept_filter(dash: Dashboard) -> None:
+    # Enter keeps a filter and goes back to the table; Escape there did nothing (k9s clears its filter on
+    # Escape, and the help says "Esc clears"), so the way out was `/` then Escape.
+    await dash.press("slash")
+    await dash.burst("production\r")
+    assert len(dash.names()) < 7 and dash.app.focused is dash.app.table
+    await dash.press("escape")
+    assert len(dash.names()) == 7
+    assert "filter:" not in dash.screen_text().splitlines()[0]
+    assert dash.app.focused is dash.app.table
+    await dash.press("escape")  # nothing to clear: nothing happens
+    assert len(dash.names()) == 7 and dash.app.is_running

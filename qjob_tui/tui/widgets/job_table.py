@@ -98,6 +98,8 @@ class JobTable(DataTable[Text]):
     BINDINGS = [
         Binding("home,g", "scroll_top", "First job", show=False),
         Binding("end,G", "scroll_bottom", "Last job", show=False),
+        # A filter kept with Enter is cleared from the table too, as in k9s (the app owns the filter bar).
+        Binding("escape", "app.clear_filter", "Clear filter", show=False),
     ]
 
     def __init__(self, board: JobBoard, *, now: Callable[[], datetime], id: str | None = None) -> None:
