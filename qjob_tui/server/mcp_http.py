@@ -20,8 +20,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from qjob_tui.actions import BODY_LIMIT_BYTES
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.asgi import replay
-from qjob_tui.server.guard import Guard, OpenStreams, RefusalHook
+from qjob_tui.server.guard import Guard, OpenStreams, RefusalHook, send_refusal
 from qjob_tui.server.mcp_tools import build_mcp_server
+from qjob_tui.server.problems import problem
 from qjob_tui.server.redacting import Redacting
 from qjob_tui.server.schemas import MCP_PATH
 from qjob_tui.server.security import find_header
@@ -48,7 +49,7 @@ def build_mcp_app(
 
     router = ProgressRouter(app(json_response=True), app(json_response=False))
     guarded = Guard(
-        router,
+        EndpointOnly(router, on_refusal),
         runtime.settings,
         surface="mcp",
         whole_body=True,
@@ -56,6 +57,27 @@ def build_mcp_app(
         streams=streams if streams is not None else OpenStreams(100),
     )
     return Redacting(guarded, runtime.redactor)
+
+
+class EndpointOnly:
+    """Any other path than the endpoint is a 404 that says where the endpoint is: an agent configured with the
+    port alone (`http://127.0.0.1:9090`) would otherwise read a bare `Not Found`. `/mcp/` is left to the SDK
+    (it redirects to /mcp)."""
+
+    def __init__(self, app: ASGIApp, on_refusal: RefusalHook | None) -> None:
+        self.app = app
+        self.on_refusal = on_refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in (MCP_PATH, MCP_PATH + "/"):
+            await self.app(scope, receive, send)
+            return
+        host, port = scope.get("server") or ("127.0.0.1", 0)
+        where = f"[{host}]" if ":" in host else host
+        body = problem(
+            404, "Not found", f"no such path; the MCP endpoint is {MCP_PATH}: http://{where}:{port}{MCP_PATH}"
+        )
+        await send_refusal(self.on_refusal, "mcp", scope, send, body)
 
 
 class ProgressRouter:

@@ -377,3 +377,22 @@ async def test_the_official_client_with_the_token_runs_tools(guarded_relay: Rela
     assert not result.is_error
     [sent] = guarded_relay.upstream_actions
     assert (sent.path, sent.query) == (f"/job/{CRON_JOB}/deploy", {"forceEvent": "CRON"})
+
+
+@pytest.mark.parametrize("path", ["/", "/sse", "/v1/jobs", "/mcpx"])
+async def test_a_path_beside_the_endpoint_is_a_404_that_names_it(relay: Relay, path: str) -> None:
+    """An agent configured with the port but not the path (`http://127.0.0.1:9090`) hears where the endpoint is."""
+    base = relay.mcp_url.removesuffix("/mcp")
+    async with httpx.AsyncClient() as client:
+        answered = await client.post(
+            base + path,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+            headers={"Accept": "application/json, text/event-stream"},
+        )
+        got = await client.get(base + path)
+    for response in (answered, got):
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"] == "urn:qjob-tui:problem:not-found"
+        assert f"{relay.mcp_url}" in problem["detail"]
