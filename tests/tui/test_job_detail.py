@@ -433,3 +433,23 @@ async def test_q_on_the_detail_screen_goes_back_and_does_not_quit(dash: Dashboar
     assert dash.app.is_running and dash.app.table.selected_id == job_id("nightly-backup")
     await dash.press("enter", "slash", "q")  # in the search, q is a letter
     assert screen(dash).search_bar.text == "q"
+
+
+async def test_qovery_unreachable_reads_as_its_cause_on_an_80_column_detail_screen(tmp_path: Path) -> None:
+    # Each one-line place (the status, the facts, the runs' title) showed the whole error, which starts with
+    # the request (`GET /job/0d6e3c5a-…/deploymentHistoryV2: Qovery is…`): at 80 columns the cause was cut
+    # off in all three. They say the cause now; the log below (it wraps) and the log pane keep the details.
+    async with running_dashboard(tmp_path, size=(80, 24)) as dash:
+        dash.runtime.reads.cache.ttl_s = 0.0
+        await dash.select("nightly-backup")
+        dash.sim.inject(method="GET", path="^/job/", reset=True, times=None)
+        await dash.press("enter")
+        await dash.until(
+            lambda: "could not read the job's runs" in dash.screen_text(), "the errors on screen"
+        )
+        await dash.until(lambda: "⚠" in dash.screen_text().splitlines()[0], "the status error")
+        text = dash.screen_text()
+        assert "⚠ Qovery unr" in text.splitlines()[0], text  # the status line, after the status last read
+        assert "⚠ could not read the job: Qovery unreachable" in text, text
+        assert "runs · ⚠ could not read them: Qovery unreachable" in text, text
+        assert "deploymentHistoryV2: Qovery is" in log_text(dash)  # the details, where there is room

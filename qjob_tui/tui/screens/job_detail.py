@@ -294,7 +294,7 @@ class JobDetailScreen(Screen[None]):
         except (QoveryError, ActionRefused) as exc:
             reason = self._failed("runs", exc)
             self.run_list.border_title = (
-                f"runs · ⚠ could not read them: {reason} (retried on the next refresh)"
+                f"runs · ⚠ could not read them: {headline(exc)} (retried on the next refresh)"
             )
             if self.runs is None:
                 self.log_view.set_note(f"⚠ could not read the job's runs: {reason}", "bold red")
@@ -306,7 +306,8 @@ class JobDetailScreen(Screen[None]):
         try:
             facts = await self.runtime.reads.facts(self.job_id)
         except (QoveryError, ActionRefused) as exc:
-            self.facts_panel.show(error=f"could not read the job: {self._failed('facts', exc)}")
+            self._failed("facts", exc)
+            self.facts_panel.show(error=f"could not read the job: {headline(exc)}")
             return
         self._recovered("facts")
         self.facts = facts
@@ -316,7 +317,8 @@ class JobDetailScreen(Screen[None]):
         try:
             status = await self.runtime.reads.status(self.job_id)
         except (QoveryError, ActionRefused) as exc:
-            self.facts_panel.show(status_error=self._failed("status", exc))
+            self._failed("status", exc)
+            self.facts_panel.show(status_error=headline(exc))
             return
         self._recovered("status")
         self.facts_panel.show(status=status)
@@ -608,6 +610,15 @@ class JobDetailScreen(Screen[None]):
         ]
         rows += [(self._key_for(spec.id), f"{spec.help} (this job)") for spec in acting]
         return rows
+
+
+def headline(error: QoveryError | ActionRefused) -> str:
+    """A failed read in the few words a one-line place has room for (`Qovery unreachable`, `Qovery 503`): the
+    whole message starts with the request, and at 80 columns the cause fell off its end. The whole message
+    goes to the log pane and a notification (`_failed`)."""
+    if isinstance(error, ActionRefused):
+        return f"refused ({error.status})"
+    return error.headline
 
 
 def _seen(task: asyncio.Future[Any]) -> None:

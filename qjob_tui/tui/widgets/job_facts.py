@@ -131,7 +131,7 @@ class JobFactsPanel(Static):
     def _render_lines(self) -> None:
         lines = [status_line(self.job_name, self.job_type, self.status, self._now())]
         if self.status_error:
-            lines[0].append(f"  ⚠ status: {self.status_error}", style="bold red")
+            lines[0].append(f"  ⚠ {self.status_error}", style="bold red")  # the status shown is the last read
         if self.error:
             lines.append(_line((f"⚠ {self.error}", "bold red")))
             lines.append(_line(("retried on the next refresh", "red")))
