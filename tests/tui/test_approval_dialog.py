@@ -446,3 +446,27 @@ async def test_a_without_gated_actions_says_what_would_gate_them(tmp_path: Path)
     async with running_dashboard(tmp_path) as dash:
         await dash.press("a")
         assert "Nothing waits for your approval: server.approve is empty" in dash.notifications()[-1]
+
+
+async def test_a_long_value_wraps_under_its_column_at_80x24(tmp_path: Path, clock: FakeClock) -> None:
+    # A client name or a body longer than the dialog went on at the dialog's left edge, under the labels
+    # (`  python-httpx/0.2…` below `client  a-very-long-agent…`): values now wrap in their own column.
+    async with running_dashboard(tmp_path, size=(80, 24), with_servers=True, approve=["uninstall"]) as dash:
+        assert dash.servers is not None
+        await dash.servers.wait_started()
+        desk = Desk(dash, clock)
+        body = {"reason": "cleanup " * 12}
+        async with desk.rest(agent=" ".join(["agent"] * 12)) as http:
+            call = desk.call(http.post(f"/v1/job/{job_id('nightly-backup')}/uninstall", json=body))
+            await desk.dialog()
+            lines = dash.screen_text().splitlines()
+            for label in ("client  ", "body  "):
+                row = next(n for n, line in enumerate(lines) if label in line)
+                column = lines[row].index(label) + len(label)
+                after = lines[row + 1]
+                assert after[:column].strip(" █") == "" and after[column] != " ", (
+                    label,
+                    lines[row : row + 2],
+                )
+            await desk.answer("n")
+            assert (await call).status_code == 403

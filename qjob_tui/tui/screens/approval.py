@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.actions import SkipAction
@@ -56,7 +57,7 @@ def shown(text: str, limit: int, redact: Callable[[str], str] = str) -> str:
     return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 
-def _fields(pending: PendingApproval, redact: Callable[[str], str]) -> Text:
+def _fields(pending: PendingApproval, redact: Callable[[str], str]) -> Table:
     """The request, one fact a line: source, client, action, job, forceEvent, body."""
     request = pending.request
     rows: list[tuple[str, Text]] = [
@@ -77,13 +78,13 @@ def _fields(pending: PendingApproval, redact: Callable[[str], str]) -> Text:
             json.dumps(request.body, ensure_ascii=False, separators=(", ", ": ")) if request.body else "none"
         )
         rows.append(("body", Text(shown(body, BODY_CHARS, redact))))
-    text = Text()
-    for index, (name, value) in enumerate(rows):
-        if index:
-            text.append("\n")
-        text.append(f"{name:>10}  ", style="dim")
-        text.append_text(value)
-    return text
+    # A grid, not one text: a long value (a client's name, a body) wraps in its own column, not under the names.
+    table = Table.grid(padding=(0, 2))
+    table.add_column(justify="right", style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
 
 
 class ApprovalScreen(ModalScreen[bool | None]):
