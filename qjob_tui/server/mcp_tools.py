@@ -29,7 +29,14 @@ from pydantic import WithJsonSchema
 
 from qjob_tui import __version__
 from qjob_tui.actions import JobAction
-from qjob_tui.pipeline import NO_CALLER, ActionInterrupted, ActionOutcome, ActionRefused, Caller
+from qjob_tui.pipeline import (
+    NO_CALLER,
+    ActionInterrupted,
+    ActionOutcome,
+    ActionPipeline,
+    ActionRefused,
+    Caller,
+)
 from qjob_tui.qovery import QoveryError, QoveryHTTPError, qovery_message
 from qjob_tui.reads import RunNotFound
 from qjob_tui.runtime import Runtime
@@ -198,7 +205,7 @@ def read_tools(runtime: Runtime) -> list[Tool]:
     ]
     return [
         _tool(
-            _read_tool(spec),
+            _read_tool(spec, runtime.pipeline),
             spec.inputs,
             required=tuple(key for key in spec.inputs if key == "jobId"),
             output=schema_ref(spec.output),
@@ -374,12 +381,14 @@ def caller_of(ctx: Context | None) -> tuple[str | None, Caller]:
     return name, Caller(departed=departure.wait if departure else None, progress=ctx.report_progress)
 
 
-def _read_tool(spec: _ReadTool) -> Callable[..., Any]:
+def _read_tool(spec: _ReadTool, pipeline: ActionPipeline) -> Callable[..., Any]:
     async def read(**arguments: Any) -> CallToolResult:
         try:
             refuse_unknown_arguments(spec.name, spec.inputs, arguments)
             view = await spec.read(arguments)
         except ActionRefused as exc:
+            # The operator hears of it, as of a refused REST read: an agent that keeps asking wrongly shows.
+            pipeline.announce_refusal(spec.name, arguments.get("jobId"), "mcp", exc)
             return _refused(exc)
         except QoveryError as exc:
             return _upstream_error(exc)

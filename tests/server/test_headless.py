@@ -277,6 +277,7 @@ async def test_serve_prints_every_refused_request_with_why_and_counts_a_flood(tm
             async with Client(match["mcp"]) as mcp:
                 assert (await mcp.call_tool("stop-job", {"jobId": "not-a-uuid"})).is_error
                 assert (await mcp.call_tool("deploy-job", {"jobId": CRON_JOB, "forceEvent": "cron"})).is_error
+                assert (await mcp.call_tool("get-job-logs", {"jobId": "not-a-uuid"})).is_error
             stop.set()
             assert await serving == 0
     lines = stderr.getvalue().splitlines()
@@ -291,6 +292,8 @@ async def test_serve_prints_every_refused_request_with_why_and_counts_a_flood(tm
         # the input at fault, as the caller was answered
         ("rest", " 400: body.image_tag: must be a string, not a number"),
         ("mcp", " 400: forceEvent: 'cron' is not one of START, STOP, DELETE, CRON"),
+        # a refused read, as REST's refused reads
+        ("mcp", "refused get-job-logs not-a-uuid 400: jobId: 'not-a-uuid' is not a job UUID"),
     ):
         assert any(line.split(" ", 2)[1] == source and what in line for line in refused), (what, refused)
     flood = [line for line in refused if "rest refused stop not-a-uuid 400" in line]
