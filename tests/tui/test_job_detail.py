@@ -453,3 +453,13 @@ async def test_qovery_unreachable_reads_as_its_cause_on_an_80_column_detail_scre
         assert "⚠ could not read the job: Qovery unreachable" in text, text
         assert "runs · ⚠ could not read them: Qovery unreachable" in text, text
         assert "deploymentHistoryV2: Qovery is" in log_text(dash)  # the details, where there is room
+
+
+async def test_enter_on_an_empty_search_closes_it_and_one_escape_goes_back(dash: Dashboard) -> None:
+    # An empty search kept with Enter stayed open (its placeholder on screen), so Escape closed it first and a
+    # second Escape was needed to leave; the jobs' filter closes on an empty Enter.
+    detail = await open_detail(dash, "nightly-backup")
+    await dash.press("slash", "enter")
+    assert not detail.search_bar.is_open
+    await dash.press("escape")
+    assert not isinstance(dash.app.screen, JobDetailScreen)

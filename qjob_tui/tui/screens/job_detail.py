@@ -549,6 +549,9 @@ class JobDetailScreen(Screen[None]):
 
     @on(LogSearchBar.Submitted)
     def _search_submitted(self) -> None:
+        if not self.search_bar.text.strip():
+            self._close_search()  # nothing to keep: as the jobs' filter, an empty Enter closes the line
+            return
         self.log_view.focus()
 
     def _count(self) -> None:
