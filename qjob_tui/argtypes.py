@@ -7,12 +7,20 @@ takes a port the same way (the layers contract in pyproject.toml holds both to i
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 EXIT_USAGE = 2  # every qjob-tui command exits 2 for a usage error
 
 
 class UsageParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line naming the command and pointing at its --help, exit 2."""
+    """An argument parser whose errors are one line naming the command and pointing at its --help, exit 2.
+
+    It takes the flags as they are spelled, not their prefixes (`--y` for `--yes`): a prefix a script relies on
+    would break, or change its meaning, the day a flag sharing it is added."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +28,10 @@ EXIT_CODES_HELP = """\
 exit codes:
   0  accepted (with --watch: settled in a good state)
   1  the run ended in an error state (*_ERROR) or was CANCELED
-  2  usage or config error, read-only, or a destructive action without --yes off a terminal
-  3  refused: by qjob-tui (bad input, a job not configured) or by Qovery (4xx: 409 busy, 403, 404)
+  2  usage or config error, an unknown or ambiguous JOB name, read-only,
+     or a destructive action without --yes off a terminal
+  3  refused: by qjob-tui (bad input, a job not configured) or by Qovery
+     (4xx: 409 busy, 403, 404)
   4  --watch gave up after --timeout
   5  Qovery unreachable, 5xx, or an answer that is not JSON
   130, 143  stopped by SIGINT, SIGTERM (the action, if sent, goes on in Qovery)"""
@@ -128,6 +131,7 @@ def action_parser(action: JobAction) -> argparse.ArgumentParser:
     about = f"{action.summary} (Qovery: POST {action.upstream_path})."
     if action.warning:
         about += f" {action.warning}"
+    about = textwrap.fill(about, width=78)  # the raw formatter (for the exit codes' table) wraps nothing
     parser = UsageParser(
         prog=f"{PROGRAM} {action.name}",
         description=about,

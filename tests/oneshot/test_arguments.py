@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,47 @@ def test_a_mistyped_command_is_named_with_what_was_meant(
     assert err.startswith(says) and err.count("\n") == 1
     if "commands are" in says:
         assert ", ".join(cli.SUBCOMMANDS) in err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_help_fits_a_terminal_and_its_exit_codes_say_where_a_wrong_job_name_goes(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit) as done:
+        parse(command, ["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    too_wide = [line for line in text.splitlines() if len(line) > 80]
+    assert too_wide == []  # uninstall's description was one line of 140 characters
+    if command in {action.name for action in ACTIONS}:
+        assert (
+            "2  usage or config error, an unknown or ambiguous JOB name," in text
+        )  # README: an unknown name exits 2
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        ("uninstall", ["nightly-backup", "--y"]),  # --yes, for the one action that must be confirmed
+        ("deploy", ["nightly-backup", "--wat"]),
+        ("deploy", ["nightly-backup", "--image", "2.5.0"]),
+        ("status", ["--js"]),
+    ],
+)
+def test_only_the_flags_of_the_contract_are_taken_not_their_prefixes(
+    command: str, line: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A prefix that works today breaks the day a flag sharing it is added; and `--y` must not pass for --yes.
+    with pytest.raises(SystemExit) as done:
+        parse(command, line)
+    assert done.value.code == 2
+    assert "unrecognized arguments: " + line[-1] in capsys.readouterr().err or "--image" in line
+
+
+def test_the_dashboards_line_takes_no_prefix_either(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (A config that is not there: taken as --read-only, the prefix would end on it, not start a dashboard.)
+    assert cli.main(["--read-onl", "--config", str(tmp_path / "none.yaml")]) == 2
+    assert "unrecognized arguments: --read-onl" in capsys.readouterr().err
