@@ -516,7 +516,8 @@ def load_settings(
             "run `qjob-tui init`, or copy config.example.yaml to qjob-tui.yaml"
         )
     if config_path is None and env.get(CONFIG_ENV) and not path.is_file():
-        raise ConfigError(f"{path}: no such config file (named by ${CONFIG_ENV})")
+        what = "is a directory, not a config file" if path.is_dir() else "no such config file"
+        raise ConfigError(f"{path}: {what} (named by ${CONFIG_ENV})")
     return apply_environment(read_config(path), path, env, demo=demo)
 
 

@@ -267,6 +267,16 @@ async def test_2_with_json_still_ends_with_a_result_line_once_the_line_was_read(
     assert ran.result["message"].startswith("no job is named 'nightly'")
 
 
+async def test_2_a_config_variable_naming_a_directory_says_so(tmp_path: Path) -> None:
+    (tmp_path / "configs").mkdir()
+    ran = await run_qjob_tui(tmp_path, "status", env=user_env(tmp_path, QJOB_TUI_CONFIG="configs"))
+    assert ran.code == 2
+    assert (
+        ran.stderr
+        == "qjob-tui: status: configs: is a directory, not a config file (named by $QJOB_TUI_CONFIG)\n"
+    )
+
+
 async def test_2_a_missing_config_names_where_it_looked(tmp_path: Path) -> None:
     ran = await run_qjob_tui(tmp_path, "status", env=user_env(tmp_path))
     assert ran.code == 2
