@@ -24,11 +24,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -260,6 +261,25 @@ class QJobApp(OrderedKeysApp[None]):
         if action == "open_job":
             return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
         return not (self.runtime.read_only and action in ACTING_ACTIONS)
+
+    def on_key(self, event: events.Key) -> None:
+        """--read-only: an action key says why it does nothing. Its binding is off (`check_action`), so the key
+        reaches here unhandled; a letter typed into an input or a dialog stops before."""
+        if (
+            not self.runtime.read_only
+            or isinstance(self.screen, ModalScreen)
+            or isinstance(self.focused, Input)
+        ):
+            return
+        for spec in self.key_specs.values():
+            keys = (self.keymap.get(spec.id) or spec.key).split(",")
+            if spec.acts and (event.key in (key.strip() for key in keys)):
+                self.notify(
+                    f"{spec.label.rstrip('…')} is off: this dashboard is read-only (--read-only or server.read_only)",
+                    severity="warning",
+                    markup=False,
+                )
+                return
 
     # -- live state ---------------------------------------------------------------------------------
 

@@ -77,3 +77,17 @@ async def test_an_agents_refused_action_shows_in_the_log_pane(read_only: Dashboa
     await read_only.until(lambda: "403 refused" in read_only.log_text(), "the refusal in the log pane")
     assert "runs read-only" in read_only.log_text()
     assert read_only.actions_sent() == []
+
+
+async def test_an_action_key_says_the_dashboard_is_read_only(read_only: Dashboard) -> None:
+    # The keys are gone from the footer, the action bar and the help, but a finger used to `d` pressed it and
+    # nothing happened, with nothing to say why.
+    await read_only.press("d")
+    assert read_only.notifications()[-1].startswith("Deploy is off: this dashboard is read-only")
+    await read_only.press("enter", "s")  # on a job's page too
+    assert read_only.notifications()[-1].startswith("Stop is off")
+    await read_only.press("slash")
+    count = len(read_only.notifications())
+    await read_only.press("d")  # a letter in the search: no word about it
+    assert len(read_only.notifications()) == count
+    assert read_only.actions_sent() == []
