@@ -24,10 +24,11 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import WithJsonSchema
 
-from qjob_tui import __version__
+from qjob_tui import __version__, strictjson
 from qjob_tui.actions import JobAction
 from qjob_tui.pipeline import (
     NO_CALLER,
@@ -41,7 +42,7 @@ from qjob_tui.qovery import QoveryError, QoveryHTTPError, qovery_message
 from qjob_tui.reads import RunNotFound
 from qjob_tui.runtime import Runtime
 from qjob_tui.server.guard import departure_of, user_agent
-from qjob_tui.server.problems import refusal_problem, refuse_empty_force_event, upstream_problem
+from qjob_tui.server.problems import not_json, refusal_problem, refuse_empty_force_event, upstream_problem
 from qjob_tui.server.schemas import (
     action_answer_schema,
     body_schema,
@@ -285,8 +286,28 @@ def _tool(
         (loose,),
         {"model_config": {**loose.model_config, "extra": "allow"}, "model_dump_one_level": with_extras},
     )
-    tool.fn_metadata.arg_model = keeping
+    tool.fn_metadata = _ArgumentsAsSent(arg_model=keeping, output_schema=tool.fn_metadata.output_schema)
     return tool
+
+
+class _ArgumentsAsSent(FuncMetadata):
+    """The SDK's argument handling without its lenient pre-parse: it reads any string argument that looks like
+    JSON with Python's own parser (NaN, a key given twice: the last wins), past `strictjson`. The one argument
+    some agents send as a JSON text, `body`, is read strictly by the tool (`_object_from_text`)."""
+
+    def pre_parse_json(self, data: dict[str, Any]) -> dict[str, Any]:
+        return dict(data)
+
+
+def _object_from_text(value: Any) -> Any:
+    """An object argument sent as a JSON text (`"{\"image_tag\": \"v1\"}"`), read as strictly as a REST body;
+    any other value as it came (the pipeline refuses what is not an object)."""
+    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+        return value
+    try:
+        return strictjson.loads(value)
+    except strictjson.JSONRefused as exc:
+        raise not_json(str(exc)) from None
 
 
 def refuse_unknown_arguments(tool: str, inputs: Iterable[str], arguments: dict[str, Any]) -> None:
@@ -332,18 +353,19 @@ def _action_tool(runtime: Runtime, action: JobAction) -> Callable[..., Any]:
 
     async def run_action(ctx: Context | None = None, **arguments: Any) -> CallToolResult:
         client, caller = caller_of(ctx)
-        try:
+        try:  # what the face checks before the pipeline's own checks (which announce their refusals)
             refuse_unknown_arguments(action.tool, inputs, arguments)
+            refuse_empty_force_event(arguments.get("forceEvent"))
+            body = _object_from_text(arguments.get("body"))
         except ActionRefused as exc:
             pipeline.announce_refusal(action, arguments.get(action.target.tool_input), "mcp", exc)
             return _refused(exc)
         try:
-            refuse_empty_force_event(arguments.get("forceEvent"))
             request = pipeline.prepare(
                 action,
                 arguments.get(action.target.tool_input),
                 arguments.get("forceEvent"),
-                arguments.get("body"),
+                body,
                 source="mcp",
                 client=client,
             )

@@ -71,6 +71,31 @@ async def test_a_body_that_is_not_strict_json_is_refused_alike_before_qovery(
     assert relay.audit_outcomes() == []
 
 
+TEXT_BODIES = {name: body for name, body in BODIES.items() if name != "bytes that are not UTF-8"}
+
+
+@pytest.mark.parametrize("body", TEXT_BODIES.values(), ids=TEXT_BODIES.keys())
+async def test_a_body_sent_as_a_json_text_is_read_as_strictly(relay: Relay, body: Body) -> None:
+    """Some agents send an object argument as a JSON text (a string). It is taken, but read as strictly as a
+    body: the SDK's own lenient parse would let a key given twice through to Qovery (the last one winning)."""
+    async with relay.mcp() as client:
+        result = await client.call_tool("deploy-job", {"jobId": CRON_JOB, "body": body.text.decode()})
+    assert result.is_error
+    assert result.structured_content is not None
+    detail = result.structured_content["detail"]
+    assert detail.startswith("body: the body is not JSON (") and body.says in detail
+    assert relay.sim.requests == [] or all(request.method == "GET" for request in relay.sim.requests)
+    assert relay.audit_outcomes() == []
+
+
+async def test_a_body_sent_as_a_well_formed_json_text_is_taken_as_the_object(relay: Relay) -> None:
+    async with relay.mcp() as client:
+        result = await client.call_tool("deploy-job", {"jobId": CRON_JOB, "body": ' {"image_tag": "v1"}'})
+    assert not result.is_error, result.content
+    [sent] = [request for request in relay.sim.requests if request.method == "POST"]
+    assert json.loads(sent.body) == {"image_tag": "v1"}
+
+
 CONTENT_TYPES = {
     "no Content-Type": (None, "got no Content-Type"),
     "text/plain": ("text/plain", "got Content-Type 'text/plain'"),
