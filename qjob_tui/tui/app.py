@@ -416,6 +416,7 @@ class QJobApp(OrderedKeysApp[None]):
             discovery=board.discovery.headline if board.discovery else "",
             refreshed_s=self.seconds_since_refresh(),
             discovery_error=self._discovery_headline(),
+            browse_key=self.key_for("browse"),
         )
 
     def seconds_since_refresh(self) -> float | None:

@@ -410,3 +410,13 @@ async def test_a_narrow_header_drops_whole_parts_never_a_number_from_its_word(tm
         assert "2 marked" in line, line
         assert "↻" not in line  # dropped whole, not cut
         assert not line.rstrip().endswith(("·", "2", "…"))
+
+
+async def test_a_board_without_jobs_says_why_and_what_adds_some(tmp_path: Path) -> None:
+    # An environment with no jobs gave an empty table and `0 jobs` in the header: nothing said the config
+    # was read and found none, nor how to add some.
+    from qjob_tui.simulator.dataset import DEMO_ENV_DATA_DEVELOPMENT_ID
+
+    async with running_dashboard(tmp_path, environments=[DEMO_ENV_DATA_DEVELOPMENT_ID]) as dash:
+        await dash.until(lambda: "no jobs" in header(dash), "the empty board explained")
+        assert "no jobs in the configured environments · b adds some" in header(dash)

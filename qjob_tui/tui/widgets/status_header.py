@@ -66,6 +66,7 @@ class StatusHeader(Horizontal):
         discovery: str = "",
         refreshed_s: float | None = None,
         discovery_error: str | None = None,
+        browse_key: str = "b",
     ) -> None:
         """Update the right-hand side, most urgent first: requests waiting for approval (and the key that
         opens them), discovery's progress, a refresh error with its backoff, a discovery that could not read
@@ -91,6 +92,9 @@ class StatusHeader(Horizontal):
         if discovery_error:
             parts.append((1, Text(f"⚠ {printable(discovery_error)}", style="bold red")))
         counts = count_of(jobs, "job") if shown == jobs else f"{shown}/{count_of(jobs, 'job')}"
+        if not jobs and refreshed_s is not None and not (error or discovery_error or discovery):
+            # Read, and nothing there: an empty table alone does not say that, nor what to do.
+            counts = f"no jobs in the configured environments · {browse_key} adds some"
         parts.append((3, Text(counts)))
         if filter_text:
             part = Text("filter: ", style="dim")
