@@ -167,11 +167,16 @@ class RestApp:
         if action is None:
             shown = unquote(parts[4].decode("latin-1"))[:40]
             segments = self._segments[parts[2]]
-            await self._refuse(
-                scope,
-                send,
-                problem(404, "Unknown action", f"{shown!r} is not an action; use one of {segments}"),
-            )
+            if method in ("GET", "HEAD") and parts[2] == b"job":  # a read gone wrong (`/run` for `/runs`)
+                body = problem(
+                    404,
+                    "Not found",
+                    f"{shown!r} is not a read of a job; the reads are {_READ_PATHS} "
+                    f"(and POST one of {segments} to act)",
+                )
+            else:
+                body = problem(404, "Unknown action", f"{shown!r} is not an action; use one of {segments}")
+            await self._refuse(scope, send, body)
             return
         if method != "POST":
             await self._method_not_allowed(scope, send, method, "POST")

@@ -158,6 +158,18 @@ async def test_a_problem_says_what_to_do(relay: Relay) -> None:
     assert "START, STOP, DELETE, CRON" in bad_event["detail"]
 
 
+@pytest.mark.parametrize("segment", ["run", "log", "status", ""])
+async def test_a_mistyped_read_of_a_job_points_at_the_reads(relay: Relay, segment: str) -> None:
+    """`GET /v1/job/<id>/run` (for /runs) or `GET /v1/job/<id>/` is a read gone wrong: the answer names the
+    reads, not only the actions one POSTs."""
+    async with relay.rest() as client:
+        response = await client.get(f"/v1/job/{CRON_JOB}/{segment}")
+    assert response.status_code == 404
+    detail = response.json()["detail"]
+    assert "GET /v1/job/{jobid}/runs" in detail and "GET /v1/job/{jobid}/logs" in detail
+    assert relay.sim.requests == [] or all(request.method == "GET" for request in relay.sim.requests)
+
+
 async def test_an_unlisted_job_passes_when_the_config_allows_it(tmp_path: Path) -> None:
     async with running_relay(tmp_path, allow_unlisted_jobs=True) as relay, relay.rest() as client:
         response = await client.post(f"/v1/job/{UNLISTED_JOB}/deploy?forceEvent=CRON")
