@@ -226,11 +226,31 @@ async def _serve(settings: Settings) -> int:
         return await serve_headless(runtime)
 
 
+def _on_a_terminal() -> bool:
+    """Whether the dashboard can run: Textual reads keys from stdin and draws on stderr. Without a terminal
+    (a script, CI, `qjob-tui $EMPTY`) it would draw into a pipe or a log until killed. Checked once the
+    runtime is open, so that a config or audit problem is the one said."""
+    try:
+        return sys.stdin.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # a closed or missing stream
+        return False
+
+
 async def _dashboard(settings: Settings, with_servers: bool) -> int:
     from qjob_tui.runtime import open_runtime
     from qjob_tui.tui.app import QJobApp
 
     async with open_runtime(settings) as runtime:
+        if not _on_a_terminal():
+            print(
+                note_line(
+                    "the dashboard needs a terminal (stdin and stderr are not one): from a script, use the "
+                    "one-shot commands (qjob-tui status, qjob-tui deploy JOB ...), or use --serve for the REST "
+                    "and MCP servers alone"
+                ),
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         if not with_servers:
             app = QJobApp(runtime)
             await app.run_async()

@@ -648,8 +648,20 @@ def process_env(user_env: UserEnv, **extra: str) -> dict[str, str]:
             "QJOB_TUI_SERVER_TOKEN",
         ),
         ({}, ["--mcp-port", "65536"], {}, "--mcp-port"),
+        # stdin is no terminal here: the dashboard ran on, drawing into a pipe, until something killed it
+        ({}, ["--demo"], {}, "the dashboard needs a terminal"),
+        ({}, ["--demo", "--server", "--rest-port", "0", "--mcp-port", "0"], {}, "use --serve"),
     ],
-    ids=["no-config", "yaml", "unknown-key", "no-token", "public-host", "port-flag"],
+    ids=[
+        "no-config",
+        "yaml",
+        "unknown-key",
+        "no-token",
+        "public-host",
+        "port-flag",
+        "no-tty",
+        "no-tty-server",
+    ],
 )
 def test_a_real_process_prints_one_line_and_exits_2(
     files: dict[str, str], args: list[str], extra: dict[str, str], expected: str, user_env: UserEnv
