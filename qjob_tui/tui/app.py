@@ -162,6 +162,7 @@ class QJobApp(OrderedKeysApp[None]):
         self.set_interval(HEADER_TICK_S, self._refresh_header)
         # However the zoomed log pane ends (z, or Escape), the keys go back to the jobs table.
         self.watch(self.screen, "maximized", self._maximized_changed, init=False)
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         if self.server_log is not None:
             self.set_interval(SERVER_LOG_DRAIN_S, self._drain_server_log)
             self.call_after_refresh(self._drain_server_log)
@@ -261,6 +262,11 @@ class QJobApp(OrderedKeysApp[None]):
         if action == "open_job":
             return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
         return not (self.runtime.read_only and action in ACTING_ACTIONS)
+
+    def _screen_changed(self, screen: object) -> None:
+        # A dialog lets none of the keys of the screen beneath through: its footer goes while the dialog is up
+        # (app.tcss), instead of offering keys that do nothing. The dialog shows its own.
+        self.set_class(isinstance(self.screen, ModalScreen), "-dialog")
 
     def on_key(self, event: events.Key) -> None:
         """--read-only: an action key says why it does nothing. Its binding is off (`check_action`), so the key

@@ -225,3 +225,23 @@ async def test_a_confirmation_reads_as_a_sentence_whatever_the_options(dash: Das
     assert dash.app.screen.question == "Deploy 2 marked jobs with image tag 2.5.0?"
     await dash.press("n")
     assert dash.actions_sent() == []
+
+
+async def test_the_keys_line_beneath_a_dialog_is_not_shown(dash: Dashboard) -> None:
+    # Under a dialog the main screen's footer still read `f Force run  D Deploy…  / Filter  ? Help`, keys the
+    # dialog does not let through: pressed, they did nothing. The dialog says its own keys.
+    def footer() -> str:
+        return dash.screen_text().splitlines()[-1]
+
+    assert "Force run" in footer()
+    await dash.press("u")
+    assert isinstance(dash.app.screen, ConfirmScreen)
+    assert "Force run" not in footer() and "Help" not in footer()
+    await dash.press("n")
+    assert "Force run" in footer()
+    await dash.press("enter")  # the detail screen's own footer, likewise under a dialog
+    assert "Back" in footer()
+    await dash.press("f")
+    assert "Back" not in footer() and "Force run" not in footer()
+    await dash.press("escape")
+    assert "Back" in footer()
