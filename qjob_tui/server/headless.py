@@ -154,7 +154,9 @@ async def serve_headless(
         # earlier would be refused as "not configured" for a job that is. A signal ends the wait at once.
         lifecycle.start()
         if await unless_stopped(lifecycle.discovered(), stop):
-            async with RelayServers(runtime, log=lambda text: say(note_line(text))) as servers:
+            async with RelayServers(
+                runtime, log=lambda text: say(note_line(text)), operator=False
+            ) as servers:
                 try:
                     started = await unless_stopped(servers.wait_started(), stop)
                 except RuntimeError as exc:

@@ -29,12 +29,16 @@ from qjob_tui.server.security import find_header
 
 
 def build_mcp_app(
-    runtime: Runtime, *, on_refusal: RefusalHook | None = None, streams: OpenStreams | None = None
+    runtime: Runtime,
+    *,
+    on_refusal: RefusalHook | None = None,
+    streams: OpenStreams | None = None,
+    operator: bool = True,
 ) -> ASGIApp:
     """The MCP ASGI application (its lifespan runs the SDK's session managers), behind the relay's guard, its
     answers redacted; `streams` caps its GET streams and ends them at stop (the default: 100, ended by
-    nobody)."""
-    server = build_mcp_server(runtime)
+    nobody); `operator` as for `build_mcp_server`."""
+    server = build_mcp_server(runtime, operator=operator)
 
     def app(*, json_response: bool) -> Starlette:
         return server.streamable_http_app(

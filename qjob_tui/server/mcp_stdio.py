@@ -66,7 +66,7 @@ async def serve_stdio(runtime: Runtime, *, stderr: TextIO | None = None) -> int:
     try:
         lifecycle.start()
         await lifecycle.discovered()
-        server = build_mcp_server(runtime)
+        server = build_mcp_server(runtime, operator=False)  # no dashboard: gated tools are refused
         say(start_line(runtime))
         for note in runtime.audit.notes:  # e.g. an audit file that had to be made private
             say(note_line(note))

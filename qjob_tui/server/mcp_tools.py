@@ -78,20 +78,32 @@ def instructions(actions: Sequence[JobAction]) -> str:
     )
 
 
-def build_mcp_server(runtime: Runtime) -> MCPServer:
-    """The MCP server with every tool (only the read tools when read-only), for any transport to serve."""
+def build_mcp_server(runtime: Runtime, *, operator: bool = True) -> MCPServer:
+    """The MCP server with every tool (only the read tools when read-only), for any transport to serve.
+    `operator`: a dashboard runs beside it to approve what `server.approve` gates (`--server`); without one
+    (`--serve`, `qjob-tui mcp`) the instructions say that those tools are refused."""
     actions = () if runtime.read_only else runtime.actions
     text = instructions(actions) + approval_note(
-        actions, runtime.approvals.actions, runtime.approvals.timeout_s
+        actions, runtime.approvals.actions, runtime.approvals.timeout_s, operator=operator
     )
     return _quiet_mcp_server(build_tools(runtime), text)
 
 
-def approval_note(actions: Sequence[JobAction], gated: Iterable[str], timeout_s: float) -> str:
-    """What agents must know of `server.approve`: those tools wait for a human, who may say no."""
+def approval_note(
+    actions: Sequence[JobAction], gated: Iterable[str], timeout_s: float, *, operator: bool = True
+) -> str:
+    """What agents must know of `server.approve`: those tools wait for a human, who may say no; or, with no
+    dashboard to ask, are refused at once (an agent told to wait would only wonder why it was not asked)."""
     tools = [action.tool for action in actions if action.name in set(gated)]
     if not tools:
         return ""
+    if not operator:
+        return (
+            f" {', '.join(tools)} {'needs' if len(tools) == 1 else 'need'} the operator's approval, and this "
+            "qjob-tui runs without its dashboard, where the operator answers: they are refused "
+            "(approval-unavailable) and nothing is sent to Qovery. Tell your user rather than trying again "
+            "(the operator can run qjob-tui --server)."
+        )
     return (
         f" {', '.join(tools)} wait for the operator's approval in the qjob-tui dashboard (up to "
         f"{timeout_s:.0f}s) before anything is sent to Qovery; send a progressToken to hear that the call still "

@@ -361,11 +361,15 @@ class RelayServers:
         log: LogLine | None = None,
         on_refusal: RefusalHook | None = None,
         limits: ServerLimits | None = None,
+        operator: bool = True,
     ) -> None:
         """`log`: where warnings go, one line each. `on_refusal`: told of each request the guard or the REST
         routes turn away; by default each is announced to the pipeline's refusal listeners, with the refusals
-        of the pipeline itself (one channel for the dashboard's log pane and --serve's stderr)."""
+        of the pipeline itself (one channel for the dashboard's log pane and --serve's stderr). `operator`:
+        a dashboard runs beside the servers to approve what `server.approve` gates (False for --serve: the MCP
+        instructions then say those tools are refused)."""
         self.runtime = runtime
+        self.operator = operator
         self.log = log
         self.on_refusal = on_refusal or announced_by(runtime.pipeline)
         self.limits = limits or ServerLimits()
@@ -445,7 +449,9 @@ class RelayServers:
     async def _start_mcp(self, sock: socket.socket) -> None:
         try:
             module = await asyncio.to_thread(importlib.import_module, "qjob_tui.server.mcp_http")
-            app = module.build_mcp_app(self.runtime, on_refusal=self.on_refusal, streams=self.streams)
+            app = module.build_mcp_app(
+                self.runtime, on_refusal=self.on_refusal, streams=self.streams, operator=self.operator
+            )
             await self._start(_RelayServer(self._config(app, "on")), sock)
         except Exception as exc:  # the dashboard keeps running; the log says why MCP is not there
             self._mcp_error = exc

@@ -99,6 +99,8 @@ async def test_the_start_line_says_which_actions_wait_for_an_operator_it_does_no
             assert match is not None
             async with httpx.AsyncClient(base_url=match["rest"]) as client:
                 refused = await client.post(f"/v1/job/{CRON_JOB}/stop")
+            async with Client(match["mcp"]) as mcp:
+                instructions = mcp.instructions or ""
             stop.set()
             assert await serving == 0
     [start] = [line for line in stderr.getvalue().splitlines() if START.search(line)]
@@ -106,6 +108,11 @@ async def test_the_start_line_says_which_actions_wait_for_an_operator_it_does_no
         "; stop, uninstall need the operator's approval and are refused here (run qjob-tui --server); audit "
         in start
     )
+    # Agents are told so too, rather than to wait for a dashboard that is not there.
+    assert "stop-job, uninstall-job need the operator's approval, and this qjob-tui runs without its" in (
+        instructions
+    )
+    assert "they are refused (approval-unavailable)" in instructions and "progressToken" not in instructions
     assert refused.status_code == 403
     assert any(
         " rest stop nightly-backup refused: stop needs the operator: run qjob-tui --server" in line

@@ -133,8 +133,12 @@ async def test_an_action_the_operator_must_approve_is_refused_without_a_dashboar
         params = command(tmp_path, "--demo", "--config", str(config))
         async with asyncio.timeout(BOUND_S), Client(stdio_client(params, errlog=errlog)) as client:
             result = await client.call_tool("stop-job", {"jobId": CRON_JOB})
+            instructions = client.instructions or ""
     assert result.is_error
     assert result.structured_content["type"] == "urn:qjob-tui:problem:approval-unavailable"  # type: ignore[index]
+    assert (
+        "stop-job needs the operator's approval, and this qjob-tui runs without its dashboard" in instructions
+    )
     start = errors.read_text().splitlines()[0]
     assert "stop needs the operator's approval and is refused here (run qjob-tui --server)" in start
 
