@@ -7,6 +7,7 @@ takes a port the same way (the layers contract in pyproject.toml holds both to i
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 EXIT_USAGE = 2  # every qjob-tui command exits 2 for a usage error
@@ -23,7 +24,17 @@ class UsageParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self._print_message(f"{self.prog}: {message} (see {self.prog} --help)\n", sys.stderr)
+        raise UsageExit(message)
+
+
+class UsageExit(SystemExit):
+    """A usage error, already said on stderr in one line: exit 2, and the reason, for a command that must say
+    it in another form too (a one-shot command's `--json` result line)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(EXIT_USAGE)
+        self.reason = reason
 
 
 def port_argument(text: str) -> int:

@@ -126,8 +126,9 @@ class Reporter:
         """The program's own remark, on stderr whatever the mode."""
         self._write(self.stderr, note_line(self.redactor.text(text)))
 
-    def end(self, ending: Ending) -> None:
-        """The last line: the result record with --json, and a human line saying how it ended."""
+    def end(self, ending: Ending, *, said: bool = False) -> None:
+        """The last line: the result record with --json, and a human line saying how it ended (unless it was
+        `said` already: a usage error the parser printed)."""
         subject = self.subject
         record: dict[str, Any] = {
             "event": "result",
@@ -143,7 +144,7 @@ class Reporter:
         if ending.message is not None:
             record["message"] = ending.message
         self._record(record)
-        if ending.message is None:
+        if ending.message is None or said:
             return  # a plain success: the lines before it said all
         line = note_line(
             self.redactor.text(

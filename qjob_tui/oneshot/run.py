@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from qjob_tui.actions import ACTIONS, JobAction
+from qjob_tui.argtypes import UsageExit
 from qjob_tui.audit import AuditError
 from qjob_tui.config import ConfigError, load_settings
 from qjob_tui.oneshot.act import refusal_before_start, run_action
@@ -30,7 +31,13 @@ def run_command(command: str, argv: Sequence[str], actions: Sequence[JobAction] 
     """`qjob-tui <command> ...` in a process of its own: the exit code."""
     try:
         args = parse(command, argv, actions)
-    except SystemExit as exc:  # --help (0) or a usage error, already said in one line (2)
+    except UsageExit as exc:  # already said in one line; with --json, stdout still ends with the result
+        if "--json" in argv:
+            Reporter(
+                json_lines=True, stdout=sys.stdout, stderr=sys.stderr, subject=Subject(command, None)
+            ).end(Ending(Exit.USAGE, exc.reason), said=True)
+        return int(Exit.USAGE)
+    except SystemExit as exc:  # --help (0)
         return exc.code if isinstance(exc.code, int) else int(Exit.USAGE)
     reporter = reporter_for(args, sys.stdout, sys.stderr)
     try:

@@ -277,6 +277,28 @@ async def test_2_a_config_variable_naming_a_directory_says_so(tmp_path: Path) ->
     )
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        ["deploy", "nightly-backup", "--watch", "--timeout", "0"],
+        ["deploy", "--watch"],
+        ["stop", "nightly-backup", "--force-event", "CRON"],
+        ["status", "--bogus"],
+    ],
+    ids=["bad-value", "no-job", "unknown-flag", "status"],
+)
+async def test_2_with_json_a_line_that_cannot_be_read_still_ends_with_a_result(
+    tmp_path: Path, line: list[str]
+) -> None:
+    # A script reads the last line of stdout: with nothing there, `| tail -1 | jq .result` had nothing to read.
+    ran = await run_qjob_tui(tmp_path, *line, "--json", "--demo", env=user_env(tmp_path))
+    assert ran.code == 2
+    assert ran.events == ["result"]
+    assert (ran.result["result"], ran.result["exit"], ran.result["command"]) == ("usage", 2, line[0])
+    (said,) = ran.stderr.splitlines()  # said once, by the parser
+    assert said.startswith(f"qjob-tui {line[0]}: ") and ran.result["message"] in said
+
+
 async def test_2_a_missing_config_names_where_it_looked(tmp_path: Path) -> None:
     ran = await run_qjob_tui(tmp_path, "status", env=user_env(tmp_path))
     assert ran.code == 2
