@@ -34,7 +34,8 @@ async def run_logs(runtime: Runtime, args: LogsArgs, reporter: Reporter, stop: S
     except QoveryError as exc:
         return ending_of_error(exc)
     except Interrupted as exc:
-        return Ending(exit_for_signal(exc.signum), "stopped following; the run goes on in Qovery")
+        said = "stopped following; the run goes on in Qovery" if args.follow else "interrupted"
+        return Ending(exit_for_signal(exc.signum), said)
     for line in log.lines:
         reporter.log(line)
     if log.execution_id is None:

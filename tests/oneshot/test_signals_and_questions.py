@@ -15,6 +15,7 @@ import pytest
 
 from qjob_tui.simulator import Simulator, serve_simulator
 from tests.common import API_TOKEN, CRON_JOB, environment_of, qjob_tui_command, read_outcomes, user_env
+from tests.support.hostile import Answer, Received, hold, hostile_upstream, json_answer
 
 from .support import write_config
 
@@ -117,3 +118,33 @@ async def test_a_signal_before_the_action_is_sent_sends_nothing(tmp_path: Path) 
     assert process.returncode == 143
     assert (result["result"], result["message"]) == ("interrupted", "interrupted; nothing was sent")
     assert sent == [] and read_outcomes(tmp_path) == []
+
+
+@pytest.mark.parametrize(("follow", "says"), [([], "interrupted"), (["--follow"], "stopped following; ")])
+async def test_a_signal_while_logs_waits_for_qovery_says_what_was_stopped(
+    tmp_path: Path, follow: list[str], says: str
+) -> None:
+    # Without --follow nothing was being followed: "stopped following; the run goes on" misled.
+    release, arrived = asyncio.Event(), asyncio.Event()
+    runs = hold(json_answer(200, {"results": []}), release)
+
+    def held(received: Received) -> Answer:
+        arrived.set()  # the runs' read is in flight, held
+        return runs(received)
+
+    async with hostile_upstream(held) as upstream:
+        config = write_config(tmp_path, upstream.url)
+        process = await asyncio.create_subprocess_exec(
+            *qjob_tui_command(), "logs", "nightly-backup", *follow, "--json", "--config", str(config),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            cwd=tmp_path, env=user_env(tmp_path),
+        )  # fmt: skip
+        await asyncio.wait_for(arrived.wait(), 60)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+        release.set()
+    assert process.returncode == 143
+    result = json.loads(stdout.decode().splitlines()[-1])
+    assert (result["result"], result["exit"]) == ("interrupted", 143)
+    assert result["message"].startswith(says)
+    assert "Traceback" not in stderr.decode()
