@@ -258,9 +258,12 @@ class QJobApp(OrderedKeysApp[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """--read-only: no key, button or palette entry leads to an action (the pipeline refuses them too).
         Enter opens a job from the main screen only: in a dialog, the filter or the detail screen it is
-        theirs (a disabled priority key goes on to them, and is not in their footer)."""
+        theirs (a disabled priority key goes on to them, and is not in their footer). The palette does not
+        open over a dialog."""
         if action == "open_job":
             return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
+        if action == "command_palette" and isinstance(self.screen, ModalScreen):
+            return False  # a dialog is answered first: the palette's actions must not run beneath one
         return not (self.runtime.read_only and action in ACTING_ACTIONS)
 
     def _screen_changed(self, screen: object) -> None:

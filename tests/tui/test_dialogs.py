@@ -245,3 +245,14 @@ async def test_the_keys_line_beneath_a_dialog_is_not_shown(dash: Dashboard) -> N
     assert "Back" not in footer() and "Force run" not in footer()
     await dash.press("escape")
     assert "Back" in footer()
+
+
+async def test_the_palette_does_not_open_over_a_dialog(dash: Dashboard) -> None:
+    # ctrl+p opened the palette over a confirmation: from there a deploy could be sent while "Uninstall
+    # nightly-backup?" still waited beneath. A dialog is answered first.
+    await dash.press("u")
+    assert isinstance(dash.app.screen, ConfirmScreen)
+    await dash.press("ctrl+p")
+    assert isinstance(dash.app.screen, ConfirmScreen)
+    await dash.press("n", "ctrl+p")
+    assert isinstance(dash.app.screen, CommandPalette)
