@@ -18,7 +18,7 @@ import gc
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on
 from textual.actions import SkipAction
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -265,6 +265,20 @@ class QJobApp(OrderedKeysApp[None]):
         if action == "command_palette" and isinstance(self.screen, ModalScreen):
             return False  # a dialog is answered first: the palette's actions must not run beneath one
         return not (self.runtime.read_only and action in ACTING_ACTIONS)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's palette commands, with its "Keys" panel (a second key list, in other words than `?`'s)
+        replaced by this screen's help, and "Quit" saying what this dashboard's quit does."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Keys":
+                shows = getattr(screen, "action_help", self.action_help)
+                yield SystemCommand("Keys", "Every key of this screen, as ? shows them", shows)
+            elif command.title == "Quit":
+                yield SystemCommand(
+                    "Quit", "Quit once the actions in flight have Qovery's answer (ctrl+q)", self.action_quit
+                )
+            else:
+                yield command
 
     def _screen_changed(self, screen: object) -> None:
         # A dialog lets none of the keys of the screen beneath through: its footer goes while the dialog is up

@@ -256,3 +256,19 @@ async def test_the_palette_does_not_open_over_a_dialog(dash: Dashboard) -> None:
     assert isinstance(dash.app.screen, ConfirmScreen)
     await dash.press("n", "ctrl+p")
     assert isinstance(dash.app.screen, CommandPalette)
+
+
+async def test_the_palettes_keys_command_is_the_dashboards_help(dash: Dashboard) -> None:
+    # The palette's "Keys" opened Textual's own keys panel beside the table, a second list in other words than
+    # `?`'s, which stayed open until "Keys" was chosen again; its "Quit" said "as soon as possible", when the
+    # dashboard first waits for the actions in flight.
+    await dash.press("ctrl+p")
+    dash.app.screen.query_one(CommandInput).value = "keys"
+    await dash.until(lambda: "Every key" in dash.screen_text(), "the Keys command")
+    await dash.press("enter")
+    await dash.until(lambda: isinstance(dash.app.screen, HelpScreen), "the help")
+    await dash.press("escape")
+    await dash.press("ctrl+p")
+    dash.app.screen.query_one(CommandInput).value = "quit"
+    await dash.until(lambda: "in flight" in dash.screen_text(), "the Quit command")
+    assert "as soon as possible" not in dash.screen_text()
