@@ -416,6 +416,11 @@ class RelayServers:
         cap = _connection_cap(self.limits.max_connections)
         if cap != self.limits.max_connections:
             self.limits = replace(self.limits, max_connections=cap)
+        if self.rest_port == self.mcp_port != 0:  # else the second bind says "in use", by our own server
+            raise ConfigError(
+                f"--rest-port and --mcp-port are both {self.rest_port}: the REST and MCP servers need a port "
+                "each (server.rest_port, server.mcp_port)"
+            )
         rest_socket = bind_listener(self.host, self.rest_port, "--rest-port")
         self._sockets.append(rest_socket)
         try:

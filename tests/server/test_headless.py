@@ -24,6 +24,7 @@ from tests.common import (
     CRON_JOB,
     LIFECYCLE_JOB,
     LISTED_JOBS,
+    free_port,
     qjob_tui_command,
     quiet_simulator,
     read_outcomes,
@@ -260,6 +261,18 @@ async def test_serve_on_a_port_in_use_exits_2_naming_port_and_flag(tmp_path: Pat
     assert ran.code == 2
     assert f"port {port}" in ran.stderr and "--mcp-port" in ran.stderr
     assert "Traceback" not in ran.stderr
+
+
+async def test_serve_with_one_port_for_both_servers_exits_2_saying_so(tmp_path: Path) -> None:
+    """Not "port N is already in use" (by our own REST server): the two servers need a port each."""
+    port = str(free_port())
+    ran = await run_qjob_tui(
+        tmp_path, "--serve", "--demo", "--rest-port", port, "--mcp-port", port, env=user_env(tmp_path)
+    )
+    assert ran.code == 2
+    [line] = ran.stderr.splitlines()
+    assert f"--rest-port and --mcp-port are both {port}" in line and "a port each" in line
+    assert "already in use" not in line
 
 
 async def test_serve_prints_every_refused_request_with_why_and_counts_a_flood(tmp_path: Path) -> None:
