@@ -521,6 +521,11 @@ def load_settings(
     return apply_environment(read_config(path), path, env, demo=demo)
 
 
+# Where Qovery's other tools look for a token (its Terraform provider, its CLI): a user who has one of them set
+# is told so, rather than only that QOVERY_API_KEY is missing.
+OTHER_TOKEN_VARIABLES = ("QOVERY_API_TOKEN", "QOVERY_CLI_ACCESS_TOKEN", "Q_CLI_ACCESS_TOKEN")
+
+
 def apply_environment(
     config: Config,
     path: Path | None,
@@ -563,6 +568,14 @@ def apply_environment(
                 f"qovery.token_env{f' in {path}' if path else ''} does not look like the name of an environment "
                 "variable (is it the token itself? it is not shown): put the variable's name there, e.g. "
                 f"{DEFAULT_TOKEN_ENV}, and export your Qovery API token in that variable"
+            )
+        elsewhere = next((name for name in OTHER_TOKEN_VARIABLES if env.get(name, "").strip()), None)
+        if elsewhere is not None and token_env == DEFAULT_TOKEN_ENV:
+            # Pointed at, not read: the contract names the one variable, and a token is used only where asked.
+            raise ConfigError(
+                f"${token_env} is not set, but ${elsewhere} is: qjob-tui reads its token from ${token_env} "
+                f'(export {token_env}="${elsewhere}"), or from the variable qovery.token_env names '
+                f"(qovery.token_env: {elsewhere})"
             )
         raise ConfigError(
             f"${token_env} is not set{named_by}: export your Qovery API token in it "

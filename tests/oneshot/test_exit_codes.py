@@ -299,6 +299,27 @@ async def test_2_with_json_a_line_that_cannot_be_read_still_ends_with_a_result(
     assert said.startswith(f"qjob-tui {line[0]}: ") and ran.result["message"] in said
 
 
+@pytest.mark.parametrize("variable", ["QOVERY_API_TOKEN", "QOVERY_CLI_ACCESS_TOKEN"])
+async def test_2_a_token_in_another_qovery_variable_is_pointed_at_not_read(
+    tmp_path: Path, variable: str
+) -> None:
+    # Qovery's Terraform provider reads QOVERY_API_TOKEN, its CLI QOVERY_CLI_ACCESS_TOKEN: a CI that has one
+    # of them set was told only that QOVERY_API_KEY is not set.
+    async with qovery(phase_s=30) as (sim, url):
+        config = write_config(tmp_path, url)
+        env = user_env(tmp_path, **{variable: API_TOKEN})
+        del env["QOVERY_API_KEY"]
+        ran = await run_qjob_tui(tmp_path, "status", "--json", "--config", str(config), env=env)
+    assert ran.code == 2
+    assert ran.result["message"] == (
+        f"$QOVERY_API_KEY is not set, but ${variable} is: qjob-tui reads its token from $QOVERY_API_KEY "
+        f'(export QOVERY_API_KEY="${variable}"), or from the variable qovery.token_env names '
+        f"(qovery.token_env: {variable})"
+    )
+    assert API_TOKEN not in ran.stdout + ran.stderr
+    assert sim.requests == []
+
+
 async def test_2_a_missing_config_names_where_it_looked(tmp_path: Path) -> None:
     ran = await run_qjob_tui(tmp_path, "status", env=user_env(tmp_path))
     assert ran.code == 2
