@@ -86,7 +86,11 @@ def build_mcp_server(runtime: Runtime, *, operator: bool = True) -> MCPServer:
     text = instructions(actions) + approval_note(
         actions, runtime.approvals.actions, runtime.approvals.timeout_s, operator=operator
     )
-    return _quiet_mcp_server(build_tools(runtime), text)
+    server = _quiet_mcp_server(build_tools(runtime), text)
+    if runtime.read_only:
+        server.withheld = {action.tool: action for action in runtime.actions}
+        server.pipeline = runtime.pipeline
+    return server
 
 
 def approval_note(
@@ -336,13 +340,31 @@ def refuse_unknown_arguments(tool: str, inputs: Iterable[str], arguments: dict[s
         )
 
 
-def _quiet_mcp_server(tools: list[Tool], instructions: str) -> MCPServer:
+class _RelayMCPServer(MCPServer):
+    """The SDK's server, except that a call of an action tool a read-only relay does not list is refused as
+    REST refuses it (403 read-only, announced), not as an "Unknown tool": an agent or a script that knew the
+    tool hears why it is gone."""
+
+    withheld: dict[str, JobAction] = {}
+    pipeline: ActionPipeline | None = None
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        action = self.withheld.get(name)
+        if action is not None and self.pipeline is not None:
+            try:
+                self.pipeline.check_writable(action, arguments.get(action.target.tool_input), source="mcp")
+            except ActionRefused as exc:
+                return _refused(exc)
+        return await super().call_tool(name, arguments, context)
+
+
+def _quiet_mcp_server(tools: list[Tool], instructions: str) -> _RelayMCPServer:
     """An MCPServer that leaves the process's logging alone (its constructor would otherwise install a
     handler on the root logger, which would print over the dashboard)."""
     root = logging.getLogger()
     placeholder = logging.NullHandler()
     with _temporarily_added(root, placeholder):
-        return MCPServer(
+        return _RelayMCPServer(
             "qjob-tui", version=__version__, instructions=instructions, tools=tools, log_level="WARNING"
         )
 

@@ -60,6 +60,10 @@ async def test_mcp_lists_only_the_read_tools_and_says_why(tmp_path: Path) -> Non
         assert "read-only" in (client.instructions or "")
         result = await client.call_tool("deploy-job", {"jobId": CRON_JOB})
         assert result.is_error
+        # An agent (or a script) that knew the tool hears why it is gone, as REST says it: not "Unknown tool".
+        assert result.structured_content is not None
+        assert result.structured_content["type"] == "urn:qjob-tui:problem:read-only"
+        assert "runs read-only" in result.content[0].text
         status = await client.call_tool("get-job-status", {"jobId": CRON_JOB})
         assert not status.is_error
         assert relay.upstream_actions == []
@@ -108,4 +112,4 @@ async def test_mcp_over_stdio_with_read_only_lists_only_the_read_tools(tmp_path:
         tools = {tool.name for tool in (await client.list_tools()).tools}
         refused = await client.call_tool("deploy-job", {"jobId": CRON_JOB})
     assert tools == READ_TOOLS
-    assert refused.is_error
+    assert refused.is_error and "runs read-only" in refused.content[0].text
