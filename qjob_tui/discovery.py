@@ -48,18 +48,21 @@ T = TypeVar("T")
 
 class Unread(str):
     """What discovery could not read: the readable line it always was (a `str`), and a few words of why for a
-    status line (`headline`: `Qovery unreachable`, `Qovery 503`), so that a face need not parse the line."""
+    status line (`headline`: `Qovery unreachable`, `Qovery 503`), so that a face need not parse the line; and
+    `status`, the HTTP status when Qovery answered (a one-shot command tells a refusal, 4xx, from no answer)."""
 
     headline: str
+    status: int | None
 
-    def __new__(cls, line: str, headline: str) -> Unread:
+    def __new__(cls, line: str, headline: str, status: int | None = None) -> Unread:
         unread = super().__new__(cls, line)
         unread.headline = headline
+        unread.status = status
         return unread
 
     @classmethod
     def of(cls, what: str, exc: QoveryError) -> Unread:
-        return cls(f"{what}: {exc.message}", exc.headline)
+        return cls(f"{what}: {exc.message}", exc.headline, getattr(exc, "status", None))
 
 
 class Pacer:

@@ -43,11 +43,11 @@ async def sim() -> AsyncIterator[tuple[Simulator, str]]:
         yield simulator, url
 
 
-async def command(tmp_path: Path, config: Path, *line: str) -> Done:
+async def command(tmp_path: Path, config: Path, *line: str, **env: str) -> Done:
     args = parse(line[0], [*line[1:], "--config", str(config)])
     stdout, stderr = io.StringIO(), io.StringIO()
     reporter = reporter_for(args, stdout, stderr)
-    ending = await run_args(args, reporter, user_env(tmp_path), io.StringIO())
+    ending = await run_args(args, reporter, user_env(tmp_path, **env), io.StringIO())
     reporter.end(ending)
     return Done(ending, stdout.getvalue(), stderr.getvalue())
 
@@ -140,6 +140,20 @@ async def test_status_of_every_job_as_a_table(tmp_path: Path, sim: tuple[Simulat
     assert by_name["cache-warmup"][1:3] == ["DEPLOYMENT_ERROR", "CRON"]
     assert by_name["table-vacuum"][1:4] == ["READY", "CRON", "-"]
     assert done.stderr == ""
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["every-job", "named"])
+async def test_status_that_qovery_refuses_is_refused_not_unreachable(
+    tmp_path: Path, sim: tuple[Simulator, str], named: bool
+) -> None:
+    # A wrong token: `status JOB` said 3 (Qovery answered 401), but `status` said 5, "unreachable", for the
+    # same answers, because discovery's failures lost their status on the way.
+    _, url = sim
+    config = write_config(tmp_path, url, environments=[environment_of(CRON_JOB)])
+    line = ["status", "nightly-backup"] if named else ["status"]
+    done = await command(tmp_path, config, *line, "--json", QOVERY_API_KEY="qov_not_the_right_token")
+    result = done.records[-1]
+    assert (result["result"], result["exit"], result.get("http_status")) == ("refused", 3, 401)
 
 
 async def test_status_of_named_jobs_as_json_lines_one_read_each(
