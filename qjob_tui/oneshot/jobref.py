@@ -13,12 +13,13 @@ import difflib
 from qjob_tui.actions import is_uuid, quoted_excerpt
 from qjob_tui.discovery import discover
 from qjob_tui.jobs import JobBoard, JobInfo
-from qjob_tui.oneshot.results import Ending, Exit
+from qjob_tui.oneshot.results import Ending, Exit, ending_of_unread
 from qjob_tui.qovery import QoveryClient
 
 
 class JobNotFound(Exception):
-    """JOB names no job (exit 2), several (exit 2), or Qovery could not be asked (exit 5)."""
+    """JOB names no job (exit 2), several (exit 2), or Qovery could not be asked (exit 5) or refused to list
+    the jobs (exit 3)."""
 
     def __init__(self, ending: Ending) -> None:
         super().__init__(ending.message)
@@ -61,12 +62,8 @@ class JobFinder:
             self.errors = await discover(self.board, self.client, states=False)  # who, not how
 
     def _unreadable(self, what: str) -> JobNotFound:
-        return JobNotFound(
-            Ending(
-                Exit.UNREACHABLE,
-                f"{what} could not be found: Qovery did not list the jobs ({'; '.join(self.errors)})",
-            )
-        )
+        message = f"{what} could not be found: Qovery did not list the jobs ({'; '.join(self.errors)})"
+        return JobNotFound(ending_of_unread(message, self.errors))
 
     def _unknown(self, text: str) -> str:
         names = sorted({job.name for job in self.board.jobs.values() if job.listed and job.name})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qjob_tui.jobs import state_category
@@ -88,6 +89,15 @@ def ending_of_error(error: QoveryError) -> Ending:
         exit_ = Exit.REFUSED if error.status < 500 else Exit.UNREACHABLE
         return Ending(exit_, error.message, http_status=error.status)
     return Ending(Exit.UNREACHABLE, error.message, http_status=getattr(error, "status", None))
+
+
+def ending_of_unread(message: str, unread: Sequence[str]) -> Ending:
+    """Reads that failed (`discovery.Unread` lines): refused (exit 3) when Qovery answered every one with a 4xx
+    (a wrong token, a job it does not know), else unreachable (exit 5), as one read's error would end."""
+    statuses = [getattr(line, "status", None) for line in unread]
+    if statuses and all(status is not None and 400 <= status < 500 for status in statuses):
+        return Ending(Exit.REFUSED, message, http_status=statuses[0])  # the lines name every status
+    return Ending(Exit.UNREACHABLE, message)
 
 
 def ending_of_outcome(outcome: ActionOutcome) -> Ending:

@@ -13,7 +13,14 @@ from qjob_tui.lifecycle import LifecycleNote
 from qjob_tui.oneshot.arguments import StatusArgs
 from qjob_tui.oneshot.jobref import JobFinder, JobNotFound
 from qjob_tui.oneshot.report import Reporter
-from qjob_tui.oneshot.results import Ending, Exit, ending_of_error, ending_of_refusal, exit_for_signal
+from qjob_tui.oneshot.results import (
+    Ending,
+    Exit,
+    ending_of_error,
+    ending_of_refusal,
+    ending_of_unread,
+    exit_for_signal,
+)
 from qjob_tui.oneshot.stopping import Interrupted, StopSignals
 from qjob_tui.pipeline import ActionRefused
 from qjob_tui.qovery import QoveryError
@@ -39,18 +46,9 @@ async def run_status(runtime: Runtime, args: StatusArgs, reporter: Reporter, sto
     for problem in problems:
         reporter.note(problem)
     if problems:
-        return _unread(problems, runtime.lifecycle.discovery_errors)
+        said = f"{len(problems)} read(s) failed; the states shown may be missing or old"
+        return ending_of_unread(said, runtime.lifecycle.discovery_errors)
     return Ending(Exit.SUCCESS)
-
-
-def _unread(problems: list[str], unread: list[str]) -> Ending:
-    """The end of a `status` that could not read everything: refused (exit 3) when Qovery answered every
-    failed read with a 4xx (a wrong token, a job it does not know), else unreachable (exit 5)."""
-    said = f"{len(problems)} read(s) failed; the states shown may be missing or old"
-    statuses = [getattr(line, "status", None) for line in unread]
-    if statuses and all(status is not None and 400 <= status < 500 for status in statuses):
-        return Ending(Exit.REFUSED, f"{said} (Qovery answered {statuses[0]})", http_status=statuses[0])
-    return Ending(Exit.UNREACHABLE, said)
 
 
 async def every_job(runtime: Runtime) -> tuple[list[JobInfo], list[str]]:

@@ -129,6 +129,19 @@ async def test_when_qovery_cannot_list_the_jobs_a_name_is_not_called_unknown(
     assert "503" in done.stderr
 
 
+@pytest.mark.parametrize("command_line", [["deploy", "nightly-backup"], ["logs", "nightly-backup"]])
+async def test_when_qovery_refuses_to_list_the_jobs_a_name_is_refused_not_unreachable(
+    tmp_path: Path, sim: tuple[Simulator, str], command_line: list[str]
+) -> None:
+    # A wrong token while a name is looked up: Qovery answered 401 to every read, which is exit 3, not 5.
+    simulator, url = sim
+    config = write_config(tmp_path, url, jobs=[], environments=[environment_of(CRON_JOB)])
+    done = await command(tmp_path, config, *command_line, QOVERY_API_KEY="qov_not_the_right_token")
+    assert (done.ending.exit, done.ending.http_status) == (Exit.REFUSED, 401)
+    assert "could not be found: Qovery did not list the jobs" in (done.ending.message or "")
+    assert [request.method for request in simulator.requests] == ["GET"]  # nothing acted on
+
+
 async def test_status_of_every_job_as_a_table(tmp_path: Path, sim: tuple[Simulator, str]) -> None:
     _, url = sim
     done = await command(tmp_path, write_config(tmp_path, url), "status")
