@@ -5,6 +5,7 @@ request shown (a flood collapsed), where each job lives, sorting, and the DELETE
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import httpx
@@ -420,3 +421,17 @@ async def test_a_board_without_jobs_says_why_and_what_adds_some(tmp_path: Path) 
     async with running_dashboard(tmp_path, environments=[DEMO_ENV_DATA_DEVELOPMENT_ID]) as dash:
         await dash.until(lambda: "no jobs" in header(dash), "the empty board explained")
         assert "no jobs in the configured environments · b adds some" in header(dash)
+
+
+async def test_an_80_column_header_with_the_servers_keeps_room_for_a_refresh_error(tmp_path: Path) -> None:
+    # `qjob-tui │ https://api.qovery.com │ REST :8080 · MCP :9090` took 56 of 80 columns, and a refresh error
+    # was cut to `⚠ Qovery 503 · ret`. Narrow, the header leaves out its name and the URL's scheme.
+    async with running_dashboard(tmp_path, size=(80, 24), with_servers=True) as dash:
+        dash.sim.inject(method="GET", path="/job/status$", status=503, times=None)
+        await dash.until(lambda: "retry in" in header(dash), "the backoff in the header")
+        line = header(dash)
+        assert re.search(r"⚠ Qovery 503 · retry in \d+s", line), line
+        assert "REST :" in line and "MCP :" in line and "127.0.0.1:" in line
+        assert "http://" not in line and "qjob-tui" not in line
+        await dash.pilot.resize_terminal(140, 45)
+        await dash.until(lambda: "qjob-tui │ http://127.0.0.1:" in header(dash), "the full header when wide")

@@ -25,6 +25,10 @@ def servers_text(rest_port: int | None, mcp_port: int | None) -> str:
     return " · ".join(parts)
 
 
+# The right-hand side's room the left side yields to (leaving out the name and the URL's scheme), at most.
+STATS_ROOM = 40
+
+
 class StatusHeader(Horizontal):
     """One line: `qjob-tui │ DEMO │ REST :8080 · MCP :9090` on the left, jobs and refresh trouble on the right."""
 
@@ -36,20 +40,30 @@ class StatusHeader(Horizontal):
         self.servers = servers_text(rest_port, mcp_port)
         self.read_only = read_only
         self._parts: list[tuple[int, Text]] = []
+        self._compact = False
 
-    def compose(self) -> ComposeResult:
-        where = Text("qjob-tui", style="bold")
-        where.append(" │ ", style="dim")
+    def where_text(self, *, compact: bool = False) -> Text:
+        """`qjob-tui │ https://api.qovery.com │ REST :8080 · MCP :9090`; `compact` leaves out the name and the
+        URL's scheme (`api.qovery.com │ REST :8080 · MCP :9090`), so that a narrow header has room on the right
+        for what is wrong."""
+        where = Text(style="bold")  # the whole left side bold, its separators dim
+        if not compact:
+            where.append("qjob-tui")
+            where.append(" │ ", style="dim")
+        label = self.api_label.split("://", 1)[-1] if compact else self.api_label
         where.append(
-            f" {self.api_label} " if self.api_label == "DEMO" else self.api_label,
-            style="bold black on yellow" if self.api_label == "DEMO" else "bold",
+            f" {label} " if label == "DEMO" else label,
+            style="bold black on yellow" if label == "DEMO" else "bold",
         )
         if self.read_only:
             where.append(" ")
             where.append(" READ-ONLY ", style="bold white on dark_blue")
         where.append(" │ ", style="dim")
         where.append(self.servers, style="green" if self.servers != "servers off" else "dim")
-        yield Static(where, id="where")
+        return where
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.where_text(), id="where")
         yield Static("", id="stats")
 
     def show(
@@ -109,11 +123,28 @@ class StatusHeader(Horizontal):
         stats_widget = self.query_one("#stats", Static)
         self._parts = parts
         stats_widget.update(fitted(parts, stats_widget.size.width))
+        if self._fit_where():  # the right side's width changes with the left's: fit it again once laid out
+            self.call_after_refresh(lambda: stats_widget.update(fitted(self._parts, stats_widget.size.width)))
 
     def on_resize(self) -> None:
+        self._fit_where()
         if self._parts:
             stats = self.query_one("#stats", Static)
             self.call_after_refresh(lambda: stats.update(fitted(self._parts, stats.size.width)))
+
+    def _fit_where(self) -> bool:
+        """The compact left side while the full one leaves the right side less room than it needs (up to
+        STATS_ROOM cells: a warning and its retry). Says whether the left side changed."""
+        if not self.size.width:
+            return False
+        wanted = min(fitted(self._parts, 0).cell_len, STATS_ROOM)
+        room = self.size.width - self.where_text().cell_len - 4  # the padding and the margin between
+        compact = room < wanted
+        if compact == self._compact:
+            return False
+        self._compact = compact
+        self.query_one("#where", Static).update(self.where_text(compact=compact))
+        return True
 
 
 def fitted(parts: list[tuple[int, Text]], width: int) -> Text:
