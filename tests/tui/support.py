@@ -263,6 +263,9 @@ def in_a_terminal(
         os.close(master)
 
 
+LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"  # the terminal back to the shell's screen: a dashboard's last write
+
+
 def read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
     """Read a pseudo-terminal until `wanted` shows up, the other side closes, or `seconds` pass."""
     seen = b""

@@ -25,7 +25,7 @@ from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.help import HelpScreen
 from tests.common import API_TOKEN, DEMO, job_id, read_audit, read_outcomes
 
-from .support import Dashboard, in_a_terminal, read_until, running_dashboard
+from .support import LEAVE_ALTERNATE_SCREEN, Dashboard, in_a_terminal, read_until, running_dashboard
 
 PROBLEM = "urn:qjob-tui:problem:"
 ERAS = ["auto", "legacy"]
@@ -421,6 +421,9 @@ def test_sigterm_while_three_wait_answers_each_caller_before_the_process_exits(t
             assert b"3 waiting for approval" in shown, shown[-3000:]
             process.send_signal(signal.SIGTERM)
             answers = [call.result(timeout=60) for call in calls]
+        # Read the terminal while the process ends, as a terminal does: its last frames (the dialog gone, the
+        # log's refusals) blocked on a full pseudo-terminal that nobody read, and the exit timed out.
+        shown += read_until(terminal, LEAVE_ALTERNATE_SCREEN, 30)
         assert process.wait(timeout=30) == 0
         shown += read_until(terminal, b"\0never", 0.5)
     assert [answer.status_code for answer in answers] == [403, 403, 403]

@@ -12,9 +12,7 @@ from qjob_tui.runtime import Runtime
 from qjob_tui.tui.app import QJobApp
 from tests.common import quiet_simulator, read_outcomes
 
-from .support import Dashboard, in_a_terminal, read_until, running_dashboard
-
-LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
+from .support import LEAVE_ALTERNATE_SCREEN, Dashboard, in_a_terminal, read_until, running_dashboard
 
 
 async def test_ctrl_q_quits_with_exit_code_0(dash: Dashboard) -> None:
