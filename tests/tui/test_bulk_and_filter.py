@@ -135,3 +135,11 @@ async def test_escape_on_the_table_clears_a_kept_filter(dash: Dashboard) -> None
     assert dash.app.focused is dash.app.table
     await dash.press("escape")  # nothing to clear: nothing happens
     assert len(dash.names()) == 7 and dash.app.is_running
+
+
+async def test_the_filters_placeholder_names_every_field_it_matches(dash: Dashboard) -> None:
+    # It said "name, id or state" while the filter matches the project and the environment too (the help says so).
+    await dash.press("slash")
+    assert "filter by name, id, state, project or env" in dash.screen_text()
+    await dash.burst("storefront")
+    assert len(dash.names()) == 4  # the project

@@ -15,7 +15,9 @@ class FilterBar(Input):
     BINDINGS = [Binding("escape", "close(True)", "Clear filter", show=False)]
 
     def __init__(self, id: str | None = None) -> None:
-        super().__init__(placeholder="filter by name, id or state — Enter keeps it, Escape clears it", id=id)
+        super().__init__(
+            placeholder="filter by name, id, state, project or env — Enter keeps it, Escape clears it", id=id
+        )
 
     def open(self) -> None:
         self.add_class("-open")
