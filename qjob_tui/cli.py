@@ -28,7 +28,7 @@ from qjob_tui.actions import quoted_excerpt
 from qjob_tui.argtypes import UsageParser, add_read_only_argument, port_argument
 from qjob_tui.audit import AuditError
 from qjob_tui.config import ConfigError, Settings, check_server_exposure, load_settings
-from qjob_tui.lines import note_line
+from qjob_tui.lines import is_terminal, note_line
 from qjob_tui.startup import hold_collections, resume_collections, started
 
 if TYPE_CHECKING:
@@ -230,10 +230,7 @@ def _on_a_terminal() -> bool:
     """Whether the dashboard can run: Textual reads keys from stdin and draws on stderr. Without a terminal
     (a script, CI, `qjob-tui $EMPTY`) it would draw into a pipe or a log until killed. Checked once the
     runtime is open, so that a config or audit problem is the one said."""
-    try:
-        return sys.stdin.isatty() and sys.stderr.isatty()
-    except (AttributeError, ValueError):  # a closed or missing stream
-        return False
+    return is_terminal(sys.stdin) and is_terminal(sys.stderr)
 
 
 async def _dashboard(settings: Settings, with_servers: bool) -> int:

@@ -48,7 +48,7 @@ from qjob_tui.configfile import (
     target_path,
     write_file_atomically,
 )
-from qjob_tui.lines import OutputLines
+from qjob_tui.lines import OutputLines, is_terminal
 from qjob_tui.qovery import QoveryClient, QoveryError
 from qjob_tui.runtime import open_qovery
 
@@ -171,7 +171,7 @@ def main(argv: list[str], picker: PickerRunner | None = None) -> int:
     """`qjob-tui init ...`: 0 written, 1 cancelled, 2 for any error; nothing is written unless 0.
 
     `picker` is the terminal picker; it is used only when stdin and stdout are a terminal."""
-    on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    on_terminal = is_terminal(sys.stdin) and is_terminal(sys.stdout)
     try:
         return asyncio.run(main_async(argv, os.environ, picker if on_terminal else None))
     except KeyboardInterrupt:

@@ -140,6 +140,15 @@ def note_line(text: str) -> str:
     return printable(f"{PROGRAM}: {text}")
 
 
+def is_terminal(stream: TextIO | None) -> bool:
+    """Whether `stream` is a terminal, a person at it; a closed or missing one (`sys.stdin` is None when fd 0
+    was closed) is not."""
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def write_line(stream: TextIO, text: str) -> OSError | ValueError | None:
     """Print one line to `stream`, flushed; the error when the stream cannot take it (a reader that has gone,
     `| head -1`; a full disk; a closed stream). Such a stream is then pointed at the null device, so that its

@@ -17,10 +17,10 @@ from typing import TextIO
 from qjob_tui.actions import JobAction
 from qjob_tui.config import Settings
 from qjob_tui.jobs import is_settled
-from qjob_tui.lines import printable
+from qjob_tui.lines import is_terminal, printable
 from qjob_tui.oneshot.arguments import OPTION_OF_FIELD, ActionArgs
 from qjob_tui.oneshot.jobref import JobFinder, JobNotFound
-from qjob_tui.oneshot.report import Reporter, is_terminal
+from qjob_tui.oneshot.report import Reporter
 from qjob_tui.oneshot.results import Ending, Exit, ending_of_outcome, ending_of_refusal, exit_for_signal
 from qjob_tui.oneshot.stopping import Interrupted, StopSignals
 from qjob_tui.oneshot.watch import LogFollower, RunWatch, Schedule

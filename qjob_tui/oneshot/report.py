@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from qjob_tui.jobs import JobInfo
-from qjob_tui.lines import OutputLines, action_line, iso_utc, note_line, printable, write_line
+from qjob_tui.lines import OutputLines, action_line, is_terminal, iso_utc, note_line, printable, write_line
 from qjob_tui.oneshot.results import Ending, Exit
 from qjob_tui.pipeline import ActionOutcome
 from qjob_tui.reads import LogLine
@@ -187,10 +187,3 @@ def _qovery_time(timestamp: str | None) -> str:
         return iso_utc(datetime.fromisoformat(timestamp))
     except ValueError:
         return timestamp
-
-
-def is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # a closed or unusual stream is not a person
-        return False

@@ -420,3 +420,18 @@ def test_an_empty_config_path_is_refused_not_replaced_by_the_default(work: Path)
         done.stderr.startswith("qjob-tui init: --config: the path is empty") and done.stderr.count("\n") == 1
     )
     assert files_in(work) == []
+
+
+def test_a_closed_stdin_is_no_terminal_and_no_traceback(work: Path) -> None:
+    # A daemon or CI step that closed fd 0: Python's sys.stdin is None then, and init's terminal check broke.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QOVERY_", "QJOB_TUI_"))}
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$@" <&-', "sh", sys.executable, "-m", "qjob_tui", "init", "--demo"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr.startswith("qjob-tui init: the picker needs a terminal")
+        and "Traceback" not in done.stderr
+    )
+    assert files_in(work) == []
