@@ -280,6 +280,11 @@ class QJobApp(OrderedKeysApp[None]):
             else:
                 yield command
 
+    @on(events.DescendantBlur)
+    def _input_left(self, event: events.DescendantBlur) -> None:
+        if isinstance(event.widget, Input):
+            self.approvals.typing_done()  # an approval that waited for the typing to end may open now
+
     def _screen_changed(self, screen: object) -> None:
         # A dialog lets none of the keys of the screen beneath through: its footer goes while the dialog is up
         # (app.tcss), instead of offering keys that do nothing. The dialog shows its own.

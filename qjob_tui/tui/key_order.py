@@ -70,6 +70,7 @@ class OrderedKeysApp(App[ReturnType]):
         self._in_flight_screen: Screen[object] | None = None  # the screen when it was dispatched
         self._stuck_timer: Timer | None = None
         self.keys_handled = 0  # keys (and pastes) whose handling is over: tests wait on it
+        self.last_key_at: float | None = None  # monotonic() when the last key (or paste) arrived
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.Paste):
@@ -83,6 +84,7 @@ class OrderedKeysApp(App[ReturnType]):
         await super().on_event(event)
 
     async def _arrived(self, event: events.Key | events.Paste) -> None:
+        self.last_key_at = monotonic()
         if self._in_flight is not None:
             if monotonic() - self._in_flight_since < STUCK_AFTER_S:
                 self._held.append(event)

@@ -20,6 +20,7 @@ from mcp import Client
 from mcp.types import Implementation
 from textual.widgets import Input
 
+from qjob_tui.tui.screens import approval
 from qjob_tui.tui.screens.approval import ApprovalScreen
 from qjob_tui.tui.screens.deploy_options import DeployOptionsScreen
 from qjob_tui.tui.screens.help import HelpScreen
@@ -473,3 +474,39 @@ async def test_a_long_value_wraps_under_its_column_at_80x24(tmp_path: Path, cloc
                 )
             await desk.answer("n")
             assert (await call).status_code == 403
+
+
+async def test_a_request_waits_while_the_operator_types_in_the_filter(desk: Desk) -> None:
+    # The dialog opened over the filter as the operator typed: the keys of the first half second were dropped,
+    # and the next `y` (`nightly-backup`) approved a request nobody had read. While an input has the keys, the
+    # header counts the request; the dialog opens once the typing is done (Enter or Escape).
+    dash = desk.dash
+    await dash.press("slash")
+    async with desk.rest() as http:
+        call = desk.call(http.post(f"/v1/job/{job_id('nightly-backup')}/stop"))
+        await dash.until(lambda: dash.runtime.approvals.waiting, "the request waits")
+        await dash.pilot.pause(0.2)
+        assert not isinstance(dash.app.screen, ApprovalScreen)
+        assert "1 waiting for approval" in desk.header()
+        desk.clock.now += 1
+        await dash.burst("nightly")
+        assert dash.app.table.filter_text == "nightly" and dash.runtime.approvals.waiting
+        await dash.press("enter")  # the filter kept: now the request's turn
+        await desk.dialog()
+        await desk.answer("n")
+        assert (await call).status_code == 403
+    assert dash.actions_sent() == []
+
+
+async def test_a_filter_left_open_does_not_hide_a_request(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An input that has the keys but no typing: the request's dialog opens once the keys pause."""
+    monkeypatch.setattr(approval, "TYPING_PAUSE_S", 0.3)
+    dash = desk.dash
+    await dash.press("slash")
+    async with desk.rest() as http:
+        call = desk.call(http.post(f"/v1/job/{job_id('nightly-backup')}/stop"))
+        await desk.dialog()
+        await desk.answer("n")
+        assert (await call).status_code == 403

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
     from textual.app import App
 
 ARMING_S = 0.5  # keys pressed this soon after the dialog appears do not count
+# While an input has the keys, a request waits for the typing to end (the input left), or to pause this long:
+# a filter left open must not hide a request until it times out.
+TYPING_PAUSE_S = 3.0
 TICK_S = 0.25  # how often the countdown is redrawn
 CLIENT_CHARS = 60  # the client's name as shown (the audit keeps more)
 BODY_CHARS = 240  # the body as shown
@@ -214,11 +217,7 @@ class ApprovalDesk:
         With nothing waiting it says so, unless the key is a letter for someone else (an input, a dialog)."""
         if isinstance(self.app.screen, ApprovalScreen):
             raise SkipAction  # the key means nothing here: let it go to whoever wants it (an input)
-        # TextArea is imported here, not with this module: its module costs about 25 ms of CPU, and this module
-        # is on the way to the dashboard's first frame (the desk starts on mount).
-        from textual.widgets import TextArea
-
-        if isinstance(self.app.focused, Input | TextArea):
+        if self._typing():
             raise SkipAction
         if not self.queue.waiting:
             if isinstance(self.app.screen, ModalScreen):
@@ -289,12 +288,32 @@ class ApprovalDesk:
     def _screen_changed(self, screen: Screen[object]) -> None:
         self.app.call_after_refresh(self._show)
 
+    def typing_done(self) -> None:
+        """An input lost the keys (Enter or Escape in the filter or a search): a request that waited for the
+        operator to finish typing gets its dialog now."""
+        self.app.call_after_refresh(self._show)
+
+    def _typing(self) -> bool:
+        """An input has the keys, and the last one came less than TYPING_PAUSE_S ago. TextArea is imported here, not with this module: its module costs about 25 ms
+        of CPU, and this module is on the way to the dashboard's first frame (the desk starts on mount)."""
+        from textual.widgets import TextArea
+
+        if not isinstance(self.app.focused, Input | TextArea):
+            return False
+        last_key = getattr(self.app, "last_key_at", None)  # OrderedKeysApp's: when the last key arrived
+        return last_key is None or time.monotonic() - last_key < TYPING_PAUSE_S
+
     def _show(self, *, force: bool = False) -> None:
         """The oldest waiting request's dialog, when nothing else is asking the operator (or when `force`d)."""
         if not self.ready() or not self.queue.operator_present:
             return
         screen = self.app.screen
         if isinstance(screen, ApprovalScreen) or (isinstance(screen, ModalScreen) and not force):
+            return
+        if not force and self._typing():
+            # The operator is typing (a y in `nightly-backup` must not answer): once the input is left
+            # (`typing_done`), or the keys pause.
+            self.app.set_timer(TYPING_PAUSE_S, self._show)
             return
         pending = self.queue.oldest()
         if pending is None:
