@@ -149,11 +149,16 @@ def is_terminal(stream: TextIO | None) -> bool:
         return False
 
 
-def write_line(stream: TextIO, text: str) -> OSError | ValueError | None:
+def write_line(stream: TextIO | None, text: str) -> OSError | ValueError | None:
     """Print one line to `stream`, flushed; the error when the stream cannot take it (a reader that has gone,
     `| head -1`; a full disk; a closed stream). Such a stream is then pointed at the null device, so that its
     later lines and the interpreter's last flush are dropped quietly: what the program does goes on, only its
-    lines are lost. Whether to say so is the caller's call (a gone reader asked for nothing more)."""
+    lines are lost. Whether to say so is the caller's call (a gone reader asked for nothing more).
+
+    A missing stream (`sys.stderr` is None when the process started with fd 2 closed) takes nothing:
+    `print(file=None)` would write to stdout, among a command's JSON lines."""
+    if stream is None:
+        return ValueError("the stream is closed")
     try:
         print(text, file=stream, flush=True)
     except (OSError, ValueError) as exc:

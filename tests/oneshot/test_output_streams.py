@@ -7,6 +7,7 @@ reader is said once on stderr (a script writing to a file must learn that its fi
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 
@@ -75,3 +76,16 @@ async def test_a_stdout_that_cannot_be_written_is_said_once_on_stderr(
     assert stderr.splitlines() == [
         "qjob-tui: stdout cannot be written (No space left on device); the rest of its lines are lost"
     ]
+
+
+async def test_with_stderr_closed_stdout_still_holds_only_the_json_lines(tmp_path: Path) -> None:
+    # A supervisor that starts the command with fd 2 closed: Python's sys.stderr is None, and print(file=None)
+    # writes to stdout, so the human line of a failure came after the result line.
+    process = await asyncio.create_subprocess_exec(
+        "sh", "-c", 'exec "$@" 2>&-', "sh", *qjob_tui_command(), "deploy", "nope", "--demo", "--json",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, cwd=tmp_path, env=user_env(tmp_path),
+    )  # fmt: skip
+    stdout, _ = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 2
+    (result,) = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert (result["event"], result["result"]) == ("result", "usage")
