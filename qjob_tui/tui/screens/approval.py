@@ -217,8 +217,8 @@ class ApprovalDesk:
         With nothing waiting it says so, unless the key is a letter for someone else (an input, a dialog)."""
         if isinstance(self.app.screen, ApprovalScreen):
             raise SkipAction  # the key means nothing here: let it go to whoever wants it (an input)
-        if self._typing():
-            raise SkipAction
+        if self._input_has_keys():
+            raise SkipAction  # a letter for the input
         if not self.queue.waiting:
             if isinstance(self.app.screen, ModalScreen):
                 raise SkipAction  # a dialog's own letter (the picker's filter)
@@ -293,15 +293,22 @@ class ApprovalDesk:
         operator to finish typing gets its dialog now."""
         self.app.call_after_refresh(self._show)
 
-    def _typing(self) -> bool:
-        """An input has the keys, and the last one came less than TYPING_PAUSE_S ago. TextArea is imported here, not with this module: its module costs about 25 ms
+    def _input_has_keys(self) -> bool:
+        """An input has the keys. TextArea is imported here, not with this module: its module costs about 25 ms
         of CPU, and this module is on the way to the dashboard's first frame (the desk starts on mount)."""
         from textual.widgets import TextArea
 
-        if not isinstance(self.app.focused, Input | TextArea):
-            return False
+        return isinstance(self.app.focused, Input | TextArea)
+
+    def _typing(self) -> float:
+        """How long the keys still have to pause before a dialog may open over the input that has them (0:
+        no input has them, or they paused long enough)."""
+        if not self._input_has_keys():
+            return 0.0
         last_key = getattr(self.app, "last_key_at", None)  # OrderedKeysApp's: when the last key arrived
-        return last_key is None or time.monotonic() - last_key < TYPING_PAUSE_S
+        if not isinstance(last_key, float):
+            return TYPING_PAUSE_S
+        return max(0.0, TYPING_PAUSE_S - (time.monotonic() - last_key))
 
     def _show(self, *, force: bool = False) -> None:
         """The oldest waiting request's dialog, when nothing else is asking the operator (or when `force`d)."""
@@ -310,10 +317,11 @@ class ApprovalDesk:
         screen = self.app.screen
         if isinstance(screen, ApprovalScreen) or (isinstance(screen, ModalScreen) and not force):
             return
-        if not force and self._typing():
+        typing = 0.0 if force else self._typing()
+        if typing:
             # The operator is typing (a y in `nightly-backup` must not answer): once the input is left
             # (`typing_done`), or the keys pause.
-            self.app.set_timer(TYPING_PAUSE_S, self._show)
+            self.app.set_timer(typing, self._show)
             return
         pending = self.queue.oldest()
         if pending is None:
