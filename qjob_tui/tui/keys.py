@@ -133,7 +133,14 @@ COMMAND_KEYS: tuple[KeySpec, ...] = (
         priority=True,
     ),
     # k9s' and lazygit's quit key; not a priority one, so that a q typed into an input stays a q.
-    KeySpec("exit", "q", "quit", "Quit", "Quit from the jobs or the log (as ctrl+q)", footer=False),
+    KeySpec(
+        "exit",
+        "q",
+        "quit",
+        "Quit",
+        "Quit from the jobs or the log (as ctrl+q); on a job's page: back",
+        footer=False,
+    ),
 )
 
 
