@@ -279,11 +279,30 @@ def validate_body(action: JobAction, value: Any) -> dict[str, Any] | None:
         for name in ("image_tag", "git_commit_id"):
             if name in value and not isinstance(value[name], str):
                 raise InvalidInput(f"body.{name}", f"must be a string, not {_json_type(value[name])}")
-            if name in value and not value[name].strip():
-                raise InvalidInput(f"body.{name}", "must not be empty")
+            if name in value:
+                _check_version(f"body.{name}", value[name])
         if "image_tag" in value and "git_commit_id" in value:
             raise InvalidInput("body", "give image_tag or git_commit_id, not both")
     return value
+
+
+# An image tag (a registry's: at most 128 characters) or a commit id (40 or 64 hex digits), with room to spare.
+VERSION_MAX = 256
+
+
+def _check_version(field: str, value: str) -> None:
+    """An image tag or commit id Qovery could deploy: not empty, not huge, and no space or control character
+    (none is valid in either, and a newline or an escape would reach Qovery, its logs and ours)."""
+    if not value.strip():
+        raise InvalidInput(field, "must not be empty")
+    if len(value) > VERSION_MAX:
+        raise InvalidInput(
+            field, f"is {len(value):,} characters; an image tag or a commit id has at most {VERSION_MAX}"
+        )
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise InvalidInput(
+            field, f"{quoted_excerpt(value)} has a space or a control character; neither is valid here"
+        )
 
 
 def options_text(force_event: ForceEvent | None, body: dict[str, Any] | None) -> str:

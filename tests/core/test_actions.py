@@ -193,6 +193,14 @@ def test_validate_force_event() -> None:
         ("deploy", {"tag": "1"}, "unknown field(s) tag"),
         ("uninstall", 3, "not a number"),
         ("redeploy", {}, "redeploy takes no body"),
+        ("deploy", {"image_tag": "2.5.0\nDEPLOYED"}, "'2.5.0\\nDEPLOYED' has a space or a control character"),
+        ("deploy", {"image_tag": "2.5 .0"}, "has a space or a control character"),
+        ("deploy", {"git_commit_id": "3f9c2a1\x1b[2J"}, "has a space or a control character"),
+        (
+            "deploy",
+            {"image_tag": "v" * 70_000},
+            "is 70,000 characters; an image tag or a commit id has at most 256",
+        ),
     ],
 )
 def test_validate_body_refuses(action: str, body: Any, message: str) -> None:
@@ -203,6 +211,10 @@ def test_validate_body_refuses(action: str, body: Any, message: str) -> None:
 
 def test_validate_body_accepts() -> None:
     assert validate_body(ACTIONS_BY_NAME["deploy"], {"image_tag": "2.5.0"}) == {"image_tag": "2.5.0"}
+    longest = {"image_tag": "v" + "1" * 255}  # the longest a tag may be, with room over a registry's 128
+    assert validate_body(ACTIONS_BY_NAME["deploy"], longest) == longest
+    commit = {"git_commit_id": "3f9c2a17e5b0" * 5 + "ab12"}  # a SHA-256 commit id: 64 hex digits
+    assert validate_body(ACTIONS_BY_NAME["deploy"], commit) == commit
     assert validate_body(ACTIONS_BY_NAME["deploy"], {}) == {}
     assert validate_body(ACTIONS_BY_NAME["uninstall"], {}) == {}
     assert validate_body(ACTIONS_BY_NAME["stop"], None) is None

@@ -94,6 +94,16 @@ REFUSALS = {
         json={"image_tag": "v2", "git_commit_id": "abc"},
         field="body",
     ),
+    "an image_tag with a newline": Refusal(
+        "POST", f"/v1/job/{CRON_JOB}/deploy", 400, json={"image_tag": "v2\nv3"}, field="body.image_tag"
+    ),
+    "a git_commit_id of 1,000 characters": Refusal(
+        "POST",
+        f"/v1/job/{CRON_JOB}/deploy",
+        400,
+        json={"git_commit_id": "a" * 1000},
+        field="body.git_commit_id",
+    ),
     "an unknown deploy field": Refusal(
         "POST", f"/v1/job/{CRON_JOB}/deploy", 400, json={"tag": "v2"}, field="body"
     ),
