@@ -597,7 +597,9 @@ class QJobApp(OrderedKeysApp[None]):
                 try:
                     request = pipeline.prepare(action, job_id, force_event, body, source="tui")
                 except ActionRefused as exc:
-                    self._note(action.name, f"refused ({exc.status}): {exc.detail}", job=self._label(job_id))
+                    self._note(
+                        action.name, f"refused ({exc.status}): {exc.explained}", job=self._label(job_id)
+                    )
                     return None
                 return await pipeline.run(request)  # the outcome reaches the log through the listener
 

@@ -435,3 +435,15 @@ async def test_an_80_column_header_with_the_servers_keeps_room_for_a_refresh_err
         assert "http://" not in line and "qjob-tui" not in line
         await dash.pilot.resize_terminal(140, 45)
         await dash.until(lambda: "qjob-tui │ http://127.0.0.1:" in header(dash), "the full header when wide")
+
+
+async def test_a_refused_input_is_shown_with_its_name_as_the_caller_was_told(tmp_path: Path) -> None:
+    async with running_dashboard(tmp_path, with_servers=True) as dash:
+        assert dash.servers is not None
+        deploy = f"/v1/job/{job_id('nightly-backup')}/deploy"
+        async with httpx.AsyncClient(base_url=dash.servers.rest_url) as rest:
+            answer = await rest.post(deploy, json={"image_tag": 2})
+        assert answer.json()["detail"] == "body.image_tag: must be a string, not a number"
+        await dash.until(lambda: "400 refused" in dash.log_text(), "the refusal in the log pane")
+        assert "body.image_tag: must be a string, not a number" in dash.log_text()
+        assert dash.actions_sent() == []

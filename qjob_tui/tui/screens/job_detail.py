@@ -437,7 +437,7 @@ class JobDetailScreen(Screen[None]):
         while isinstance(error, BaseExceptionGroup) and error.exceptions:
             error = error.exceptions[0]  # a read's own error, not the task group's wrapping of it
         if isinstance(error, ActionRefused):
-            reason = f"{error.status} {error.detail}"
+            reason = f"{error.status} {error.explained}"
         elif isinstance(error, QoveryError):
             reason = str(error)
         else:

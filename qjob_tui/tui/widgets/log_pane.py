@@ -131,7 +131,7 @@ class LogEntry:
             job=refusal.job_id,
             result=f"{refused.status} refused" + (f" · {refused.slug}" if refused.slug else ""),
             ok=False,
-            detail=refused.detail,
+            detail=refused.explained,  # the input at fault first, as the caller was told
             status=refused.status,
         )
 
