@@ -808,11 +808,8 @@ def describe(action: JobAction, force_event: ForceEvent | None, body: dict[str, 
     """What an action does, in the words of a dialog: `Uninstall`, `Force run CRON`, `Deploy image tag 2.5.0`."""
     if force_event is not None:
         return f"Force run {force_event.value} ({action.name})"
-    if body and "image_tag" in body:
-        return f"{action.title} image tag {body['image_tag']}"
-    if body and "git_commit_id" in body:
-        return f"{action.title} commit {str(body['git_commit_id'])[:12]}"
-    return action.title
+    version = _version_words(body)
+    return f"{action.title} {version}" if version else action.title
 
 
 def confirm_question(
@@ -822,8 +819,14 @@ def confirm_question(
     `Force run DELETE on seed-fixtures?` (`describe`'s words with the jobs after them read as one run-on)."""
     if force_event is not None:
         return f"Force run {force_event.value} on {target}?"
+    version = _version_words(body)
+    return f"{action.title} {target} with {version}?" if version else f"{action.title} {target}?"
+
+
+def _version_words(body: dict[str, Any] | None) -> str | None:
+    """`image tag 2.5.0` or `commit 3f9c2a17e5b0` (cut to twelve) for a deploy's body; None without one."""
     if body and "image_tag" in body:
-        return f"{action.title} {target} with image tag {body['image_tag']}?"
+        return f"image tag {body['image_tag']}"
     if body and "git_commit_id" in body:
-        return f"{action.title} {target} at commit {str(body['git_commit_id'])[:12]}?"
-    return f"{action.title} {target}?"
+        return f"commit {str(body['git_commit_id'])[:12]}"
+    return None

@@ -224,6 +224,13 @@ async def test_a_confirmation_reads_as_a_sentence_whatever_the_options(dash: Das
     assert isinstance(dash.app.screen, ConfirmScreen)
     assert dash.app.screen.question == "Deploy 2 marked jobs with image tag 2.5.0?"
     await dash.press("n")
+
+    await dash.press("D")
+    dash.app.screen.query_one("#commit-id", Input).value = "3f9c2a17e5b04d1c"
+    await dash.press("enter")
+    assert isinstance(dash.app.screen, ConfirmScreen)
+    assert dash.app.screen.question == "Deploy 2 marked jobs with commit 3f9c2a17e5b0?"  # cut to twelve
+    await dash.press("n")
     assert dash.actions_sent() == []
 
 
