@@ -102,7 +102,8 @@ def mark_text(mark: ActionMark) -> Text:
 def last_action_text(accepted: ActionMark | None, failed: ActionMark | None, width: int) -> Text:
     """The LAST ACTION cell in `width` cells: the last action Qovery accepted, and a later attempt that failed
     beside it (`deploy CRON 202 tui  ✗ redeploy 409 …`). When both do not fit, the failure keeps its mark and
-    status (`✗409`) at the end, and the accepted action is cut: neither hides the other."""
+    status at the end, with its action when it is another one and there is room (`✗stop 409`, else `✗409`),
+    and the accepted action is cut: neither hides the other."""
     if accepted is None and failed is None:
         return Text("")
     if accepted is None or failed is None:
@@ -120,8 +121,17 @@ def last_action_text(accepted: ActionMark | None, failed: ActionMark | None, wid
         return text + later
     status = failed.result.split(" ", 1)[0]
     short = Text(" " + ERROR_MARK.strip() + printable(status), style="bold red")
+    if failed.action != accepted.action:  # which action failed, when another one did (`✗stop 409`)
+        named = Text(" " + ERROR_MARK.strip() + printable(f"{failed.action} {status}"), style="bold red")
+        if width - named.cell_len >= _LEAST_OF_ACCEPTED:
+            short = named
     text.truncate(max(1, width - short.cell_len), overflow="ellipsis")
     return text + short
+
+
+_LEAST_OF_ACCEPTED = (
+    6  # cells left for the accepted action beside a named failure ("deplo…"), else only its status
+)
 
 
 def pretty_json(data: Any, width: int = 100) -> list[str]:

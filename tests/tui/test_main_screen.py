@@ -79,8 +79,15 @@ def test_when_both_do_not_fit_the_failure_keeps_its_mark_and_status() -> None:
     assert last_action_text(accepted, failed, 60).plain == (
         "deploy CRON 202 mcp  redeploy ✗ 409 an operation is already…"
     )
-    assert last_action_text(accepted, failed, 24).plain == "deploy CRON 202 mcp ✗409"
+    # Cut short, the failure says which action it was when it was another one, while the accepted one can
+    # keep a few cells; then only its status.
+    assert last_action_text(accepted, failed, 24).plain == "deploy CR… ✗redeploy 409"
+    assert last_action_text(accepted, failed, 20).plain == "deplo… ✗redeploy 409"
     assert last_action_text(accepted, failed, 14).plain == "deploy C… ✗409"
+    again = mark("deploy", "409 an operation is already in progress", False)
+    assert (
+        last_action_text(accepted, again, 24).plain == "deploy CRON 202 mcp ✗409"
+    )  # the same action: its status
     assert last_action_text(None, failed, 30).plain == "redeploy ✗ 409 an operation i…"
     assert last_action_text(accepted, None, 40).plain == "deploy CRON 202 mcp"
     assert last_action_text(None, None, 40).plain == ""
