@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from mcp import Client
 
-from qjob_tui.runtime import open_runtime
+from qjob_tui.runtime import Runtime, open_runtime
 from qjob_tui.server import serve_headless
 from qjob_tui.simulator import serve_simulator
 from tests.common import (
@@ -51,25 +52,46 @@ async def wait_for(condition: object, what: str, timeout_s: float = 20.0) -> Non
         raise AssertionError(f"never happened: {what}") from None
 
 
-async def test_serve_prints_a_start_line_then_one_line_per_action(tmp_path: Path) -> None:
+@dataclass
+class InProcess:
+    """`serve_headless` running in this test's loop, its start line seen."""
+
+    runtime: Runtime
+    sim_url: str
+    rest_url: str
+    mcp_url: str
+    stderr: io.StringIO
+
+
+@asynccontextmanager
+async def in_process(tmp_path: Path, **settings: Any) -> AsyncIterator[InProcess]:
+    """The headless relay on a quiet simulator; on the way out it is stopped, and must exit 0."""
     stderr = io.StringIO()
     stop = asyncio.Event()
-    sim = quiet_simulator()
-    async with serve_simulator(sim) as sim_url:
-        settings = relay_settings(tmp_path, sim_url)
-        async with open_runtime(settings) as runtime:
-            serving = asyncio.create_task(serve_headless(runtime, stop=stop, stderr=stderr))
+    async with contextlib.AsyncExitStack() as stack:
+        sim_url = await stack.enter_async_context(serve_simulator(quiet_simulator()))
+        runtime = await stack.enter_async_context(open_runtime(relay_settings(tmp_path, sim_url, **settings)))
+        serving = asyncio.create_task(serve_headless(runtime, stop=stop, stderr=stderr))
+        try:
             await wait_for(lambda: START.search(stderr.getvalue()), "the start line")
             match = START.search(stderr.getvalue())
             assert match is not None
-            async with httpx.AsyncClient(base_url=match["rest"]) as client:
-                assert (await client.post(f"/v1/job/{CRON_JOB}/deploy?forceEvent=CRON")).status_code == 202
-                await wait_for(lambda: runtime.board.refreshed_at is not None, "a first refresh")
-                jobs = {job["id"]: job for job in (await client.get("/v1/jobs")).json()["jobs"]}
-            async with Client(match["mcp"]) as mcp:
-                assert not (await mcp.call_tool("stop-job", {"jobId": LIFECYCLE_JOB})).is_error
+            yield InProcess(runtime, sim_url, match["rest"], match["mcp"], stderr)
+        finally:
             stop.set()
-            assert await serving == 0
+            code = await serving
+        assert code == 0
+
+
+async def test_serve_prints_a_start_line_then_one_line_per_action(tmp_path: Path) -> None:
+    async with in_process(tmp_path) as relay:
+        async with httpx.AsyncClient(base_url=relay.rest_url) as client:
+            assert (await client.post(f"/v1/job/{CRON_JOB}/deploy?forceEvent=CRON")).status_code == 202
+            await wait_for(lambda: relay.runtime.board.refreshed_at is not None, "a first refresh")
+            jobs = {job["id"]: job for job in (await client.get("/v1/jobs")).json()["jobs"]}
+        async with Client(relay.mcp_url) as mcp:
+            assert not (await mcp.call_tool("stop-job", {"jobId": LIFECYCLE_JOB})).is_error
+    stderr, sim_url = relay.stderr, relay.sim_url
     lines = stderr.getvalue().splitlines()
     [start] = [line for line in lines if START.search(line)]
     assert sim_url in start  # the API it talks to
@@ -89,21 +111,12 @@ async def test_serve_prints_a_start_line_then_one_line_per_action(tmp_path: Path
 async def test_the_start_line_says_which_actions_wait_for_an_operator_it_does_not_have(
     tmp_path: Path,
 ) -> None:
-    stderr = io.StringIO()
-    stop = asyncio.Event()
-    async with serve_simulator(quiet_simulator()) as sim_url:
-        settings = relay_settings(tmp_path, sim_url, approve=["uninstall", "stop"])
-        async with open_runtime(settings) as runtime:
-            serving = asyncio.create_task(serve_headless(runtime, stop=stop, stderr=stderr))
-            await wait_for(lambda: START.search(stderr.getvalue()), "the start line")
-            match = START.search(stderr.getvalue())
-            assert match is not None
-            async with httpx.AsyncClient(base_url=match["rest"]) as client:
-                refused = await client.post(f"/v1/job/{CRON_JOB}/stop")
-            async with Client(match["mcp"]) as mcp:
-                instructions = mcp.instructions or ""
-            stop.set()
-            assert await serving == 0
+    async with in_process(tmp_path, approve=["uninstall", "stop"]) as relay:
+        async with httpx.AsyncClient(base_url=relay.rest_url) as client:
+            refused = await client.post(f"/v1/job/{CRON_JOB}/stop")
+        async with Client(relay.mcp_url) as mcp:
+            instructions = mcp.instructions or ""
+    stderr = relay.stderr
     [start] = [line for line in stderr.getvalue().splitlines() if START.search(line)]
     assert (
         "; stop, uninstall need the operator's approval and are refused here (run qjob-tui --server); audit "
@@ -276,30 +289,21 @@ async def test_serve_with_one_port_for_both_servers_exits_2_saying_so(tmp_path: 
 
 
 async def test_serve_prints_every_refused_request_with_why_and_counts_a_flood(tmp_path: Path) -> None:
-    stderr = io.StringIO()
-    stop = asyncio.Event()
-    async with serve_simulator(quiet_simulator()) as sim_url:
-        settings = relay_settings(tmp_path, sim_url)
-        async with open_runtime(settings) as runtime:
-            serving = asyncio.create_task(serve_headless(runtime, stop=stop, stderr=stderr))
-            await wait_for(lambda: START.search(stderr.getvalue()), "the start line")
-            match = START.search(stderr.getvalue())
-            assert match is not None
-            deploy = f"/v1/job/{CRON_JOB}/deploy"
-            async with httpx.AsyncClient(base_url=match["rest"]) as client:
-                await client.post(deploy, headers={"Origin": "https://evil.example"})
-                await client.post(deploy + "?forceevent=CRON")
-                await client.post(deploy, json={"image_tag": 1})
-                await client.get("/v1/nothing")
-                await client.get(deploy)
-                for _ in range(12):
-                    await client.post("/v1/job/not-a-uuid/stop")
-            async with Client(match["mcp"]) as mcp:
-                assert (await mcp.call_tool("stop-job", {"jobId": "not-a-uuid"})).is_error
-                assert (await mcp.call_tool("deploy-job", {"jobId": CRON_JOB, "forceEvent": "cron"})).is_error
-                assert (await mcp.call_tool("get-job-logs", {"jobId": "not-a-uuid"})).is_error
-            stop.set()
-            assert await serving == 0
+    async with in_process(tmp_path) as relay:
+        deploy = f"/v1/job/{CRON_JOB}/deploy"
+        async with httpx.AsyncClient(base_url=relay.rest_url) as client:
+            await client.post(deploy, headers={"Origin": "https://evil.example"})
+            await client.post(deploy + "?forceevent=CRON")
+            await client.post(deploy, json={"image_tag": 1})
+            await client.get("/v1/nothing")
+            await client.get(deploy)
+            for _ in range(12):
+                await client.post("/v1/job/not-a-uuid/stop")
+        async with Client(relay.mcp_url) as mcp:
+            assert (await mcp.call_tool("stop-job", {"jobId": "not-a-uuid"})).is_error
+            assert (await mcp.call_tool("deploy-job", {"jobId": CRON_JOB, "forceEvent": "cron"})).is_error
+            assert (await mcp.call_tool("get-job-logs", {"jobId": "not-a-uuid"})).is_error
+    stderr = relay.stderr
     lines = stderr.getvalue().splitlines()
     refused = [line for line in lines if " refused " in line]
     for source, what in (
